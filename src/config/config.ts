@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { parseUserDate } from './dates.js';
+
+/**
+ * The connector's configuration after validation and normalisation. spec.json is what the
+ * Airbyte UI renders; this schema is what the code trusts. They describe the same fields
+ * (a test keeps them in step); this one is more lenient where the spec cannot be
+ * (project_slugs as one space-separated string).
+ */
+export interface Config {
+  apiToken: string;
+  projectSlugs: string[];
+  startDate: string;
+  apiUrl: string;
+  maxConcurrency: number;
+  requestsPerMinute: number;
+  pageSize: number;
+  workflowLookbackHours: number;
+}
+
+const SLUG = /^(gh|github|bb|bitbucket|circleci)\/([^/\s]+)\/([^/\s]+)$/;
+const VCS_ALIASES: Record<string, string> = { github: 'gh', bitbucket: 'bb' };
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** Normalises `github/org/repo` to `gh/org/repo` (the spelling CircleCI returns), or undefined if not a slug. */
+export function normaliseSlug(slug: string): string | undefined {
+  const match = SLUG.exec(slug.trim());
+  if (!match) return undefined;
+  const [, vcs, org, repo] = match as unknown as [string, string, string, string];
+  return `${VCS_ALIASES[vcs] ?? vcs}/${org}/${repo}`;
+}
+
+const SLUG_HELP = 'expected gh/<org>/<repo>, bb/<workspace>/<repo> or circleci/<org-id>/<project-id>';
+
+const integerIn = (name: string, min: number, max: number, fallback: number) =>
+  z
+    .number({ error: `${name} must be a whole number from ${min} to ${max}` })
+    .int({ error: `${name} must be a whole number from ${min} to ${max}` })
+    .min(min, { error: `${name} must be at least ${min}` })
+    .max(max, { error: `${name} must be at most ${max}` })
+    .default(fallback);
+
+const ConfigInput = z.object({
+  api_token: z
+    .string({ error: 'api_token is required: a CircleCI personal API token' })
+    .trim()
+    .min(1, { error: 'api_token is empty: a CircleCI personal API token is required' }),
+  project_slugs: z
+    .union([z.array(z.string({ error: `each project slug must be a string; ${SLUG_HELP}` })), z.string()], {
+      error: `project_slugs is required: a list of project slugs (${SLUG_HELP})`,
+    })
+    .transform((value, ctx) => {
+      const raw = (Array.isArray(value) ? value : value.split(/[\s,]+/)).map((s) => s.trim()).filter((s) => s !== '');
+      if (raw.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `project_slugs is empty: give at least one project slug (${SLUG_HELP})` });
+        return z.NEVER;
+      }
+      const slugs: string[] = [];
+      for (const slug of raw) {
+        const normal = normaliseSlug(slug);
+        if (normal === undefined) {
+          ctx.addIssue({ code: 'custom', message: `project_slugs: "${slug}" is not a project slug; ${SLUG_HELP}` });
+          return z.NEVER;
+        }
+        if (!slugs.includes(normal)) slugs.push(normal);
+      }
+      return slugs;
+    }),
+  start_date: z
+    .string({ error: 'start_date is required: a date such as 2025-01-01 (or 01/31/2025)' })
+    .transform((value, ctx) => {
+      const iso = parseUserDate(value);
+      if (iso === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `start_date "${value}" is not a valid date; use YYYY-MM-DD, an ISO 8601 date-time, or MM/DD/YYYY`,
+        });
+        return z.NEVER;
+      }
+      return iso;
+    }),
+  api_url: z
+    .string({ error: 'api_url must be a URL such as https://circleci.com' })
+    .default('https://circleci.com')
+    .transform((value, ctx) => {
+      const normal = normaliseApiUrl(value);
+      if (typeof normal !== 'string') {
+        ctx.addIssue({ code: 'custom', message: normal.error });
+        return z.NEVER;
+      }
+      return normal;
+    }),
+  max_concurrency: integerIn('max_concurrency', 1, 64, 8),
+  requests_per_minute: integerIn('requests_per_minute', 1, 100_000, 1000),
+  page_size: integerIn('page_size', 1, 100, 100),
+  workflow_lookback_hours: integerIn('workflow_lookback_hours', 0, 720, 24),
+});
+
+function normaliseApiUrl(value: string): string | { error: string } {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return { error: `api_url "${value}" is not a URL; expected something like https://circleci.com` };
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return { error: `api_url "${value}" must start with https://` };
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    return { error: `api_url "${value}" uses http:// for a remote host; the API token must travel over https://` };
+  }
+  if (url.username || url.password) return { error: 'api_url must not contain a user name or password' };
+  // Users paste the API root too (https://circleci.com/api/v2); the client adds that part itself.
+  const path = url.pathname.replace(/\/+$/, '').replace(/\/api\/v2$/, '');
+  return `${url.protocol}//${url.host}${path}`;
+}
+
+/** Validates a parsed config.json; throws a ConfigError naming the first bad field. */
+export function parseConfig(raw: unknown): Config {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError('The config must be a JSON object with api_token, project_slugs and start_date');
+  }
+  const result = ConfigInput.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.map(String).join('.');
+    const message = issue.message.startsWith(field.split('.')[0] ?? '\u0000') ? issue.message : `${field}: ${issue.message}`;
+    throw new ConfigError(`Invalid config: ${message}`);
+  }
+  const c = result.data;
+  return {
+    apiToken: c.api_token,
+    projectSlugs: c.project_slugs,
+    startDate: c.start_date,
+    apiUrl: c.api_url,
+    maxConcurrency: c.max_concurrency,
+    requestsPerMinute: c.requests_per_minute,
+    pageSize: c.page_size,
+    workflowLookbackHours: c.workflow_lookback_hours,
+  };
+}

@@ -1,0 +1,241 @@
+import got, { RequestError, type Got } from 'got';
+import type { LogLevel } from '../protocol/messages.js';
+import { ApiError, errorForStatus } from './api-error.js';
+import { RateGovernor } from './rate-governor.js';
+import { decideRetry, isRateLimited, type Failure } from './retry-policy.js';
+
+export interface ClientOptions {
+  apiUrl: string;
+  token: string;
+  maxConcurrency: number;
+  requestsPerMinute: number;
+  userAgent: string;
+  requestTimeoutMs?: number;
+  log?: (level: LogLevel, message: string) => void;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export type Query = Record<string, string | number | undefined>;
+
+/** A page as CircleCI sends it. */
+interface Page<T> {
+  items: T[];
+  next_page_token?: string | null;
+}
+
+export interface ClientStats {
+  requests: number;
+  retries: number;
+  rateLimited: number;
+}
+
+type Attempt = { ok: true; status: number; body: string; value?: unknown } | { ok: false; failure: Failure; body?: string };
+
+/**
+ * The one way the connector talks to CircleCI: authentication, the shared rate governor,
+ * timeouts, the retry policy and pagination. One instance per run, passed to whoever
+ * needs it. A 404 comes back as `undefined` (callers treat it as "nothing there"); every
+ * other failure is an ApiError with a message meant for the user. Nothing it logs or
+ * throws contains the token: requests are described by method and path only, and got's
+ * own errors (which carry request options) are reduced to their error code.
+ */
+export class CircleCiClient {
+  readonly stats: ClientStats = { requests: 0, retries: 0, rateLimited: 0 };
+  private readonly http: Got;
+  private readonly governor: RateGovernor;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly log: (level: LogLevel, message: string) => void;
+  readonly host: string;
+
+  constructor(private readonly options: ClientOptions) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+    this.log = options.log ?? (() => undefined);
+    this.host = new URL(options.apiUrl).host;
+    this.governor = new RateGovernor({
+      maxConcurrency: options.maxConcurrency,
+      requestsPerMinute: options.requestsPerMinute,
+      now: this.now,
+      sleep: this.sleep,
+    });
+    this.http = got.extend({
+      prefixUrl: options.apiUrl,
+      headers: { 'Circle-Token': options.token, 'User-Agent': options.userAgent, Accept: 'application/json' },
+      timeout: { request: options.requestTimeoutMs ?? 60_000 },
+      retry: { limit: 0 }, // the policy below retries; got's own would double it
+      throwHttpErrors: false,
+      followRedirect: false, // a redirect could carry the token to another host
+      responseType: 'text',
+    });
+  }
+
+  /** GET a JSON document. Resolves `undefined` on 404. `path` starts at the host root, e.g. `/api/v2/me`. */
+  async get<T>(path: string, query: Query = {}): Promise<T | undefined> {
+    const route = describe(path, query);
+    const started = this.now();
+    let rateLimited = 0;
+    let transient = 0;
+    for (;;) {
+      const attempt = await this.governor.schedule(() => this.attempt(path, query));
+      if (attempt.ok) {
+        if (attempt.status === 404) return undefined;
+        if (attempt.status < 300) return attempt.value as T;
+        throw errorForStatus(attempt.status, route, attempt.body);
+      }
+      const failure = attempt.failure;
+      if (isRateLimited(failure)) rateLimited += 1;
+      else transient += 1;
+      const decision = decideRetry(failure, { rateLimited, transient, elapsedMs: this.now() - started }, this.now(), this.random);
+      if (!decision.retry) throw this.finalError(failure, route, attempt.body ?? '', decision.reason, rateLimited, transient);
+      if (isRateLimited(failure)) {
+        this.stats.rateLimited += 1;
+        this.governor.rateLimited(decision.delayMs);
+      }
+      this.noteRetry(route, describeFailure(failure), decision.delayMs);
+      await this.sleep(decision.delayMs);
+    }
+  }
+
+  /**
+   * Pages through a `{items, next_page_token}` list, yielding one page of items at a time.
+   * A 404 on the first page is an empty list. A page token the server already sent is an
+   * error: following it would loop forever.
+   */
+  async *pages<T>(path: string, query: Query = {}): AsyncGenerator<T[]> {
+    const seen = new Set<string>();
+    let token: string | undefined;
+    for (;;) {
+      const page = await this.get<Page<T>>(path, token === undefined ? query : { ...query, 'page-token': token });
+      const route = describe(path, query);
+      if (page === undefined) {
+        if (token === undefined) return;
+        throw new ApiError(`CircleCI no longer recognises the page token for ${route} (404); the listing will be read again on the next sync.`, 'transient_error', route, 404);
+      }
+      if (!page || typeof page !== 'object' || !Array.isArray(page.items)) {
+        throw new ApiError(`CircleCI answered ${route} with a page that has no "items" list; the API may have changed.`, 'system_error', route);
+      }
+      yield page.items;
+      const next = page.next_page_token;
+      if (next === undefined || next === null || next === '') return;
+      if (seen.has(next)) {
+        throw new ApiError(`CircleCI repeated a page token on ${route} after ${seen.size} pages; stopped to avoid reading the same pages forever.`, 'system_error', route);
+      }
+      seen.add(next);
+      token = next;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.governor.stop();
+  }
+
+  get ratePerMinute(): number {
+    return this.governor.currentRatePerMinute;
+  }
+
+  private async attempt(path: string, query: Query): Promise<Attempt> {
+    this.stats.requests += 1;
+    try {
+      const response = await this.http.get(path.replace(/^\//, ''), { searchParams: definedOnly(query) });
+      const status = response.statusCode;
+      this.governor.quota(...quotaHeaders(response.headers));
+      if (status === 429) {
+        const retryAfter = response.headers['retry-after'];
+        return { ok: false, failure: { kind: 'status', status, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter }, body: response.body };
+      }
+      if (status >= 500) return { ok: false, failure: { kind: 'status', status }, body: response.body };
+      if (status >= 300 || status === 404) return { ok: true, status, body: response.body };
+      let value: unknown;
+      try {
+        value = JSON.parse(response.body);
+      } catch {
+        // An HTML page or a body cut off mid-way: usually a proxy or a dropped connection.
+        return { ok: false, failure: { kind: 'unreadable' }, body: response.body };
+      }
+      this.governor.succeeded();
+      return { ok: true, status, body: response.body, value };
+    } catch (error) {
+      const code = error instanceof RequestError ? error.code : 'UNKNOWN';
+      return { ok: false, failure: { kind: 'network', code } };
+    }
+  }
+
+  private noteRetry(route: string, what: string, delayMs: number): void {
+    this.stats.retries += 1;
+    this.log('WARN', `${route}: ${what}; retrying in ${(delayMs / 1000).toFixed(1)} s`);
+  }
+
+  private finalError(failure: Failure, route: string, body: string, reason: string, rateLimited: number, transient: number): ApiError {
+    if (isRateLimited(failure)) {
+      const why = reason === 'budget' ? 'for the whole 60 s retry budget' : `${rateLimited} times in a row`;
+      return new ApiError(
+        `CircleCI kept rate-limiting ${route} (429) ${why}. The sync can be retried later; lowering requests_per_minute or max_concurrency in the config reduces the load.`,
+        'transient_error',
+        route,
+        429,
+      );
+    }
+    if (failure.kind === 'network') {
+      return new ApiError(
+        `Could not reach ${this.host} (${failure.code}) for ${route}` +
+          (transient > 1 ? ` after ${transient} attempts` : '') +
+          `; check api_url and the network between this machine and CircleCI.`,
+        'transient_error',
+        route,
+      );
+    }
+    if (failure.kind === 'status') {
+      const error = errorForStatus(failure.status, route, body);
+      return new ApiError(`${error.message} Gave up after ${transient} attempts.`, 'transient_error', route, failure.status);
+    }
+    return new ApiError(
+      `CircleCI answered ${route} with a body that is not valid JSON (an error page or a cut-off response) ${transient} times in a row.`,
+      'transient_error',
+      route,
+    );
+  }
+}
+
+function describe(path: string, query: Query): string {
+  const params = new URLSearchParams(definedOnly(query)).toString();
+  return `GET ${path}${params ? `?${params}` : ''}`;
+}
+
+function describeFailure(failure: Failure): string {
+  if (failure.kind === 'status') return failure.status === 429 ? 'rate limited (429)' : `server error ${failure.status}`;
+  if (failure.kind === 'network') return `network error ${failure.code}`;
+  return 'an unreadable body';
+}
+
+function definedOnly(query: Query): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) out[key] = String(value);
+  return out;
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+function headerNumber(headers: Headers, ...names: string[]): number | undefined {
+  for (const name of names) {
+    const raw = headers[name];
+    const value = Number(Array.isArray(raw) ? raw[0] : raw);
+    if (raw !== undefined && Number.isFinite(value)) return value;
+  }
+  return undefined;
+}
+
+/** Remaining requests and milliseconds until the window resets, from either header family. */
+function quotaHeaders(headers: Headers): [number | undefined, number | undefined] {
+  const remaining = headerNumber(headers, 'ratelimit-remaining', 'x-ratelimit-remaining');
+  const reset = headerNumber(headers, 'ratelimit-reset', 'x-ratelimit-reset');
+  if (reset === undefined) return [remaining, undefined];
+  // RateLimit-Reset is seconds from now; X-RateLimit-Reset is often an epoch in seconds.
+  const resetMs = reset > 1_000_000_000 ? reset * 1000 - Date.now() : reset * 1000;
+  return [remaining, Math.max(0, resetMs)];
+}
+

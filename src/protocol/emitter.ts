@@ -1,0 +1,135 @@
+import type { Writable } from 'node:stream';
+import type {
+  AirbyteCatalog,
+  AirbyteConnectionStatus,
+  ConnectorSpecification,
+  FailureType,
+  LogLevel,
+  StreamStatus,
+} from './messages.js';
+import { Redactor } from './redactor.js';
+
+/**
+ * The only writer of stdout. Every Airbyte message goes out through here as one JSON
+ * line; nothing else in the connector may print to stdout (lint forbids console.log).
+ *
+ * It also keeps the bookkeeping the protocol asks of a source: records per stream since
+ * its last STATE (`sourceStats.recordCount`), no identical STATE twice in a row, and the
+ * STARTED → RUNNING → COMPLETE/INCOMPLETE order of stream statuses.
+ */
+export class Emitter {
+  private readonly recordsSinceState = new Map<string, number>();
+  private readonly lastState = new Map<string, string>();
+  private readonly running = new Set<string>();
+  private readonly recordPrefix = new Map<string, string>();
+  private drain: Promise<void> | undefined;
+  readonly redactor: Redactor;
+
+  constructor(
+    private readonly out: Writable = process.stdout,
+    private readonly now: () => number = Date.now,
+    redactor?: Redactor,
+  ) {
+    this.redactor = redactor ?? new Redactor();
+  }
+
+  /** Resolves once stdout has room again; readers await it between pages (backpressure). */
+  ready(): Promise<void> {
+    return this.drain ?? Promise.resolve();
+  }
+
+  spec(spec: ConnectorSpecification): void {
+    this.write({ type: 'SPEC', spec });
+  }
+
+  connectionStatus(status: AirbyteConnectionStatus): void {
+    this.write({
+      type: 'CONNECTION_STATUS',
+      connectionStatus: status.message === undefined ? status : { ...status, message: this.redactor.redact(status.message) },
+    });
+  }
+
+  catalog(catalog: AirbyteCatalog): void {
+    this.write({ type: 'CATALOG', catalog });
+  }
+
+  /** Hot path: one JSON.stringify per record, the envelope is concatenated around it. */
+  record(stream: string, data: object): void {
+    let prefix = this.recordPrefix.get(stream);
+    if (prefix === undefined) {
+      prefix = `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":`;
+      this.recordPrefix.set(stream, prefix);
+    }
+    if (!this.running.has(stream)) this.streamStatus(stream, 'RUNNING');
+    this.recordsSinceState.set(stream, (this.recordsSinceState.get(stream) ?? 0) + 1);
+    this.writeLine(`${prefix}${JSON.stringify(data)},"emitted_at":${this.now()}}}`);
+  }
+
+  /**
+   * A per-stream STATE with the records emitted since the previous one. A state equal to
+   * the previous one for the stream, with no records in between, is not repeated.
+   * Returns whether a message was written.
+   */
+  state(stream: string, streamState: object): boolean {
+    const serialized = JSON.stringify(streamState);
+    const count = this.recordsSinceState.get(stream) ?? 0;
+    if (count === 0 && this.lastState.get(stream) === serialized) return false;
+    this.lastState.set(stream, serialized);
+    this.recordsSinceState.set(stream, 0);
+    this.writeLine(
+      `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":${JSON.stringify(stream)}},` +
+        `"stream_state":${serialized}},"sourceStats":{"recordCount":${count}}}}`,
+    );
+    return true;
+  }
+
+  log(level: LogLevel, message: string): void {
+    this.write({ type: 'LOG', log: { level, message: this.redactor.redact(message) } });
+  }
+
+  streamStatus(stream: string, status: StreamStatus): void {
+    if (status === 'RUNNING') this.running.add(stream);
+    this.write({
+      type: 'TRACE',
+      trace: { type: 'STREAM_STATUS', emitted_at: this.now(), stream_status: { stream_descriptor: { name: stream }, status } },
+    });
+  }
+
+  error(message: string, failureType: FailureType, options: { stream?: string; internalMessage?: string } = {}): void {
+    this.write({
+      type: 'TRACE',
+      trace: {
+        type: 'ERROR',
+        emitted_at: this.now(),
+        error: {
+          message: this.redactor.redact(message),
+          failure_type: failureType,
+          ...(options.internalMessage ? { internal_message: this.redactor.redact(options.internalMessage) } : {}),
+          ...(options.stream ? { stream_descriptor: { name: options.stream } } : {}),
+        },
+      },
+    });
+  }
+
+  estimate(stream: string, rowEstimate: number): void {
+    this.write({
+      type: 'TRACE',
+      trace: { type: 'ESTIMATE', emitted_at: this.now(), estimate: { name: stream, type: 'STREAM', row_estimate: rowEstimate } },
+    });
+  }
+
+  private write(message: object): void {
+    this.writeLine(JSON.stringify(message));
+  }
+
+  private writeLine(line: string): void {
+    if (!this.out.write(`${line}\n`) && this.drain === undefined) {
+      this.drain = new Promise((resolve) =>
+        this.out.once('drain', () => {
+          this.drain = undefined;
+          resolve();
+        }),
+      );
+    }
+  }
+}

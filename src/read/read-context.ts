@@ -1,0 +1,57 @@
+import type { Config } from '../config/config.js';
+import { ConnectorError } from '../errors.js';
+import type { CircleCiClient } from '../http/client.js';
+import type { Emitter } from '../protocol/emitter.js';
+import type { ApiRecord, ListContext, StreamDeclaration } from '../streams/declaration.js';
+import type { StreamName } from '../streams/schemas/index.js';
+import type { Selection } from './selection.js';
+import type { IncrementalState } from './state-input.js';
+import type { StreamFailures } from './stream-failures.js';
+
+/** Everything one read shares: inputs, the one client, the one emitter, and the outcome so far. */
+export interface ReadContext {
+  config: Config;
+  client: CircleCiClient;
+  emitter: Emitter;
+  selection: Selection;
+  states: Map<StreamName, IncrementalState>;
+  failures: StreamFailures;
+  listContext: ListContext;
+}
+
+/** Lists one stream's items under one parent record, a page at a time. */
+export async function* listItems(decl: StreamDeclaration, parent: ApiRecord, context: ReadContext): AsyncIterable<ApiRecord[]> {
+  if (decl.list) {
+    yield* decl.list(parent, context.listContext);
+    return;
+  }
+  const request = decl.request!(parent, context.config);
+  if (request.bareArray) {
+    const body = await context.client.get<unknown>(request.path, request.query);
+    if (body === undefined) return;
+    if (!Array.isArray(body)) {
+      throw new ConnectorError(`CircleCI answered GET ${request.path} with ${typeof body} where a list was expected; the API may have changed.`, 'system_error');
+    }
+    yield body as ApiRecord[];
+    return;
+  }
+  yield* context.client.pages<ApiRecord>(request.path, request.query);
+}
+
+/** Builds the record a stream emits from an API item; rejects items without their key fields. */
+export function toRecord(decl: StreamDeclaration, item: ApiRecord, parent: ApiRecord): ApiRecord {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+    throw new ConnectorError(`Stream ${decl.name}: CircleCI sent an item that is not an object (${JSON.stringify(item)?.slice(0, 100)}).`, 'system_error');
+  }
+  const record = decl.enrich ? decl.enrich(item, parent) : item;
+  for (const key of decl.primaryKey) {
+    const value = record[key];
+    if (value === undefined || value === null || typeof value === 'object') {
+      throw new ConnectorError(
+        `Stream ${decl.name}: CircleCI sent an item without its key field "${key}" (${JSON.stringify(item).slice(0, 200)}); the API may have changed.`,
+        'system_error',
+      );
+    }
+  }
+  return record;
+}

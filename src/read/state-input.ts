@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { STREAM_NAMES, type StreamName } from '../streams/schemas/index.js';
+import { STREAMS } from '../streams/streams.js';
+import type { Selection } from './selection.js';
+
+/**
+ * The saved state of each incremental stream. One bookmark per partition (organization
+ * or project), so a project added to the config later starts from the start date while
+ * the others continue. Pipelines, workflows and jobs also remember an interrupted walk
+ * (`resume`, `currently_syncing`) and the workflows still running (`unfinished`).
+ */
+const Timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'is not a date-time' });
+
+const Resume = z.strictObject({
+  newest_number: z.number().int(),
+  done_down_to: z.number().int(),
+  max_cursor: Timestamp.optional(),
+});
+export type Resume = z.infer<typeof Resume>;
+
+const Unfinished = z.strictObject({ id: z.string(), project_slug: z.string(), created_at: Timestamp });
+export type UnfinishedWorkflow = z.infer<typeof Unfinished>;
+
+const partitionEntry = (cursor: string) => z.strictObject({ [cursor]: Timestamp.optional(), resume: Resume.optional() });
+
+export interface PartitionEntry {
+  cursor?: string;
+  resume?: Resume;
+}
+
+export interface IncrementalState {
+  partitions: Map<string, PartitionEntry>;
+  currentlySyncing?: string;
+  unfinished: UnfinishedWorkflow[];
+}
+
+/** The key under which a stream's partitions are saved. */
+export function partitionKind(stream: StreamName): 'organizations' | 'projects' {
+  return stream === 'deploy' ? 'organizations' : 'projects';
+}
+
+const HISTORY: readonly StreamName[] = ['pipelines', 'workflows', 'jobs'];
+
+function stateSchema(stream: StreamName, cursor: string) {
+  const fields: Record<string, z.ZodType> = { [partitionKind(stream)]: z.record(z.string(), partitionEntry(cursor)).optional() };
+  if (HISTORY.includes(stream)) fields.currently_syncing = z.string().nullable().optional();
+  if (stream === 'workflows' || stream === 'jobs') fields.unfinished = z.array(Unfinished).optional();
+  return z.strictObject(fields);
+}
+
+/** An empty state for a stream that has none saved. */
+export function emptyState(): IncrementalState {
+  return { partitions: new Map(), unfinished: [] };
+}
+
+/**
+ * Parses the `--state` file: Airbyte's list of per-stream states. States of streams not
+ * in the catalog are ignored; a state of a selected incremental stream that does not
+ * have this connector's shape is a config error naming the stream.
+ */
+export function parseState(raw: unknown, selection: Selection): Map<StreamName, IncrementalState> {
+  const states = new Map<StreamName, IncrementalState>();
+  if (raw === null || (typeof raw === 'object' && !Array.isArray(raw) && Object.keys(raw).length === 0)) return states;
+  if (!Array.isArray(raw)) {
+    throw new ConfigError('The state must be a JSON list of per-stream states ([{"type": "STREAM", "stream": {...}}]); LEGACY state is not supported');
+  }
+  raw.forEach((message, index) => {
+    const entry = message as { type?: unknown; stream?: { stream_descriptor?: { name?: unknown }; stream_state?: unknown } } | null;
+    if (entry === null || typeof entry !== 'object') throw new ConfigError(`State entry ${index} is not an object`);
+    if (entry.type !== 'STREAM') {
+      throw new ConfigError(`State entry ${index} has type ${JSON.stringify(entry.type ?? null)}; this source reads and writes per-stream (STREAM) state only`);
+    }
+    const name = entry.stream?.stream_descriptor?.name;
+    if (typeof name !== 'string') throw new ConfigError(`State entry ${index} has no stream.stream_descriptor.name`);
+    if (!(STREAM_NAMES as readonly string[]).includes(name)) return; // another connector's or a removed stream: ignore
+    const stream = name as StreamName;
+    const cursor = STREAMS[stream].cursor;
+    if (selection.get(stream) !== 'incremental' || cursor === undefined) return;
+    const blob = entry.stream?.stream_state ?? {};
+    const parsed = stateSchema(stream, cursor).safeParse(blob);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const where = issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+      throw new ConfigError(
+        `The saved state of stream ${stream} is not this connector's${where}: ${issue.message}. ` +
+          `Expected {"${partitionKind(stream)}": {"<key>": {"${cursor}": "<date-time>"}}}; reset the stream to start over.`,
+      );
+    }
+    const data = parsed.data as Record<string, unknown>;
+    const partitions = new Map<string, PartitionEntry>();
+    for (const [key, value] of Object.entries((data[partitionKind(stream)] ?? {}) as Record<string, Record<string, unknown>>)) {
+      const item: PartitionEntry = {};
+      if (typeof value[cursor] === 'string') item.cursor = value[cursor];
+      if (value.resume) item.resume = value.resume as Resume;
+      partitions.set(key, item);
+    }
+    const state: IncrementalState = { partitions, unfinished: (data.unfinished as UnfinishedWorkflow[] | undefined) ?? [] };
+    if (typeof data.currently_syncing === 'string') state.currentlySyncing = data.currently_syncing;
+    states.set(stream, state);
+  });
+  return states;
+}
+
+/** Serialises a stream's state in the shape parseState reads. */
+export function serialiseState(stream: StreamName, state: IncrementalState): Record<string, unknown> {
+  const cursor = STREAMS[stream].cursor!;
+  const partitions: Record<string, Record<string, unknown>> = {};
+  for (const [key, entry] of [...state.partitions.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const out: Record<string, unknown> = {};
+    if (entry.cursor !== undefined) out[cursor] = entry.cursor;
+    if (entry.resume !== undefined) out.resume = entry.resume;
+    partitions[key] = out;
+  }
+  const out: Record<string, unknown> = { [partitionKind(stream)]: partitions };
+  if (HISTORY.includes(stream)) out.currently_syncing = state.currentlySyncing ?? null;
+  if (stream === 'workflows' || stream === 'jobs') out.unfinished = state.unfinished;
+  return out;
+}

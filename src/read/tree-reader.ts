@@ -1,0 +1,91 @@
+import { ApiError } from '../http/api-error.js';
+import { asConnectorError } from '../errors.js';
+import type { ApiRecord, StreamDeclaration } from '../streams/declaration.js';
+import { STREAM_NAMES, type StreamName } from '../streams/schemas/index.js';
+import { STREAMS } from '../streams/streams.js';
+import { forEachConcurrent } from './concurrency.js';
+import { floorFor, isNew, latest } from './cursor.js';
+import { listItems, toRecord, type ReadContext } from './read-context.js';
+import { emptyState, serialiseState } from './state-input.js';
+import { isFatal } from './stream-failures.js';
+
+/**
+ * Reads the streams that form a parent → child tree from one root (the organizations
+ * under `collaborations`): each parent is listed once and feeds every selected child,
+ * whether or not the parent itself is selected. Incremental children (deploy, schedule)
+ * filter on their cursor client-side (the API has no time filter) and save a bookmark per
+ * partition once that partition has been read to the end.
+ */
+export async function readTree(root: StreamName, context: ReadContext): Promise<StreamName[]> {
+  const members = STREAM_NAMES.filter((name) => rootOf(name) === root);
+  const selected = members.filter((name) => context.selection.has(name));
+  if (selected.length === 0) return [];
+  const needed = new Set<StreamName>();
+  for (const name of selected) for (let s: StreamName | null = name; s !== null; s = STREAMS[s].parent) needed.add(s);
+
+  const children = (name: StreamName) => members.filter((child) => STREAMS[child].parent === name && needed.has(child));
+  const descendants = (name: StreamName): StreamName[] => children(name).flatMap((child) => [child, ...descendants(child)]);
+  for (const name of selected) {
+    if (context.selection.get(name) === 'incremental' && !context.states.has(name)) context.states.set(name, emptyState());
+  }
+
+  const walk = async (decl: StreamDeclaration, parent: ApiRecord): Promise<void> => {
+    if (context.failures.has(decl.name)) return;
+    const emits = context.selection.has(decl.name);
+    const incremental = context.selection.get(decl.name) === 'incremental';
+    const partition = decl.partition?.(parent);
+    const floor = decl.cursor && partition !== undefined ? floorFor(incremental ? context.states.get(decl.name) : undefined, partition, context.config.startDate) : undefined;
+    let newest: string | undefined;
+    try {
+      for await (const page of listItems(decl, parent, context)) {
+        const records = page.map((item) => toRecord(decl, item, parent));
+        if (emits) {
+          for (const record of records) {
+            const value = decl.cursor ? record[decl.cursor] : undefined;
+            if (floor && !isNew(floor, value)) continue;
+            context.emitter.record(decl.name, record);
+            newest = latest(newest, value);
+          }
+          await context.emitter.ready();
+        }
+        const next = children(decl.name);
+        if (next.length > 0) {
+          await forEachConcurrent(records, context.config.maxConcurrency, async (record) => {
+            for (const child of next) await walk(STREAMS[child], record);
+          });
+        }
+      }
+    } catch (error) {
+      if (isFatal(error)) throw error;
+      if (error instanceof ApiError && error.status === 403 && decl.skipParentOnForbidden) {
+        context.emitter.log('WARN', `${decl.name}: skipped ${describeParent(parent)}: ${decl.skipParentOnForbidden} (403)`);
+        return;
+      }
+      const failure = asConnectorError(error);
+      context.failures.add([decl.name, ...descendants(decl.name)].filter((name) => context.selection.has(name)), failure);
+      context.emitter.log('ERROR', `${decl.name}: ${failure.message}`);
+      return;
+    }
+    if (incremental && partition !== undefined) {
+      const state = context.states.get(decl.name)!;
+      const entry = state.partitions.get(partition) ?? {};
+      const bookmark = latest(entry.cursor, newest);
+      if (bookmark !== undefined) state.partitions.set(partition, { ...entry, cursor: bookmark });
+      context.emitter.state(decl.name, serialiseState(decl.name, state));
+    }
+  };
+
+  await walk(STREAMS[root], {});
+  return selected;
+}
+
+function rootOf(name: StreamName): StreamName {
+  let current = name;
+  for (let parent = STREAMS[current].parent; parent !== null; parent = STREAMS[current].parent) current = parent;
+  return current;
+}
+
+function describeParent(parent: ApiRecord): string {
+  const label = parent.slug ?? parent.name ?? parent.id;
+  return typeof label === 'string' ? label : 'one parent';
+}

@@ -1,0 +1,35 @@
+/**
+ * JSON schemas of the eleven streams, generated from the CircleCI OpenAPI spec by
+ * tools/schemas/derive-stream-schemas.ts. Do not edit the *.json files by hand:
+ * change the generator and run `npm run build && node dist/tools/schemas/derive-stream-schemas.js`.
+ */
+import collaborations from './collaborations.json' with { type: 'json' };
+import context from './context.json' with { type: 'json' };
+import deploy from './deploy.json' with { type: 'json' };
+import groups from './groups.json' with { type: 'json' };
+import jobs from './jobs.json' with { type: 'json' };
+import pipeline_definition from './pipeline_definition.json' with { type: 'json' };
+import pipelines from './pipelines.json' with { type: 'json' };
+import project from './project.json' with { type: 'json' };
+import schedule from './schedule.json' with { type: 'json' };
+import trigger from './trigger.json' with { type: 'json' };
+import workflows from './workflows.json' with { type: 'json' };
+
+import type { StreamJsonSchema, StreamName } from './types.js';
+
+export { STREAM_NAMES } from './types.js';
+export type { JsonSchemaTypeName, StreamJsonSchema, StreamName } from './types.js';
+
+export const streamSchemas: Record<StreamName, StreamJsonSchema> = {
+  collaborations,
+  context,
+  deploy,
+  groups,
+  jobs,
+  pipeline_definition,
+  pipelines,
+  project,
+  schedule,
+  trigger,
+  workflows,
+};

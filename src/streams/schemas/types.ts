@@ -1,0 +1,41 @@
+/**
+ * Stream names and the shape of the generated stream schemas.
+ *
+ * Kept free of JSON imports so that the schema generator
+ * (tools/schemas/derive-stream-schemas.ts) can import it even when the generated
+ * `*.json` files are missing or stale.
+ */
+
+export const STREAM_NAMES = [
+  'collaborations',
+  'context',
+  'deploy',
+  'groups',
+  'jobs',
+  'pipeline_definition',
+  'pipelines',
+  'project',
+  'schedule',
+  'trigger',
+  'workflows',
+] as const;
+
+export type StreamName = (typeof STREAM_NAMES)[number];
+
+export type JsonSchemaTypeName = 'string' | 'integer' | 'number' | 'boolean' | 'object' | 'array' | 'null';
+
+/**
+ * The subset of JSON Schema draft-07 the generated stream schemas use
+ * (a JSONSchema7-like object). No $ref, allOf, anyOf, oneOf, not or enum;
+ * `additionalProperties` is always `true` on objects.
+ */
+export interface StreamJsonSchema {
+  $schema?: string;
+  description?: string;
+  type?: string | readonly string[];
+  format?: string;
+  additionalProperties?: boolean;
+  required?: readonly string[];
+  properties?: { readonly [name: string]: StreamJsonSchema };
+  items?: StreamJsonSchema;
+}
