@@ -33,6 +33,11 @@ export function normaliseSlug(slug: string): string | undefined {
 
 const SLUG_HELP = 'expected gh/<org>/<repo>, bb/<workspace>/<repo> or circleci/<org-id>/<project-id>';
 
+/** Zod error option: `missing` when the field is absent, `wrongType` when it holds something else. */
+const requiredAs = (missing: string, wrongType: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? missing : wrongType),
+});
+
 const integerIn = (name: string, min: number, max: number, fallback: number) =>
   z
     .number({ error: `${name} must be a whole number from ${min} to ${max}` })
@@ -43,13 +48,17 @@ const integerIn = (name: string, min: number, max: number, fallback: number) =>
 
 const ConfigInput = z.object({
   api_token: z
-    .string({ error: 'api_token is required: a CircleCI personal API token' })
+    .string(requiredAs('api_token is required: a CircleCI personal API token', 'api_token must be a string: a CircleCI personal API token'))
     .trim()
     .min(1, { error: 'api_token is empty: a CircleCI personal API token is required' }),
   project_slugs: z
-    .union([z.array(z.string({ error: `each project slug must be a string; ${SLUG_HELP}` })), z.string()], {
-      error: `project_slugs is required: a list of project slugs (${SLUG_HELP})`,
-    })
+    .union(
+      [z.array(z.string({ error: `each project slug must be a string; ${SLUG_HELP}` })), z.string()],
+      requiredAs(
+        `project_slugs is required: a list of project slugs (${SLUG_HELP})`,
+        `project_slugs must be a list of project slug strings (${SLUG_HELP})`,
+      ),
+    )
     .transform((value, ctx) => {
       const raw = (Array.isArray(value) ? value : value.split(/[\s,]+/)).map((s) => s.trim()).filter((s) => s !== '');
       if (raw.length === 0) {
@@ -68,7 +77,9 @@ const ConfigInput = z.object({
       return slugs;
     }),
   start_date: z
-    .string({ error: 'start_date is required: a date such as 2025-01-01 (or 01/31/2025)' })
+    .string(
+      requiredAs('start_date is required: a date such as 2025-01-01 (or 01/31/2025)', 'start_date must be a string such as 2025-01-01 (or 01/31/2025)'),
+    )
     .transform((value, ctx) => {
       const iso = parseUserDate(value);
       if (iso === undefined) {

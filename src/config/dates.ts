@@ -18,14 +18,22 @@ export function parseUserDate(text: string): string | undefined {
   if (ISO_DATE.test(value)) parsed = dayjs.utc(value, 'YYYY-MM-DD', true);
   else if (US_DATE.test(value)) parsed = dayjs.utc(value, 'MM/DD/YYYY', true);
   else if (ISO_DATE_TIME.test(value)) {
+    // dayjs and Date roll 2025-02-30 over to March and 10:61 to 11:01; insist every field
+    // is in range before parsing (with or without an offset).
+    if (!fieldsInRange(value)) return undefined;
     const hasOffset = /(Z|[+-]\d{2}:?\d{2})$/.test(value);
     parsed = hasOffset ? dayjs(value.replace(' ', 'T')).utc() : dayjs.utc(value.replace(' ', 'T'));
-    // dayjs rolls 2025-02-30 over to March; insist the calendar date survives parsing.
-    const datePart = value.slice(0, 10);
-    if (!hasOffset && parsed.isValid() && parsed.format('YYYY-MM-DD') !== datePart) return undefined;
   }
   if (!parsed || !parsed.isValid()) return undefined;
   return parsed.toISOString();
+}
+
+/** The calendar date of an ISO date-time is real, and hours, minutes and seconds are in range. */
+function fieldsInRange(value: string): boolean {
+  const [, hours, minutes, seconds] = /[T ](\d{2}):(\d{2})(?::(\d{2}))?/.exec(value) ?? [];
+  return (
+    dayjs.utc(value.slice(0, 10), 'YYYY-MM-DD', true).isValid() && Number(hours) <= 23 && Number(minutes) <= 59 && Number(seconds ?? 0) <= 59
+  );
 }
 
 /** Parses a timestamp the API sent; undefined when absent or unreadable. */

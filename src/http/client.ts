@@ -123,7 +123,7 @@ export class CircleCiClient {
       const next = page.next_page_token;
       if (next === undefined || next === null || next === '') return;
       if (seen.has(next)) {
-        throw new ApiError(`CircleCI repeated a page token on ${route} after ${seen.size} pages; stopped to avoid reading the same pages forever.`, 'system_error', route);
+        throw new ApiError(`CircleCI repeated a page token on ${route} after ${seen.size + 1} pages; stopped to avoid reading the same pages forever.`, 'system_error', route);
       }
       seen.add(next);
       token = next;

@@ -71,6 +71,9 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
   if (value === undefined || value.trim() === '') return undefined;
   const text = value.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  // Only the HTTP-date forms (Sun, 06 Nov 1994 08:49:37 GMT and the obsolete two): Date.parse
+  // also reads "-3" or "x 1" as dates in 2001, which would mean "retry at once".
+  if (!/^[A-Za-z]{3,9},?\s.*\d{1,2}:\d{2}:\d{2}/.test(text)) return undefined;
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - nowMs);

@@ -248,7 +248,7 @@ class ProjectWalk {
       const bookmark = latest(latest(entry.cursor, plan.resume?.max_cursor), plan.newest);
       plan.state.partitions.set(this.slug, bookmark === undefined ? {} : { cursor: bookmark });
       plan.state.currentlySyncing = undefined;
-      this.pruneUnfinished(plan);
+      this.pruneUnfinished(plan, bookmark);
       this.saveUnfinished(plan);
       this.context.emitter.state(plan.stream, serialiseState(plan.stream, plan.state));
     }
@@ -259,9 +259,13 @@ class ProjectWalk {
     plan.state.unfinished = [...plan.state.unfinished.filter((w) => w.project_slug !== this.slug), ...plan.unfinished.values()];
   }
 
-  /** Keeps the followed set bounded: drops the too old, then the oldest beyond the cap. */
-  private pruneUnfinished(plan: StreamPlan): void {
-    const now = Date.now();
+  /**
+   * Keeps the followed set bounded: drops the too old, then the oldest beyond the cap.
+   * Age is measured against the newest workflow of the project, not the wall clock, so a
+   * project that went quiet keeps following its last runs and replays stay deterministic.
+   */
+  private pruneUnfinished(plan: StreamPlan, newest: string | undefined): void {
+    const now = parseApiTime(newest) ?? Date.now();
     const dropped: string[] = [];
     const ordered = [...plan.unfinished.values()].sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
     ordered.forEach((workflow, index) => {

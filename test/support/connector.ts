@@ -1,0 +1,112 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { dispatch } from '../../src/commands/dispatch.js';
+import { Emitter } from '../../src/protocol/emitter.js';
+import type { StreamName } from '../../src/streams/schemas/index.js';
+import { STREAMS } from '../../src/streams/streams.js';
+
+/** What one in-process run of the connector printed, split up for assertions. */
+export interface RunResult {
+  exitCode: number;
+  lines: string[];
+  messages: Array<Record<string, any>>;
+  records: Map<string, Array<Record<string, unknown>>>;
+  /** Every STATE message's per-stream state, in order. */
+  states: Array<Record<string, any>>;
+  /** The last state per stream: what the next sync starts from. */
+  finalState: Array<Record<string, any>>;
+  errors: Array<Record<string, any>>;
+  logs: Array<{ level: string; message: string }>;
+}
+
+class LineSink extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+export function writeJson(value: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'source-circleci-'));
+  const path = join(dir, 'input.json');
+  writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value));
+  return path;
+}
+
+export function catalogOf(modes: Partial<Record<StreamName, 'full_refresh' | 'incremental'>>): unknown {
+  return {
+    streams: Object.entries(modes).map(([name, mode]) => ({
+      stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh', ...(STREAMS[name as StreamName].cursor ? ['incremental'] : [])] },
+      sync_mode: mode,
+      destination_sync_mode: mode === 'incremental' ? 'append_dedup' : 'overwrite',
+    })),
+  };
+}
+
+/** Every stream in its best mode: incremental where supported. */
+export function allStreams(mode: 'full_refresh' | 'incremental' = 'incremental'): Partial<Record<StreamName, 'full_refresh' | 'incremental'>> {
+  const out: Partial<Record<StreamName, 'full_refresh' | 'incremental'>> = {};
+  for (const [name, decl] of Object.entries(STREAMS)) out[name as StreamName] = mode === 'incremental' && decl.cursor ? 'incremental' : 'full_refresh';
+  return out;
+}
+
+export function parseRun(text: string, exitCode: number): RunResult {
+  const lines = text.split('\n').filter((line) => line !== '');
+  const messages = lines.map((line) => JSON.parse(line) as Record<string, any>);
+  const records = new Map<string, Array<Record<string, unknown>>>();
+  const states: Array<Record<string, any>> = [];
+  const last = new Map<string, Record<string, any>>();
+  for (const message of messages) {
+    if (message.type === 'RECORD') {
+      const list = records.get(message.record.stream) ?? [];
+      list.push(message.record.data);
+      records.set(message.record.stream, list);
+    } else if (message.type === 'STATE') {
+      states.push(message.state);
+      last.set(message.state.stream.stream_descriptor.name, message.state);
+    }
+  }
+  return {
+    exitCode,
+    lines,
+    messages,
+    records,
+    states,
+    finalState: [...last.values()],
+    errors: messages.filter((m) => m.type === 'TRACE' && m.trace.type === 'ERROR').map((m) => m.trace.error),
+    logs: messages.filter((m) => m.type === 'LOG').map((m) => m.log),
+  };
+}
+
+/** Runs `read` in-process against an API URL and returns everything it printed. */
+export async function runRead(options: {
+  config: Record<string, unknown>;
+  streams: Partial<Record<StreamName, 'full_refresh' | 'incremental'>>;
+  state?: unknown;
+}): Promise<RunResult> {
+  const sink = new LineSink();
+  const emitter = new Emitter(sink);
+  const command = {
+    name: 'read' as const,
+    config: writeJson(options.config),
+    catalog: writeJson(catalogOf(options.streams)),
+    ...(options.state !== undefined ? { state: writeJson(options.state) } : {}),
+  };
+  const exitCode = await dispatch(command, emitter);
+  return parseRun(sink.text, exitCode);
+}
+
+/** A record's identity within its stream. */
+export function primaryKeyOf(stream: StreamName, record: Record<string, unknown>): string {
+  return JSON.stringify(STREAMS[stream].primaryKey.map((field) => record[field]));
+}
+
+/** Applies records to a destination table keyed by primary key, last write wins. */
+export function dedupe(stream: StreamName, ...batches: Array<Array<Record<string, unknown>> | undefined>): Map<string, Record<string, unknown>> {
+  const table = new Map<string, Record<string, unknown>>();
+  for (const batch of batches) for (const record of batch ?? []) table.set(primaryKeyOf(stream, record), record);
+  return table;
+}

@@ -1,0 +1,319 @@
+/**
+ * parseConfig: what it accepts and how it normalises it, what it rejects (always naming
+ * the field), and that it stays in step with spec.json.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { describe, expect, it } from '@jest/globals';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+
+import { normaliseSlug, parseConfig, type Config } from '../../src/config/config.js';
+import { parseApiTime, parseUserDate } from '../../src/config/dates.js';
+import { loadSpec } from '../../src/config/spec.js';
+import { ConfigError } from '../../src/errors.js';
+import { REPO_ROOT } from '../support/protocol.js';
+
+const addFormats = addFormatsModule.default;
+
+interface SpecProperty {
+  type: string;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  examples?: unknown[];
+}
+const specFile = JSON.parse(readFileSync(join(REPO_ROOT, 'spec.json'), 'utf8')) as {
+  connectionSpecification: { required: string[]; properties: Record<string, SpecProperty> };
+};
+const connectionSpecification = specFile.connectionSpecification;
+
+const UUID_A = '0b4a0c2e-9c7a-4f0e-8f7b-1d2c3e4f5a6b';
+const UUID_B = 'f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9';
+
+const base = { api_token: 'CCIPAT_token_value_1234567890', project_slugs: ['gh/acme/web-app'], start_date: '2025-01-01' };
+
+function parsed(overrides: Record<string, unknown>): Config {
+  return parseConfig({ ...base, ...overrides });
+}
+
+/** The ConfigError message for a config; fails the test if the config is accepted. */
+function rejection(raw: unknown): string {
+  try {
+    parseConfig(raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).failureType).toBe('config_error');
+    return (error as Error).message;
+  }
+  throw new Error(`config was accepted: ${JSON.stringify(raw)}`);
+}
+
+/** spec.json property name → Config field. */
+const FIELD: Record<string, keyof Config> = {
+  api_token: 'apiToken',
+  project_slugs: 'projectSlugs',
+  start_date: 'startDate',
+  api_url: 'apiUrl',
+  max_concurrency: 'maxConcurrency',
+  requests_per_minute: 'requestsPerMinute',
+  page_size: 'pageSize',
+  workflow_lookback_hours: 'workflowLookbackHours',
+};
+
+describe('valid configs', () => {
+  it('a minimal config gets every default', () => {
+    expect(parseConfig(base)).toEqual({
+      apiToken: 'CCIPAT_token_value_1234567890',
+      projectSlugs: ['gh/acme/web-app'],
+      startDate: '2025-01-01T00:00:00.000Z',
+      apiUrl: 'https://circleci.com',
+      maxConcurrency: 8,
+      requestsPerMinute: 1000,
+      pageSize: 100,
+      workflowLookbackHours: 24,
+    });
+  });
+
+  it('trims the token', () => {
+    expect(parsed({ api_token: '  tok-123456  ' }).apiToken).toBe('tok-123456');
+  });
+
+  it('takes slugs as a list', () => {
+    expect(parsed({ project_slugs: ['gh/acme/web-app', 'bb/acme/api'] }).projectSlugs).toEqual(['gh/acme/web-app', 'bb/acme/api']);
+  });
+
+  it('takes slugs as one space- or comma-separated string', () => {
+    expect(parsed({ project_slugs: 'gh/acme/web-app bb/acme/api' }).projectSlugs).toEqual(['gh/acme/web-app', 'bb/acme/api']);
+    expect(parsed({ project_slugs: ' gh/acme/web-app,\n bb/acme/api ' }).projectSlugs).toEqual(['gh/acme/web-app', 'bb/acme/api']);
+  });
+
+  it('normalises github/ to gh/ and bitbucket/ to bb/', () => {
+    expect(parsed({ project_slugs: ['github/acme/web-app', 'bitbucket/acme/api'] }).projectSlugs).toEqual(['gh/acme/web-app', 'bb/acme/api']);
+    expect(normaliseSlug(' github/a/b ')).toBe('gh/a/b');
+    expect(normaliseSlug('gitlab/a/b')).toBeUndefined();
+  });
+
+  it('accepts circleci/<org-uuid>/<project-uuid> slugs', () => {
+    expect(parsed({ project_slugs: [`circleci/${UUID_A}/${UUID_B}`] }).projectSlugs).toEqual([`circleci/${UUID_A}/${UUID_B}`]);
+  });
+
+  it('drops duplicates, also across spellings, keeping the first order', () => {
+    expect(parsed({ project_slugs: ['gh/a/b', 'bb/c/d', 'github/a/b', ' gh/a/b', 'bb/c/d'] }).projectSlugs).toEqual(['gh/a/b', 'bb/c/d']);
+  });
+
+  it.each([
+    ['2025-01-01', '2025-01-01T00:00:00.000Z'],
+    ['2025-01-01T10:00:00Z', '2025-01-01T10:00:00.000Z'],
+    ['2025-01-01T10:00:00', '2025-01-01T10:00:00.000Z'],
+    ['2025-01-01 10:00', '2025-01-01T10:00:00.000Z'],
+    ['2025-01-01T10:00:00.250Z', '2025-01-01T10:00:00.250Z'],
+    ['2025-01-01T10:00:00+02:00', '2025-01-01T08:00:00.000Z'],
+    ['2025-01-01T01:00:00+02:00', '2024-12-31T23:00:00.000Z'],
+    ['2025-01-01T10:00:00-0530', '2025-01-01T15:30:00.000Z'],
+    ['01/31/2025', '2025-01-31T00:00:00.000Z'],
+    ['2024-02-29', '2024-02-29T00:00:00.000Z'],
+    [' 2025-01-01 ', '2025-01-01T00:00:00.000Z'],
+  ])('start_date %s → %s (UTC)', (input, expected) => {
+    expect(parsed({ start_date: input }).startDate).toBe(expected);
+    expect(parseUserDate(input)).toBe(expected);
+  });
+
+  it.each([
+    [undefined, 'https://circleci.com'],
+    ['https://circleci.com/', 'https://circleci.com'],
+    ['https://circleci.com/api/v2', 'https://circleci.com'],
+    ['https://circleci.com/api/v2/', 'https://circleci.com'],
+    ['https://circleci.example.com:8443/', 'https://circleci.example.com:8443'],
+    ['https://example.com/circleci/api/v2', 'https://example.com/circleci'],
+    ['http://127.0.0.1:8080', 'http://127.0.0.1:8080'],
+    ['http://localhost:3000/', 'http://localhost:3000'],
+    ['http://[::1]:4000', 'http://[::1]:4000'],
+    ['  https://CircleCI.com  ', 'https://circleci.com'],
+  ])('api_url %s → %s', (input, expected) => {
+    expect(parsed(input === undefined ? {} : { api_url: input }).apiUrl).toBe(expected);
+  });
+
+  it('accepts the bounds of every integer field', () => {
+    expect(parsed({ max_concurrency: 1 }).maxConcurrency).toBe(1);
+    expect(parsed({ max_concurrency: 64 }).maxConcurrency).toBe(64);
+    expect(parsed({ requests_per_minute: 100_000 }).requestsPerMinute).toBe(100_000);
+    expect(parsed({ page_size: 1 }).pageSize).toBe(1);
+    expect(parsed({ workflow_lookback_hours: 0 }).workflowLookbackHours).toBe(0);
+    expect(parsed({ workflow_lookback_hours: 720 }).workflowLookbackHours).toBe(720);
+  });
+
+  it('ignores unknown fields (the spec allows additional properties)', () => {
+    expect(parsed({ something_else: true }).projectSlugs).toEqual(['gh/acme/web-app']);
+  });
+});
+
+describe('invalid configs name the field', () => {
+  const cases: Array<[string, unknown, string, RegExp?]> = [
+    ['token missing', { ...base, api_token: undefined }, 'api_token', /required/],
+    ['token empty', { ...base, api_token: '' }, 'api_token', /empty/],
+    ['token blank', { ...base, api_token: '   ' }, 'api_token', /empty/],
+    ['token not a string', { ...base, api_token: 12345 }, 'api_token', /string/],
+    ['token null', { ...base, api_token: null }, 'api_token'],
+    ['slugs missing', { ...base, project_slugs: undefined }, 'project_slugs', /required/],
+    ['slugs empty list', { ...base, project_slugs: [] }, 'project_slugs', /empty/],
+    ['slugs empty string', { ...base, project_slugs: '  ' }, 'project_slugs', /empty/],
+    ['slug with two parts', { ...base, project_slugs: ['gh/acme'] }, 'project_slugs', /"gh\/acme" is not a project slug/],
+    ['slug with four parts', { ...base, project_slugs: ['gh/acme/web/app'] }, 'project_slugs', /not a project slug/],
+    ['slug of an unknown vcs', { ...base, project_slugs: ['gitlab/acme/app'] }, 'project_slugs', /not a project slug/],
+    ['slug that is a URL', { ...base, project_slugs: ['https://app.circleci.com/pipelines/gh/acme/app'] }, 'project_slugs', /not a project slug/],
+    ['second slug malformed', { ...base, project_slugs: ['gh/acme/app', 'acme/app'] }, 'project_slugs', /"acme\/app"/],
+    ['slug not a string', { ...base, project_slugs: ['gh/a/b', 5] }, 'project_slugs', /string/],
+    ['slugs a number', { ...base, project_slugs: 5 }, 'project_slugs'],
+    ['start_date missing', { ...base, start_date: undefined }, 'start_date', /required/],
+    ['start_date 2025-02-30', { ...base, start_date: '2025-02-30' }, 'start_date', /"2025-02-30" is not a valid date/],
+    ['start_date 13/01/2025', { ...base, start_date: '13/01/2025' }, 'start_date', /not a valid date/],
+    ['start_date 2025-13-01', { ...base, start_date: '2025-13-01' }, 'start_date', /not a valid date/],
+    ['start_date 2025-02-30T10:00:00Z', { ...base, start_date: '2025-02-30T10:00:00Z' }, 'start_date', /not a valid date/],
+    ['start_date 2025-02-30T10:00:00+02:00', { ...base, start_date: '2025-02-30T10:00:00+02:00' }, 'start_date', /not a valid date/],
+    ['start_date 2025-01-01T10:61:00', { ...base, start_date: '2025-01-01T10:61:00' }, 'start_date', /not a valid date/],
+    ['start_date 2025-01-01T25:00:00Z', { ...base, start_date: '2025-01-01T25:00:00Z' }, 'start_date', /not a valid date/],
+    ['start_date "yesterday"', { ...base, start_date: 'yesterday' }, 'start_date', /not a valid date/],
+    ['start_date empty', { ...base, start_date: '' }, 'start_date', /not a valid date/],
+    ['start_date a number', { ...base, start_date: 20250101 }, 'start_date', /string/],
+    ['api_url http:// remote host', { ...base, api_url: 'http://circleci.com' }, 'api_url', /https/],
+    ['api_url ftp://', { ...base, api_url: 'ftp://circleci.com' }, 'api_url', /https/],
+    ['api_url with credentials', { ...base, api_url: 'https://user:pass@circleci.com' }, 'api_url', /user name or password/],
+    ['api_url not a URL', { ...base, api_url: 'circleci.com' }, 'api_url', /not a URL/],
+    ['api_url a number', { ...base, api_url: 443 }, 'api_url'],
+    ['max_concurrency 0', { ...base, max_concurrency: 0 }, 'max_concurrency', /at least 1/],
+    ['max_concurrency 65', { ...base, max_concurrency: 65 }, 'max_concurrency', /at most 64/],
+    ['max_concurrency 1.5', { ...base, max_concurrency: 1.5 }, 'max_concurrency', /whole number/],
+    ['max_concurrency "8"', { ...base, max_concurrency: '8' }, 'max_concurrency', /whole number/],
+    ['max_concurrency null', { ...base, max_concurrency: null }, 'max_concurrency'],
+    ['requests_per_minute 0', { ...base, requests_per_minute: 0 }, 'requests_per_minute', /at least 1/],
+    ['requests_per_minute 100001', { ...base, requests_per_minute: 100_001 }, 'requests_per_minute', /at most 100000/],
+    ['page_size 0', { ...base, page_size: 0 }, 'page_size', /at least 1/],
+    ['page_size 101', { ...base, page_size: 101 }, 'page_size', /at most 100/],
+    ['workflow_lookback_hours -1', { ...base, workflow_lookback_hours: -1 }, 'workflow_lookback_hours', /at least 0/],
+    ['workflow_lookback_hours 721', { ...base, workflow_lookback_hours: 721 }, 'workflow_lookback_hours', /at most 720/],
+  ];
+
+  // Every row gets all four values: jest would take a missing fourth argument for `done`.
+  it.each(cases.map(([name, raw, field, detail]) => [name, raw, field, detail ?? null] as const))('%s', (_name, raw, field, detail) => {
+    const message = rejection(raw);
+    expect(message).toContain(field);
+    if (detail) expect(message).toMatch(detail);
+  });
+
+  it('never echoes the token in an error about another field', () => {
+    const message = rejection({ ...base, max_concurrency: 0 });
+    expect(message).not.toContain(base.api_token);
+  });
+
+  it.each([
+    ['null', null],
+    ['an array', [base]],
+    ['a string', 'config'],
+    ['a number', 42],
+  ])('a config that is %s is rejected as not an object', (_name, raw) => {
+    expect(rejection(raw)).toMatch(/must be a JSON object/);
+  });
+
+  it('a config without any field names the first required field', () => {
+    expect(rejection({})).toMatch(/api_token/);
+  });
+});
+
+describe('spec.json and parseConfig stay in step', () => {
+  const properties = Object.entries(connectionSpecification.properties);
+
+  it('every spec property maps to a Config field, and every Config field to a spec property', () => {
+    expect(Object.keys(connectionSpecification.properties).sort()).toEqual(Object.keys(FIELD).sort());
+    expect(Object.keys(parseConfig(base)).sort()).toEqual(Object.values(FIELD).sort());
+  });
+
+  /** A valid value for a property that differs from its default. */
+  function sampleFor(name: string, property: SpecProperty): unknown {
+    if (property.type === 'integer') {
+      const min = property.minimum ?? 0;
+      return property.default === min + 1 ? min + 2 : min + 1;
+    }
+    const samples: Record<string, unknown> = {
+      api_token: 'another-token-value',
+      project_slugs: ['bb/other/repo'],
+      start_date: '2024-06-01',
+      api_url: 'https://circleci.example.com',
+    };
+    if (!(name in samples)) throw new Error(`no sample for new spec property ${name}: add one here`);
+    return samples[name];
+  }
+
+  it.each(properties)('%s is read by parseConfig', (name, property) => {
+    const field = FIELD[name]!;
+    const value = sampleFor(name, property);
+    expect(parsed({ [name]: value })[field]).not.toEqual(parseConfig(base)[field]);
+  });
+
+  it('the defaults in spec.json equal the parser’s defaults', () => {
+    const defaults = parseConfig(base);
+    const withDefault = properties.filter(([, property]) => property.default !== undefined);
+    expect(withDefault.map(([name]) => name).sort()).toEqual(['api_url', 'max_concurrency', 'page_size', 'requests_per_minute', 'workflow_lookback_hours']);
+    for (const [name, property] of withDefault) expect([name, defaults[FIELD[name]!]]).toEqual([name, property.default]);
+  });
+
+  it('the spec’s required fields are the parser’s required fields', () => {
+    for (const name of Object.keys(connectionSpecification.properties)) {
+      const without: Record<string, unknown> = { ...base };
+      delete without[name];
+      if (connectionSpecification.required.includes(name)) expect(rejection(without)).toContain(name);
+      else expect(() => parseConfig(without)).not.toThrow();
+    }
+  });
+
+  it('integer bounds in spec.json equal the parser’s bounds', () => {
+    for (const [name, property] of properties.filter(([, p]) => p.type === 'integer')) {
+      expect(() => parsed({ [name]: property.minimum })).not.toThrow();
+      expect(() => parsed({ [name]: property.maximum })).not.toThrow();
+      expect(rejection({ ...base, [name]: property.minimum! - 1 })).toContain(name);
+      expect(rejection({ ...base, [name]: property.maximum! + 1 })).toContain(name);
+    }
+  });
+
+  it('configs valid for spec.json (ajv, draft-07) parse', () => {
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    const validate = ajv.compile(loadSpec().connectionSpecification);
+    const configs: Array<Record<string, unknown>> = [
+      base,
+      { ...base, project_slugs: ['gh/acme/web-app', 'bb/acme/api', 'github/acme/x', 'bitbucket/acme/y', `circleci/${UUID_A}/${UUID_B}`] },
+      ...(connectionSpecification.properties.start_date!.examples as string[]).map((start_date) => ({ ...base, start_date })),
+      ...(connectionSpecification.properties.api_url!.examples as string[]).map((api_url) => ({ ...base, api_url })),
+      { ...base, api_url: 'https://circleci.example.com:8443/' },
+      { ...base, api_url: 'http://127.0.0.1:9999' },
+      {
+        ...base,
+        start_date: '2025-01-01T10:00:00+02:00',
+        max_concurrency: 64,
+        requests_per_minute: 1,
+        page_size: 1,
+        workflow_lookback_hours: 0,
+      },
+    ];
+    for (const config of configs) {
+      expect([JSON.stringify(config), validate(config), validate.errors ?? []]).toEqual([JSON.stringify(config), true, []]);
+      expect(() => parseConfig(config)).not.toThrow();
+    }
+    // …and the spec already rejects what it can express: the parser agrees.
+    for (const bad of [{ ...base, project_slugs: [] }, { ...base, max_concurrency: 0 }, { ...base, api_token: '' }, { ...base, start_date: '2025/01/01' }]) {
+      expect(validate(bad)).toBe(false);
+      expect(() => parseConfig(bad)).toThrow(ConfigError);
+    }
+  });
+});
+
+describe('parseApiTime', () => {
+  it('reads API timestamps and rejects what is not one', () => {
+    expect(parseApiTime('2025-01-01T00:00:00.000Z')).toBe(Date.UTC(2025, 0, 1));
+    expect(parseApiTime('')).toBeUndefined();
+    expect(parseApiTime('not a date')).toBeUndefined();
+    expect(parseApiTime(123)).toBeUndefined();
+    expect(parseApiTime(undefined)).toBeUndefined();
+  });
+});
