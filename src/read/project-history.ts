@@ -9,6 +9,7 @@ import { floorFor, isNew, latest, type Floor } from './cursor.js';
 import { listItems, toRecord, type ReadContext } from './read-context.js';
 import { emptyState, serialiseState, type IncrementalState, type Resume, type UnfinishedWorkflow } from './state-input.js';
 import { isFatal } from './stream-failures.js';
+import { checkpointRecords } from './tuning.js';
 
 /**
  * Pipelines → workflows → jobs of the configured projects, in one walk per project.
@@ -26,8 +27,6 @@ const HISTORY_STREAMS: readonly StreamName[] = ['pipelines', 'workflows', 'jobs'
 
 /** Statuses after which a workflow (and its jobs) no longer changes. */
 const UNFINISHED_STATUSES = new Set(['running', 'failing', 'on_hold']);
-/** Checkpoint within a project at the first page boundary after this many records. */
-export const CHECKPOINT_RECORDS = 1000;
 /** Unfinished workflows are followed for at most this long and this many per stream. */
 export const UNFINISHED_MAX_AGE_MS = 14 * 24 * 3600_000;
 export const UNFINISHED_MAX = 1000;
@@ -75,6 +74,7 @@ class ProjectWalk {
   private readonly requestsAtStart: number;
   /** Unfinished workflows met during the walk; the others are fetched one by one afterwards. */
   private readonly seenUnfinished = new Set<string>();
+  private readonly checkpointEvery = checkpointRecords();
 
   constructor(
     private readonly slug: string,
@@ -117,7 +117,7 @@ class ProjectWalk {
       if (this.topNumber === undefined && batch.length > 0) this.topNumber = numberOf(batch[0]!);
       await forEachConcurrent(batch, config.maxConcurrency, (pipeline) => this.visitPipeline(pipeline));
       if (batch.length > 0) this.doneDownTo = numberOf(batch[batch.length - 1]!);
-      if (this.recordsSinceCheckpoint >= CHECKPOINT_RECORDS) this.checkpoint();
+      if (this.recordsSinceCheckpoint >= this.checkpointEvery) this.checkpoint();
       if (stop) break;
     }
     await this.revisitUnfinished();
@@ -148,12 +148,27 @@ class ProjectWalk {
         if (workflowsPlan && this.considers(workflowsPlan, workflow)) {
           this.emit('workflows', workflow);
           workflowsPlan.newest = latest(workflowsPlan.newest, workflow.created_at);
-          track(workflowsPlan, workflow, this.slug);
+          this.track(workflowsPlan, workflow);
         }
         if (jobsPlan && this.considers(jobsPlan, workflow)) needJobs.push(workflow);
       }
       await this.context.emitter.ready();
       await forEachConcurrent(needJobs, this.context.config.maxConcurrency, (workflow) => this.readJobs(jobsPlan!, workflow));
+    }
+  }
+
+  /**
+   * Follow a workflow while it can still change; forget it once final. A workflow met in
+   * this walk counts as seen, so the revisit after the walk does not read it again.
+   */
+  private track(plan: StreamPlan, workflow: ApiRecord): void {
+    if (!plan.state) return;
+    const id = text(workflow.id);
+    if (UNFINISHED_STATUSES.has(text(workflow.status)) && typeof workflow.created_at === 'string') {
+      plan.unfinished.set(id, { id, project_slug: this.slug, created_at: workflow.created_at });
+      this.seenUnfinished.add(id);
+    } else {
+      plan.unfinished.delete(id);
     }
   }
 
@@ -173,7 +188,7 @@ class ProjectWalk {
       await this.context.emitter.ready();
     }
     plan.newest = latest(plan.newest, workflow.created_at);
-    track(plan, workflow, this.slug);
+    this.track(plan, workflow);
   }
 
   /** Unfinished workflows whose pipelines are older than this walk: read them by id. */
@@ -193,7 +208,7 @@ class ProjectWalk {
       const record = toRecord(STREAMS.workflows, workflow, {});
       if (workflowsPlan?.unfinished.has(id)) {
         this.emit('workflows', record);
-        track(workflowsPlan, record, this.slug);
+        this.track(workflowsPlan, record);
       }
       if (jobsPlan?.unfinished.has(id)) await this.readJobs(jobsPlan, record);
     });
@@ -284,16 +299,6 @@ class ProjectWalk {
   }
 }
 
-/** Follow a workflow while it can still change; forget it once final. */
-function track(plan: StreamPlan, workflow: ApiRecord, slug: string): void {
-  if (!plan.state) return;
-  const id = text(workflow.id);
-  if (UNFINISHED_STATUSES.has(text(workflow.status)) && typeof workflow.created_at === 'string') {
-    plan.unfinished.set(id, { id, project_slug: slug, created_at: workflow.created_at });
-  } else {
-    plan.unfinished.delete(id);
-  }
-}
 
 function within(floor: Floor, ms: number): boolean {
   return floor.strict ? ms > floor.ms : ms >= floor.ms;

@@ -1,0 +1,368 @@
+// OpenAPI conformance: every kind of response body the fake sends, on every route, is
+// validated against the response schema of test/reference/circleci-openapi.json.
+//
+// How the OpenAPI 3.0 schemas are turned into JSON Schema for ajv:
+// - `#/components/...` $refs are inlined;
+// - `nullable: true` (OpenAPI 3.0) and `x-nullable: true` (the spec's Swagger-2 leftover
+//   on e.g. workflow.stopped_at and next_page_token) allow null;
+// - every object schema with `properties` is closed (additionalProperties: false unless
+//   the spec says otherwise), so a field the spec does not define fails the check.
+// Where the live API disagrees with the spec the fake follows the live API; each such
+// deviation is listed in DEVIATIONS below and patched into the schema of that route only.
+
+import { describe, it, expect, beforeAll } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { createCore, type FakeCircleCiCore } from '../../tools/fake-circleci/dispatch.js';
+import { routeByName, routes, type RouteName } from '../../tools/fake-circleci/routes.js';
+import { createWorld, type JsonObject } from '../../tools/fake-circleci/world.js';
+import { body, get, walkWorld, type Response } from './helpers.js';
+
+type Schema = Record<string, unknown>;
+
+const spec = JSON.parse(
+  readFileSync(new URL('../../../test/reference/circleci-openapi.json', import.meta.url), 'utf8'),
+) as Schema;
+
+function resolveRef(ref: string): unknown {
+  if (!ref.startsWith('#/')) throw new Error(`external $ref ${ref}`);
+  let node: unknown = spec;
+  for (const part of ref.slice(2).split('/')) node = (node as Schema)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  if (node === undefined) throw new Error(`dangling $ref ${ref}`);
+  return node;
+}
+
+/** OpenAPI 3.0 schema -> closed JSON Schema (see header comment). */
+function toJsonSchema(node: unknown, depth = 0): unknown {
+  if (depth > 40) throw new Error('schema too deep (cyclic $ref?)');
+  if (Array.isArray(node)) return node.map((n) => toJsonSchema(n, depth + 1));
+  if (node === null || typeof node !== 'object') return node;
+  const src = node as Schema;
+  if (typeof src.$ref === 'string') return toJsonSchema(resolveRef(src.$ref), depth + 1);
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(src)) {
+    if (k === 'nullable' || k === 'x-nullable' || k === 'example' || k === 'examples' || k.startsWith('x-')) continue;
+    if (k === 'properties') {
+      out.properties = Object.fromEntries(Object.entries(v as Schema).map(([pk, pv]) => [pk, toJsonSchema(pv, depth + 1)]));
+    } else out[k] = toJsonSchema(v, depth + 1);
+  }
+  if ((src.nullable === true || src['x-nullable'] === true) && typeof out.type === 'string') {
+    out.type = [out.type, 'null'];
+    if (Array.isArray(out.enum)) out.enum = [...(out.enum as unknown[]), null];
+  }
+  if (out.properties !== undefined && out.additionalProperties === undefined) out.additionalProperties = false;
+  return out;
+}
+
+const ERROR_SCHEMA: Schema = {
+  type: 'object',
+  properties: { message: { type: 'string' } },
+  required: ['message'],
+  additionalProperties: false,
+};
+
+// ---------------------------------------------------------------------------------------
+// Live-API deviations from the spec, each patched into one route's schema. Everything not
+// listed here is checked strictly against the spec.
+// ---------------------------------------------------------------------------------------
+interface Deviation {
+  route: RouteName;
+  why: string;
+  patch: (schema: Schema, status: number) => Schema;
+}
+
+const DEVIATIONS: Deviation[] = [
+  {
+    route: 'collaborations',
+    why: 'items carry `vcs_type` (live API), the spec says and requires `vcs-type`',
+    patch: (schema, status) => {
+      if (status !== 200) return schema;
+      const items = schema.items as Schema;
+      const props = { ...(items.properties as Schema) };
+      props.vcs_type = props['vcs-type'];
+      delete props['vcs-type'];
+      const required = (items.required as string[]).map((r) => (r === 'vcs-type' ? 'vcs_type' : r));
+      return { ...schema, items: { ...items, properties: props, required } };
+    },
+  },
+  {
+    route: 'workflow_jobs',
+    why: 'jobs that have not started (blocked, not_run, approval on hold) have `started_at: null`; the spec types it as a non-null string',
+    patch: (schema, status) => {
+      if (status !== 200) return schema;
+      const items = (schema.properties as Schema).items as Schema;
+      const job = items.items as Schema;
+      const props = { ...(job.properties as Schema) };
+      props.started_at = { ...(props.started_at as Schema), type: ['string', 'null'] };
+      return {
+        ...schema,
+        properties: { ...(schema.properties as Schema), items: { ...items, items: { ...job, properties: props } } },
+      };
+    },
+  },
+  {
+    route: 'private_projects',
+    why: 'GET /api/private/project is undocumented; schema from test/reference/README.md (items id, name, slug, ...; next_page_token)',
+    patch: (_schema, status) =>
+      status !== 200
+        ? ERROR_SCHEMA
+        : {
+            type: 'object',
+            required: ['items', 'next_page_token'],
+            additionalProperties: false,
+            properties: {
+              items: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['id', 'name', 'slug'],
+                  additionalProperties: false,
+                  properties: {
+                    id: { type: 'string', format: 'uuid' },
+                    name: { type: 'string' },
+                    slug: { type: 'string' },
+                    organization_id: { type: 'string', format: 'uuid' },
+                    vcs_url: { type: 'string' },
+                  },
+                },
+              },
+              next_page_token: { type: ['string', 'null'] },
+            },
+          },
+  },
+];
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+addFormatsModule.default(ajv);
+ajv.addFormat('integer', true); // the spec uses `format: integer` on schedule timetables
+
+const compiled = new Map<string, ValidateFunction>();
+
+/** Which schema a response of this route and status is checked against. */
+function schemaFor(route: RouteName, status: number): { schema: Schema; source: string } {
+  const r = routeByName(route);
+  const deviation = DEVIATIONS.find((d) => d.route === route);
+  if (!r.specPath) {
+    if (!deviation) throw new Error(`route ${route} is not in the spec and has no named deviation`);
+    return { schema: deviation.patch({}, status), source: `deviation: ${deviation.why}` };
+  }
+  const op = ((spec.paths as Schema)[r.specPath] as Schema).get as Schema;
+  const responses = op.responses as Schema;
+  let resp = (responses[String(status)] ?? responses.default) as Schema | undefined;
+  if (resp?.$ref) resp = resolveRef(resp.$ref as string) as Schema;
+  const media = (resp?.content as Schema | undefined)?.['application/json'] as Schema | undefined;
+  let schema: Schema;
+  let source: string;
+  if (media?.schema) {
+    schema = toJsonSchema(media.schema) as Schema;
+    source = `spec ${r.specPath} ${responses[String(status)] ? status : 'default'}`;
+  } else {
+    // A status the spec does not document for this route (e.g. 400 on /context, 401 or
+    // 429 on the deploy/groups routes): CircleCI errors are {"message": "..."}.
+    schema = ERROR_SCHEMA;
+    source = 'undocumented status: CircleCI error body {message}';
+  }
+  if (deviation) schema = deviation.patch(schema, status);
+  if (status >= 400) {
+    // every error body must also be exactly {message: string}
+    schema = { allOf: [schema, ERROR_SCHEMA] };
+  }
+  return { schema, source };
+}
+
+function validate(res: Response): void {
+  const key = `${res.route}:${res.status}`;
+  let fn = compiled.get(key);
+  const { schema, source } = schemaFor(res.route as RouteName, res.status);
+  if (!fn) {
+    fn = ajv.compile(schema);
+    compiled.set(key, fn);
+  }
+  expect(res.headers['Content-Type']).toBe('application/json; charset=utf-8');
+  const ok = fn(JSON.parse(res.body));
+  if (!ok) {
+    throw new Error(`${key} does not match ${source}:\n${ajv.errorsText(fn.errors, { separator: '\n' })}\n${res.body.slice(0, 600)}`);
+  }
+}
+
+describe('OpenAPI conformance', () => {
+  const seen = new Map<string, number>();
+  let core: FakeCircleCiCore;
+  let world: ReturnType<typeof createWorld>;
+
+  const check = (res: Response): void => {
+    validate(res);
+    seen.set(`${res.route} ${res.status}`, (seen.get(`${res.route} ${res.status}`) ?? 0) + 1);
+  };
+
+  beforeAll(() => {
+    world = createWorld({ preset: 'small', seed: 7, pageSize: 3 });
+    core = createCore({ world });
+  });
+
+  it('names each deviation once and only for routes that exist', () => {
+    const names = new Set(routes.map((r) => r.name));
+    for (const d of DEVIATIONS) expect(names.has(d.route as RouteName)).toBe(true);
+    expect(new Set(DEVIATIONS.map((d) => d.route)).size).toBe(DEVIATIONS.length);
+    // the spec really says what the deviations claim
+    const collab = ((((spec.paths as Schema)['/me/collaborations'] as Schema).get as Schema).responses as Schema)['200'] as Schema;
+    expect(JSON.stringify(collab)).toContain('"vcs-type"');
+  });
+
+  it('each deviation is needed: the unpatched spec schema rejects the live-API shape', async () => {
+    const rawSchema = (route: RouteName): Schema => {
+      const op = ((spec.paths as Schema)[routeByName(route).specPath as string] as Schema).get as Schema;
+      return toJsonSchema((((op.responses as Schema)['200'] as Schema).content as Schema)['application/json'] as Schema) as Schema;
+    };
+    const collabs = JSON.parse((await get(core, '/api/v2/me/collaborations')).body) as unknown;
+    expect(ajv.compile((rawSchema('collaborations') as Schema).schema as Schema)(collabs)).toBe(false);
+    const notStarted = world.truth('jobs').find((j) => j.started_at === null) as JsonObject;
+    const jobs = JSON.parse((await get(core, `/api/v2/workflow/${notStarted._workflow_id as string}/job`)).body) as unknown;
+    expect(ajv.compile((rawSchema('workflow_jobs') as Schema).schema as Schema)(jobs)).toBe(false);
+    // and the closed schemas catch a field the spec does not define
+    const pipelines = JSON.parse((await get(core, `/api/v2/project/${world.projectSlugs()[0] as string}/pipeline`)).body) as {
+      items: JsonObject[];
+    };
+    const strict = ajv.compile(schemaFor('pipelines', 200).schema);
+    expect(strict(pipelines)).toBe(true);
+    (pipelines.items[0] as JsonObject).invented = 1;
+    expect(strict(pipelines)).toBe(false);
+  });
+
+  it('every 200 body of a full walk (every route, every page) matches the spec', async () => {
+    const walk = await walkWorld(core);
+    for (const { res } of walk.pages) check(res);
+    for (const r of routes) expect(seen.get(`${r.name} 200`)).toBeGreaterThan(0);
+    // the walk covered the shapes that matter
+    const jobs = walk.records.jobs;
+    expect(jobs.some((j) => j.started_at === null)).toBe(true);
+    expect(jobs.some((j) => j.type === 'approval')).toBe(true);
+    expect(walk.records.workflows.some((w) => w.stopped_at === null)).toBe(true);
+    expect(walk.records.schedule.some((s) => s.description === null)).toBe(true);
+  });
+
+  it('in-progress, finished and rerun states of a mutated world match the spec', async () => {
+    const w = createWorld({ preset: 'small', seed: 8 });
+    const c = createCore({ world: w });
+    const slug = w.projectSlugs()[0] as string;
+    w.addPipelines(slug, 3);
+    const p = w.truth('pipelines', { projectSlugs: [slug] }).find((x) => (x.errors as unknown[]).length === 0) as JsonObject;
+    w.rerunWorkflow(p.id as string);
+    for (const res of [
+      await get(c, `/api/v2/project/${slug}/pipeline`),
+      await get(c, `/api/v2/pipeline/${p.id as string}/workflow`),
+    ]) check(res);
+    w.finishRunningWorkflows();
+    w.addDeployEnvironment(w.collaborations()[0]?.id as string);
+    const walk = await walkWorld(c);
+    for (const { res } of walk.pages) check(res);
+  });
+
+  it('error bodies match the spec (or the {message} shape where the spec documents none)', async () => {
+    const slug = world.projectSlugs()[0] as string;
+    const org = world.collaborations()[0]?.id as string;
+    const project = world.truth('project')[0] as JsonObject;
+    const pipeline = world.truth('pipelines')[0] as JsonObject;
+    const workflow = world.truth('workflows')[0] as JsonObject;
+    const def = world.truth('pipeline_definition')[0] as JsonObject;
+    const unknownUuid = '6f1a3c2e-0d4b-4e8f-9a7c-5b2d1e0f3a4c';
+    const paths: Record<RouteName, string> = {
+      me: '/api/v2/me',
+      collaborations: '/api/v2/me/collaborations',
+      contexts: `/api/v2/context?owner-id=${org}&owner-type=organization`,
+      groups: `/api/v2/organizations/${org}/groups`,
+      deploy_environments: `/api/v2/deploy/environments?org-id=${org}&page-size=5`,
+      private_projects: `/api/private/project?organization-id=${org}&page-size=50`,
+      project: `/api/v2/project/${slug}`,
+      pipeline_definitions: `/api/v2/projects/${project.id as string}/pipeline-definitions`,
+      triggers: `/api/v2/projects/${project.id as string}/pipeline-definitions/${def.id as string}/triggers`,
+      schedules: `/api/v2/project/${slug}/schedule`,
+      pipelines: `/api/v2/project/${slug}/pipeline`,
+      pipeline_workflows: `/api/v2/pipeline/${pipeline.id as string}/workflow`,
+      workflow: `/api/v2/workflow/${workflow.id as string}`,
+      workflow_jobs: `/api/v2/workflow/${workflow.id as string}/job`,
+    };
+    for (const [route, path] of Object.entries(paths) as [RouteName, string][]) {
+      // 401: no token, a wrong token; the project token: 404 on project routes, else 401
+      const none = await get(core, path, null);
+      expect(none.status).toBe(401);
+      check(none);
+      const wrong = await get(core, path, 'CCIPAT_wrong');
+      expect(wrong.status).toBe(401);
+      check(wrong);
+      const proj = await get(core, path, world.projectToken);
+      expect(proj.status).toBe(routeByName(route).scope === 'project' ? 404 : 401);
+      check(proj);
+      // 400: a bad page token on every route that reads one
+      const bad = await get(core, `${path}${path.includes('?') ? '&' : '?'}page-token=garbage`);
+      if (['contexts', 'groups', 'deploy_environments', 'private_projects', 'schedules', 'pipelines', 'pipeline_workflows', 'workflow_jobs'].includes(route)) {
+        expect(bad.status).toBe(400);
+      }
+      check(bad);
+    }
+    // 404s for unknown entities
+    const notFound = [
+      `/api/v2/context?owner-id=${unknownUuid}`,
+      `/api/v2/organizations/${unknownUuid}/groups`,
+      `/api/v2/deploy/environments?org-id=${unknownUuid}&page-size=5`,
+      `/api/private/project?organization-id=${unknownUuid}`,
+      '/api/v2/project/gh/nobody/nothing',
+      `/api/v2/projects/${unknownUuid}/pipeline-definitions`,
+      `/api/v2/projects/${project.id as string}/pipeline-definitions/${unknownUuid}/triggers`,
+      '/api/v2/project/gh/nobody/nothing/schedule',
+      '/api/v2/project/gh/nobody/nothing/pipeline',
+      `/api/v2/pipeline/${unknownUuid}/workflow`,
+      `/api/v2/workflow/${unknownUuid}`,
+      `/api/v2/workflow/${unknownUuid}/job`,
+    ];
+    for (const path of notFound) {
+      const res = await get(core, path);
+      expect([path, res.status]).toEqual([path, 404]);
+      check(res);
+    }
+    // 400s for malformed input
+    for (const path of [
+      '/api/v2/context',
+      `/api/v2/deploy/environments?org-id=${org}`,
+      `/api/v2/organizations/${org}/groups?limit=0`,
+      '/api/v2/pipeline/not-a-uuid/workflow',
+      '/api/v2/workflow/not-a-uuid',
+      '/api/v2/projects/not-a-uuid/pipeline-definitions',
+    ]) {
+      const res = await get(core, path);
+      expect([path, res.status]).toEqual([path, 400]);
+      check(res);
+    }
+    // 500 for an oversized private page
+    check(await get(core, `/api/private/project?organization-id=${org}&page-size=51`));
+  });
+
+  it('fault-generated JSON bodies (429, 403, 404, 5xx) match the spec for every route', async () => {
+    const org = world.collaborations()[0]?.id as string;
+    const pipeline = world.truth('pipelines')[0] as JsonObject;
+    const c403 = createCore({ world, faults: { forbiddenGroupOrgs: [org] } });
+    const forbidden = await get(c403, `/api/v2/organizations/${org}/groups`);
+    expect(forbidden.status).toBe(403);
+    check(forbidden);
+    const c404 = createCore({ world, faults: { notFoundIds: [pipeline.id as string] } });
+    const gone = await get(c404, `/api/v2/pipeline/${pipeline.id as string}/workflow`);
+    expect(gone.status).toBe(404);
+    check(gone);
+    const c429 = createCore({ world, faults: { rateLimit: { requestsPerMinute: 0 }, serverErrors: { status: 500 } } });
+    const c500 = createCore({ world, faults: { serverErrors: { status: 500 } } });
+    for (const r of routes) {
+      const path = r.path
+        .replace('{org_id}', org)
+        .replace('{project-slug}', 'gh/a/b')
+        .replace(/\{[^}]+\}/g, '6f1a3c2e-0d4b-4e8f-9a7c-5b2d1e0f3a4c');
+      const limited = await get(c429, path);
+      expect(limited.status).toBe(429);
+      expect(body(limited)).toEqual({ message: 'Rate limit exceeded.' });
+      check(limited);
+      const failed = await get(c500, path);
+      expect(failed.status).toBe(500);
+      check(failed);
+    }
+  });
+});

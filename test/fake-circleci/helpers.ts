@@ -1,0 +1,154 @@
+// Shared helpers of the fake CircleCI tests: request the core directly (no transport) and
+// walk every route of a world the way a connector would.
+
+import type { FakeCircleCiCore, Outcome } from '../../tools/fake-circleci/dispatch.js';
+import type { JsonObject, StreamName } from '../../tools/fake-circleci/world.js';
+
+export type Response = Extract<Outcome, { kind: 'response' }>;
+
+export async function get(
+  core: FakeCircleCiCore,
+  path: string,
+  token: string | null = core.world.token,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  const h: Record<string, string> = { ...headers };
+  if (token !== null) h['circle-token'] = token;
+  const out = await core.handle({ method: 'GET', path, headers: h });
+  if (out.kind !== 'response') throw new Error(`expected a response for ${path}, got ${out.kind}`);
+  return out;
+}
+
+export function body<T = JsonObject>(res: Response): T {
+  return JSON.parse(res.body) as T;
+}
+
+export function withParam(path: string, name: string, value: string): string {
+  return `${path}${path.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(value)}`;
+}
+
+/** Follow next_page_token until null (or maxPages, to survive a repeating token). */
+export async function walkList(
+  core: FakeCircleCiCore,
+  path: string,
+  maxPages = 500,
+): Promise<{ pages: Response[]; items: JsonObject[] }> {
+  const pages: Response[] = [];
+  const items: JsonObject[] = [];
+  let next: string | null = null;
+  do {
+    const res = await get(core, next === null ? path : withParam(path, 'page-token', next));
+    if (res.status !== 200) throw new Error(`${path}: ${res.status} ${res.body}`);
+    pages.push(res);
+    const b = body<{ items: JsonObject[]; next_page_token: string | null }>(res);
+    items.push(...b.items);
+    next = b.next_page_token;
+  } while (next !== null && pages.length < maxPages);
+  return { pages, items };
+}
+
+export interface WalkResult {
+  /** Every response, in request order. */
+  pages: { path: string; res: Response }[];
+  /** Records as a connector would emit them (API items plus injected fields). */
+  records: Record<StreamName, JsonObject[]>;
+}
+
+/**
+ * Walk every route of the fake: discovery through /me/collaborations and the private
+ * project listing, then every list route to its last page and every workflow by id.
+ */
+export async function walkWorld(core: FakeCircleCiCore): Promise<WalkResult> {
+  const pages: WalkResult['pages'] = [];
+  const records: Record<StreamName, JsonObject[]> = {
+    collaborations: [],
+    context: [],
+    deploy: [],
+    groups: [],
+    jobs: [],
+    pipeline_definition: [],
+    pipelines: [],
+    project: [],
+    schedule: [],
+    trigger: [],
+    workflows: [],
+  };
+  const one = async (path: string): Promise<JsonObject> => {
+    const res = await get(core, path);
+    pages.push({ path, res });
+    if (res.status !== 200) throw new Error(`${path}: ${res.status} ${res.body}`);
+    return body(res);
+  };
+  const list = async (path: string): Promise<JsonObject[]> => {
+    const { pages: ps, items } = await walkList(core, path);
+    ps.forEach((res, i) => pages.push({ path: i === 0 ? path : `${path} #${i + 1}`, res }));
+    return items;
+  };
+
+  await one('/api/v2/me');
+  const collabRes = await get(core, '/api/v2/me/collaborations');
+  pages.push({ path: '/api/v2/me/collaborations', res: collabRes });
+  const orgs = body<JsonObject[]>(collabRes);
+  records.collaborations.push(...orgs);
+
+  for (const org of orgs) {
+    const orgId = org.id as string;
+    for (const c of await list(`/api/v2/context?owner-id=${orgId}&owner-type=organization`)) {
+      records.context.push({ ...c, organization_id: orgId });
+    }
+    for (const g of await list(`/api/v2/organizations/${orgId}/groups`)) records.groups.push({ ...g, organization_id: orgId });
+    for (const e of await list(`/api/v2/deploy/environments?org-id=${orgId}&page-size=2`)) {
+      records.deploy.push({ ...e, organization_id: orgId });
+    }
+    const listed = await list(`/api/private/project?organization-id=${orgId}&page-size=50`);
+    for (const [i, item] of listed.entries()) {
+      const slug = item.slug as string;
+      // alternate raw and URL-encoded slugs
+      const slugPath = i % 2 === 0 ? encodeURIComponent(slug) : slug;
+      const project = await one(`/api/v2/project/${slugPath}`);
+      records.project.push(project);
+      const projectId = project.id as string;
+      const orgOfProject = project.organization_id as string;
+      const defs = ((await one(`/api/v2/projects/${projectId}/pipeline-definitions`)).items ?? []) as JsonObject[];
+      for (const d of defs) {
+        records.pipeline_definition.push({ ...d, project_id: projectId, organization_id: orgOfProject });
+        const triggers = ((await one(`/api/v2/projects/${projectId}/pipeline-definitions/${d.id as string}/triggers`)).items ??
+          []) as JsonObject[];
+        for (const t of triggers) {
+          records.trigger.push({ ...t, project_id: projectId, pipeline_definition_id: d.id as string, organization_id: orgOfProject });
+        }
+      }
+      records.schedule.push(...(await list(`/api/v2/project/${slugPath}/schedule`)));
+      const pipelines = await list(`/api/v2/project/${slugPath}/pipeline`);
+      records.pipelines.push(...pipelines);
+      for (const p of pipelines) {
+        const workflows = await list(`/api/v2/pipeline/${p.id as string}/workflow`);
+        records.workflows.push(...workflows);
+        for (const w of workflows) {
+          await one(`/api/v2/workflow/${w.id as string}`);
+          for (const j of await list(`/api/v2/workflow/${w.id as string}/job`)) {
+            records.jobs.push({ ...j, _workflow_id: w.id as string, _workflow_created_at: w.created_at as string });
+          }
+        }
+      }
+    }
+  }
+  return { pages, records };
+}
+
+/** Order-insensitive comparison key: records sorted by their JSON text. */
+export function canonical(records: JsonObject[]): string[] {
+  return records.map((r) => JSON.stringify(sortKeys(r))).sort();
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.keys(v as object)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
+}

@@ -1,0 +1,159 @@
+import { describe, it, expect, beforeAll } from '@jest/globals';
+import { createCore } from '../../tools/fake-circleci/dispatch.js';
+import { ROUTE_NAMES } from '../../tools/fake-circleci/routes.js';
+import { createWorld, STREAM_NAMES, type World } from '../../tools/fake-circleci/world.js';
+import { body, canonical, get, walkList, walkWorld, withParam, type WalkResult } from './helpers.js';
+
+describe('determinism', () => {
+  it('same seed gives byte-identical responses for a walk of every route', async () => {
+    const a = await walkWorld(createCore({ world: createWorld({ preset: 'tiny', seed: 11 }) }));
+    const b = await walkWorld(createCore({ world: createWorld({ preset: 'tiny', seed: 11 }) }));
+    expect(new Set(a.pages.map((p) => p.res.route))).toEqual(new Set(ROUTE_NAMES));
+    expect(b.pages.map((p) => [p.path, p.res.status, p.res.body])).toEqual(a.pages.map((p) => [p.path, p.res.status, p.res.body]));
+  });
+
+  it('a different seed gives different responses', async () => {
+    const a = await walkWorld(createCore({ world: createWorld({ preset: 'tiny', seed: 11 }) }));
+    const b = await walkWorld(createCore({ world: createWorld({ preset: 'tiny', seed: 12 }) }));
+    const bodiesA = new Set(a.pages.map((p) => p.res.body));
+    // every page with content differs (empty lists are the same in any world)
+    const empty = /^\{"items":\[\](,"next_page_token":null)?\}$/;
+    const shared = b.pages.filter((p) => bodiesA.has(p.res.body) && !empty.test(p.res.body));
+    expect(b.pages.filter((p) => !empty.test(p.res.body)).length).toBeGreaterThan(50);
+    expect(shared).toEqual([]);
+  });
+});
+
+describe.each([
+  ['tiny', 1],
+  ['small', 4],
+] as const)('pagination walks the whole truth (%s, seed %d)', (preset, seed) => {
+  let world: World;
+  let walk: WalkResult;
+  beforeAll(async () => {
+    world = createWorld({ preset, seed });
+    walk = await walkWorld(createCore({ world }));
+  });
+
+  it.each(STREAM_NAMES)('%s: paged records == world.truth', (stream) => {
+    const truth = world.truth(stream);
+    expect(truth.length).toBeGreaterThan(0);
+    expect(walk.records[stream]).toHaveLength(truth.length);
+    expect(canonical(walk.records[stream])).toEqual(canonical(truth));
+  });
+
+  it('incremental streams: records at or after startDate == truth with startDate', () => {
+    const startDate = new Date(world.epochMs - 20 * 86_400_000).toISOString();
+    const pipelines = walk.records.pipelines.filter((p) => (p.updated_at as string) >= startDate);
+    expect(canonical(pipelines)).toEqual(canonical(world.truth('pipelines', { startDate })));
+    const ids = new Set(pipelines.map((p) => p.id));
+    expect(canonical(walk.records.workflows.filter((w) => ids.has(w.pipeline_id)))).toEqual(
+      canonical(world.truth('workflows', { startDate })),
+    );
+  });
+
+  it('list pages respect the page size and tokens are opaque', () => {
+    const size = world.options.pageSize;
+    for (const { res } of walk.pages) {
+      const b = JSON.parse(res.body) as { items?: unknown[]; next_page_token?: string | null };
+      if (res.route === 'deploy_environments') expect(b.items?.length).toBeLessThanOrEqual(2);
+      else if (res.route !== 'private_projects' && b.next_page_token !== undefined) {
+        expect(b.items?.length).toBeLessThanOrEqual(size);
+      }
+      if (typeof b.next_page_token === 'string') {
+        expect(b.next_page_token).toMatch(/^[A-Za-z0-9_-]+$/);
+        expect(b.items?.length).toBeGreaterThan(0);
+      }
+    }
+    if (preset === 'tiny') {
+      // page size 2: every paginated route has at least one multi-page walk
+      const paged = new Set(
+        walk.pages.filter(({ res }) => typeof (JSON.parse(res.body) as { next_page_token?: unknown }).next_page_token === 'string').map((p) => p.res.route),
+      );
+      for (const r of ['contexts', 'groups', 'deploy_environments', 'pipelines', 'pipeline_workflows', 'workflow_jobs']) expect(paged).toContain(r);
+    }
+  });
+});
+
+describe('list routes', () => {
+  const world = createWorld({ preset: 'small', seed: 2 });
+  const core = createCore({ world });
+  const slug = world.projectSlugs()[0] as string;
+
+  it('pipelines: ~20 per page, newest first, next_page_token null on the last page', async () => {
+    const { pages, items } = await walkList(core, `/api/v2/project/${slug}/pipeline`);
+    expect(pages.map((p) => body<{ items: unknown[] }>(p).items.length)).toEqual([15]);
+    expect(items.map((p) => p.number)).toEqual(Array.from({ length: 15 }, (_, i) => 15 - i));
+    const bigger = createWorld({ preset: 'small', seed: 2, pipelinesPerProject: 45 });
+    const walked = await walkList(createCore({ world: bigger }), `/api/v2/project/${encodeURIComponent(slug)}/pipeline`);
+    expect(walked.pages.map((p) => body<{ items: unknown[] }>(p).items.length)).toEqual([20, 20, 5]);
+    expect(body<{ next_page_token: unknown }>(walked.pages[2] as never).next_page_token).toBeNull();
+  });
+
+  it('pipelines: branch filter', async () => {
+    const { items } = await walkList(core, `/api/v2/project/${slug}/pipeline?branch=main`);
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.every((p) => (p.vcs as { branch?: string }).branch === 'main')).toBe(true);
+    expect(items.length).toBe(world.truth('pipelines', { projectSlugs: [slug] }).filter((p) => (p.vcs as { branch?: string }).branch === 'main').length);
+  });
+
+  it('slugs work raw, URL-encoded, and with long vcs names; unknown slugs answer 404', async () => {
+    const [vcs, org, repo] = slug.split('/') as [string, string, string];
+    const a = await get(core, `/api/v2/project/${slug}`);
+    const b = await get(core, `/api/v2/project/${encodeURIComponent(slug)}`);
+    const c = await get(core, `/api/v2/project/${vcs === 'gh' ? 'github' : 'bitbucket'}/${org}/${repo}`);
+    expect(a.status).toBe(200);
+    expect(b.body).toBe(a.body);
+    expect(c.body).toBe(a.body);
+    const cc = world.projectSlugs().find((s) => s.startsWith('circleci/')) as string;
+    expect((await get(core, `/api/v2/project/${cc}`)).status).toBe(200);
+    expect((await get(core, `/api/v2/project/${encodeURIComponent(cc)}/pipeline`)).status).toBe(200);
+    const missing = await get(core, `/api/v2/project/gh/${org}/nope`);
+    expect(missing.status).toBe(404);
+    expect(body(missing)).toEqual({ message: 'Project not found' });
+  });
+
+  it('a bad page token answers 400, a token of another list answers 400, a stale one 404', async () => {
+    const path = `/api/v2/project/${slug}/pipeline`;
+    const bad = await get(core, withParam(path, 'page-token', 'not-a-token'));
+    expect(bad.status).toBe(400);
+    expect(body(bad)).toEqual({ message: 'Invalid page-token.' });
+    const w = createWorld({ preset: 'tiny', seed: 1, pageTokenTtlMs: 3_600_000 });
+    const c = createCore({ world: w });
+    const s0 = w.projectSlugs()[0] as string;
+    const first = body<{ next_page_token: string }>(await get(c, `/api/v2/project/${s0}/pipeline`));
+    const other = await get(c, withParam(`/api/v2/project/${w.projectSlugs()[1] as string}/pipeline`, 'page-token', first.next_page_token));
+    expect(other.status).toBe(400);
+    const tampered = first.next_page_token.slice(0, -2) + (first.next_page_token.endsWith('AA') ? 'BB' : 'AA');
+    expect((await get(c, withParam(`/api/v2/project/${s0}/pipeline`, 'page-token', tampered))).status).toBe(400);
+    expect((await get(c, withParam(`/api/v2/project/${s0}/pipeline`, 'page-token', first.next_page_token))).status).toBe(200);
+    w.advanceTime(2 * 3_600_000);
+    const stale = await get(c, withParam(`/api/v2/project/${s0}/pipeline`, 'page-token', first.next_page_token));
+    expect(stale.status).toBe(404);
+    expect(typeof body(stale).message).toBe('string');
+  });
+
+  it('deploy page-size and group limit are honoured; private listing page-size > 50 answers 500', async () => {
+    const org = world.collaborations()[0]?.id as string;
+    const envs = body<{ items: unknown[] }>(await get(core, `/api/v2/deploy/environments?org-id=${org}&page-size=1`));
+    expect(envs.items).toHaveLength(1);
+    expect((await get(core, `/api/v2/deploy/environments?org-id=${org}`)).status).toBe(400);
+    const groups = body<{ items: unknown[]; next_page_token: string }>(await get(core, `/api/v2/organizations/${org}/groups?limit=2`));
+    expect(groups.items).toHaveLength(2);
+    expect(typeof groups.next_page_token).toBe('string');
+    expect((await get(core, `/api/private/project?organization-id=${org}&page-size=50`)).status).toBe(200);
+    const tooBig = await get(core, `/api/private/project?organization-id=${org}&page-size=51`);
+    expect(tooBig.status).toBe(500);
+    expect(typeof body(tooBig).message).toBe('string');
+  });
+
+  it('jobs are paginated with next_page_token', async () => {
+    const w = createWorld({ preset: 'small', seed: 2, pageSize: 2 });
+    const c = createCore({ world: w });
+    const wf = w.truth('workflows').find((x) => w.jobRecords(w.workflowById(x.id as string) as never).length > 2);
+    expect(wf).toBeDefined();
+    const { pages, items } = await walkList(c, `/api/v2/workflow/${wf?.id as string}/job`);
+    expect(pages.length).toBeGreaterThan(1);
+    expect(items.map((j) => j.id)).toEqual(w.truth('jobs').filter((j) => j._workflow_id === wf?.id).map((j) => j.id));
+  });
+});

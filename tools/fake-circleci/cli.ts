@@ -1,0 +1,219 @@
+#!/usr/bin/env node
+// Start the fake CircleCI API server from the command line.
+//
+//   node dist/tools/fake-circleci/cli.js --port 8080 --size small --seed 1 [fault flags]
+//
+// Prints ONE JSON line to stdout: {"url", "api_url", "token", "project_token",
+// "project_slugs"}. Logs requests to stderr with --verbose. Exits 0 on SIGINT/SIGTERM.
+
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { FaultOptions, FaultTarget } from './faults.js';
+import { startFakeCircleCi } from './server.js';
+import { benchmarkOptions, createWorld, type PresetName, type WorldInit } from './world.js';
+
+const USAGE = `Usage: fake-circleci [options]
+
+World:
+  --port N                 listen port on 127.0.0.1 (default 8080; 0 = random)
+  --size tiny|small|benchmark   preset (default small)
+  --seed N                 world seed (default 1)
+  --orgs N --projects-per-org N --pipelines N --workflows N --jobs N
+                           override preset sizes (workflows/jobs are maxima)
+  --jobs-target N          size pipelines so the world has about N jobs (benchmark)
+  --page-size N            page size of list routes (default 20; tiny 2)
+  --now ISO                world clock (default 2026-11-01T00:00:00.000Z)
+  --page-token-ttl-ms N    page tokens older than N ms of world time answer 404
+
+Faults (rates are probabilities per matching request, seeded by --fault-seed):
+  --latency-ms N --jitter-ms N
+  --rpm N [--rate-window-ms N] --max-concurrency N [--retry-after S] [--bare-429]
+  --error-rate R [--error-status 500] [--error-burst N]
+  --html-rate R [--html-status 502]
+  --reset-rate R --hang-rate R --truncate-rate R
+  --fault-route a,b        limit the rate faults above to these route names
+  --fault-times N          each rate fault fires at most N times
+  --fault-after N          each rate fault lets the first N matching requests through
+  --not-found-ids a,b      pipeline/workflow ids answering 404
+  --forbidden-group-orgs a,b   org ids whose groups answer 403
+  --revoke-after N         the token answers 401 after N requests
+  --repeat-token-route R   page token repeats forever on route R
+  --fault-seed N
+  --verbose                log every request to stderr
+`;
+
+function int(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${name} expects a number, got ${v}`);
+  return n;
+}
+
+function list(v: string | undefined): string[] | undefined {
+  return v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function parseCli(argv: string[]): { port: number; world: WorldInit; faults: FaultOptions; verbose: boolean; help: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      port: { type: 'string' },
+      size: { type: 'string' },
+      seed: { type: 'string' },
+      orgs: { type: 'string' },
+      'projects-per-org': { type: 'string' },
+      pipelines: { type: 'string' },
+      workflows: { type: 'string' },
+      jobs: { type: 'string' },
+      'jobs-target': { type: 'string' },
+      'page-size': { type: 'string' },
+      now: { type: 'string' },
+      'page-token-ttl-ms': { type: 'string' },
+      'latency-ms': { type: 'string' },
+      'jitter-ms': { type: 'string' },
+      rpm: { type: 'string' },
+      'rate-window-ms': { type: 'string' },
+      'max-concurrency': { type: 'string' },
+      'retry-after': { type: 'string' },
+      'bare-429': { type: 'boolean' },
+      'error-rate': { type: 'string' },
+      'error-status': { type: 'string' },
+      'error-burst': { type: 'string' },
+      'html-rate': { type: 'string' },
+      'html-status': { type: 'string' },
+      'reset-rate': { type: 'string' },
+      'hang-rate': { type: 'string' },
+      'truncate-rate': { type: 'string' },
+      'fault-route': { type: 'string' },
+      'fault-times': { type: 'string' },
+      'fault-after': { type: 'string' },
+      'not-found-ids': { type: 'string' },
+      'forbidden-group-orgs': { type: 'string' },
+      'revoke-after': { type: 'string' },
+      'repeat-token-route': { type: 'string' },
+      'fault-seed': { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const size = (values.size ?? 'small') as PresetName;
+  if (!['tiny', 'small', 'benchmark'].includes(size)) throw new Error(`--size must be tiny, small or benchmark`);
+  const target = int(values['jobs-target'], 'jobs-target');
+  const world: WorldInit = {
+    preset: size,
+    ...(target !== undefined ? benchmarkOptions(target) : {}),
+    seed: int(values.seed, 'seed') ?? 1,
+    organizations: int(values.orgs, 'orgs'),
+    projectsPerOrg: int(values['projects-per-org'], 'projects-per-org'),
+    pipelinesPerProject: int(values.pipelines, 'pipelines'),
+    workflowsPerPipeline: int(values.workflows, 'workflows'),
+    jobsPerWorkflow: int(values.jobs, 'jobs'),
+    pageSize: int(values['page-size'], 'page-size'),
+    now: values.now,
+    pageTokenTtlMs: int(values['page-token-ttl-ms'], 'page-token-ttl-ms'),
+  };
+  const target1 = (rate: string | undefined, name: string): FaultTarget | undefined => {
+    const r = int(rate, name);
+    if (r === undefined) return undefined;
+    return {
+      rate: r,
+      route: list(values['fault-route']),
+      times: int(values['fault-times'], 'fault-times'),
+      after: int(values['fault-after'], 'fault-after'),
+    };
+  };
+  const faults: FaultOptions = { seed: int(values['fault-seed'], 'fault-seed') ?? 1 };
+  const latencyMs = int(values['latency-ms'], 'latency-ms');
+  const jitterMs = int(values['jitter-ms'], 'jitter-ms');
+  if (latencyMs !== undefined || jitterMs !== undefined) faults.latency = { fixedMs: latencyMs, jitterMs };
+  const rpm = int(values.rpm, 'rpm');
+  const maxConcurrent = int(values['max-concurrency'], 'max-concurrency');
+  if (rpm !== undefined || maxConcurrent !== undefined) {
+    faults.rateLimit = {
+      requestsPerMinute: rpm,
+      maxConcurrent,
+      windowMs: int(values['rate-window-ms'], 'rate-window-ms'),
+      retryAfterSeconds: int(values['retry-after'], 'retry-after'),
+      headers: !values['bare-429'],
+    };
+  }
+  const errors = target1(values['error-rate'], 'error-rate');
+  if (errors) {
+    faults.serverErrors = {
+      ...errors,
+      status: int(values['error-status'], 'error-status'),
+      burst: int(values['error-burst'], 'error-burst'),
+    };
+  }
+  const html = target1(values['html-rate'], 'html-rate');
+  if (html) faults.htmlErrors = { ...html, status: int(values['html-status'], 'html-status') };
+  const resets = target1(values['reset-rate'], 'reset-rate');
+  if (resets) faults.resets = resets;
+  const hangs = target1(values['hang-rate'], 'hang-rate');
+  if (hangs) faults.hangs = hangs;
+  const truncated = target1(values['truncate-rate'], 'truncate-rate');
+  if (truncated) faults.truncated = truncated;
+  const notFound = list(values['not-found-ids']);
+  if (notFound) faults.notFoundIds = notFound;
+  const forbidden = list(values['forbidden-group-orgs']);
+  if (forbidden) faults.forbiddenGroupOrgs = forbidden;
+  const revoke = int(values['revoke-after'], 'revoke-after');
+  if (revoke !== undefined) faults.revokeTokenAfter = revoke;
+  if (values['repeat-token-route']) faults.repeatPageToken = values['repeat-token-route'];
+  return {
+    port: int(values.port, 'port') ?? 8080,
+    world,
+    faults,
+    verbose: values.verbose ?? false,
+    help: values.help ?? false,
+  };
+}
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseCli>;
+  try {
+    parsed = parseCli(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (parsed.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const world = createWorld(parsed.world);
+  const fake = await startFakeCircleCi({
+    world,
+    faults: parsed.faults,
+    port: parsed.port,
+    onRequest: parsed.verbose
+      ? (e) => process.stderr.write(`${e.method} ${e.path} -> ${e.outcome} [${e.route}] ${e.ms}ms\n`)
+      : undefined,
+  });
+  process.stdout.write(
+    `${JSON.stringify({
+      url: fake.url,
+      api_url: fake.apiUrl,
+      token: world.token,
+      project_token: world.projectToken,
+      project_slugs: world.projectSlugs(),
+    })}\n`,
+  );
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    fake.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+// Run only when executed (importing the module for parseCli has no side effects).
+const invoked = process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+if (invoked) await main();

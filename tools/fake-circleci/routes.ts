@@ -1,0 +1,436 @@
+// The one route table of the fake CircleCI API, shared by the node:http server and the
+// msw adapter. A handler turns (request, world) into {status, headers, body}; auth and
+// faults are applied around it by dispatch.ts.
+
+import { hashStr, mac } from './hash.js';
+import type { Json, JsonObject, World } from './world.js';
+
+export type RouteName =
+  | 'me'
+  | 'collaborations'
+  | 'contexts'
+  | 'groups'
+  | 'deploy_environments'
+  | 'private_projects'
+  | 'project'
+  | 'pipeline_definitions'
+  | 'triggers'
+  | 'schedules'
+  | 'pipelines'
+  | 'pipeline_workflows'
+  | 'workflow'
+  | 'workflow_jobs';
+
+export interface RouteRequest {
+  method: string;
+  /** Path params, URL-decoded. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+}
+
+export interface RouteResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body: Json;
+}
+
+export interface Route {
+  name: RouteName;
+  method: 'GET';
+  /** Display path; `{x}` are params (`{project-slug}` may contain slashes). */
+  path: string;
+  /** The matching path in the OpenAPI document (without /api/v2), if documented. */
+  specPath?: string;
+  /** `project`: a project API token gets 404 "Project not found" here. */
+  scope: 'user' | 'project';
+  regex: RegExp;
+  handler: (req: RouteRequest, world: World) => RouteResponse;
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+export function errorBody(message: string): JsonObject {
+  return { message };
+}
+
+function err(status: number, message: string): RouteResponse {
+  return { status, body: errorBody(message) };
+}
+
+function ok(body: Json): RouteResponse {
+  return { status: 200, body };
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function isUuid(s: string): boolean {
+  return UUID_RE.test(s);
+}
+
+/** Encode an opaque, signed page token: scope + cursor + issue time (world clock). */
+export function makePageToken(world: World, scope: string, cursor: string): string {
+  const payload = `${hashStr(scope).toString(36)}~${cursor}~${world.nowMs.toString(36)}`;
+  const text = `${payload}~${mac(world.pageTokenSecret, payload)}`;
+  return Buffer.from(text, 'utf8').toString('base64url');
+}
+
+type TokenResult = { ok: true; cursor: string | undefined } | { ok: false; response: RouteResponse };
+
+/** Read the `page-token` query parameter for a scope. */
+export function readPageToken(world: World, scope: string, query: URLSearchParams): TokenResult {
+  const token = query.get('page-token');
+  if (token === null || token === '') return { ok: true, cursor: undefined };
+  let text: string;
+  try {
+    text = Buffer.from(token, 'base64url').toString('utf8');
+  } catch {
+    return { ok: false, response: err(400, 'Invalid page-token.') };
+  }
+  const parts = text.split('~');
+  if (parts.length !== 4) return { ok: false, response: err(400, 'Invalid page-token.') };
+  const [scopeHash, cursor, issued, sig] = parts as [string, string, string, string];
+  if (mac(world.pageTokenSecret, `${scopeHash}~${cursor}~${issued}`) !== sig) {
+    return { ok: false, response: err(400, 'Invalid page-token.') };
+  }
+  if (scopeHash !== hashStr(scope).toString(36)) {
+    return { ok: false, response: err(400, 'Invalid page-token.') };
+  }
+  const ttl = world.options.pageTokenTtlMs;
+  if (ttl !== undefined && world.nowMs - parseInt(issued, 36) > ttl) {
+    return { ok: false, response: err(404, 'Page token not found or expired.') };
+  }
+  return { ok: true, cursor };
+}
+
+/** Keyset pagination over a fully materialized (small) list. */
+function paginate<T extends Json>(
+  world: World,
+  scope: string,
+  query: URLSearchParams,
+  items: T[],
+  keyOf: (t: T) => string,
+  size: number,
+): RouteResponse | { items: T[]; next: string | null } {
+  const tok = readPageToken(world, scope, query);
+  if (!tok.ok) return tok.response;
+  let from = 0;
+  if (tok.cursor !== undefined) {
+    const at = items.findIndex((t) => keyOf(t) === tok.cursor);
+    if (at < 0) return err(404, 'Page token not found or expired.');
+    from = at + 1;
+  }
+  const page = items.slice(from, from + size);
+  const last = page[page.length - 1];
+  const next = from + size < items.length && last !== undefined ? makePageToken(world, scope, keyOf(last)) : null;
+  return { items: page, next };
+}
+
+function isResponse(x: unknown): x is RouteResponse {
+  return typeof x === 'object' && x !== null && 'status' in x && 'body' in x;
+}
+
+function parsePositiveInt(
+  query: URLSearchParams,
+  name: string,
+  fallback: number | undefined,
+): number | RouteResponse | undefined {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) return err(400, `Invalid ${name}: must be a positive integer.`);
+  return Number(raw);
+}
+
+// ---------------------------------------------------------------------------------------
+// Route table
+// ---------------------------------------------------------------------------------------
+
+// A project slug: three path segments, or one segment with URL-encoded slashes.
+const SLUG = '(?<slug>[^/]+/[^/]+/[^/]+|[^/]*%2[fF][^/]*)';
+const ID = (name: string): string => `(?<${name}>[^/]+)`;
+
+function re(pattern: string): RegExp {
+  return new RegExp(`^${pattern}/?$`);
+}
+
+export const routes: readonly Route[] = [
+  {
+    name: 'me',
+    method: 'GET',
+    path: '/api/v2/me',
+    specPath: '/me',
+    scope: 'user',
+    regex: re('/api/v2/me'),
+    handler: (_req, world) => ok(world.me()),
+  },
+  {
+    name: 'collaborations',
+    method: 'GET',
+    path: '/api/v2/me/collaborations',
+    specPath: '/me/collaborations',
+    scope: 'user',
+    regex: re('/api/v2/me/collaborations'),
+    handler: (_req, world) => ok(world.collaborations()),
+  },
+  {
+    name: 'contexts',
+    method: 'GET',
+    path: '/api/v2/context',
+    specPath: '/context',
+    scope: 'user',
+    regex: re('/api/v2/context'),
+    handler: (req, world) => {
+      const ownerId = req.query.get('owner-id');
+      const ownerSlug = req.query.get('owner-slug');
+      const ownerType = req.query.get('owner-type') ?? 'organization';
+      if (ownerType !== 'organization' && ownerType !== 'account') {
+        return err(400, 'owner-type must be one of: account, organization.');
+      }
+      if (!ownerId && !ownerSlug) return err(400, 'Either owner-id or owner-slug is required.');
+      const org = ownerId ? world.orgById(ownerId) : world.orgBySlug(ownerSlug as string);
+      if (!org || ownerType === 'account') return err(404, 'Organization does not exist.');
+      const page = paginate(world, `contexts:${org.id}`, req.query, world.contexts(org), (c) => c.id, world.options.pageSize);
+      if (isResponse(page)) return page;
+      return ok({ items: page.items, next_page_token: page.next });
+    },
+  },
+  {
+    name: 'groups',
+    method: 'GET',
+    path: '/api/v2/organizations/{org_id}/groups',
+    specPath: '/organizations/{org_id}/groups',
+    scope: 'user',
+    regex: re(`/api/v2/organizations/${ID('orgId')}/groups`),
+    handler: (req, world) => {
+      const org = world.orgById(req.params.orgId ?? '');
+      if (!org) return err(404, 'Organization does not exist.');
+      const limit = parsePositiveInt(req.query, 'limit', world.options.pageSize);
+      if (isResponse(limit)) return limit;
+      const page = paginate(world, `groups:${org.id}`, req.query, world.groups(org), (g) => g.id, Math.min(limit ?? 20, 100));
+      if (isResponse(page)) return page;
+      return ok({ items: page.items, next_page_token: page.next });
+    },
+  },
+  {
+    name: 'deploy_environments',
+    method: 'GET',
+    path: '/api/v2/deploy/environments',
+    specPath: '/deploy/environments',
+    scope: 'user',
+    regex: re('/api/v2/deploy/environments'),
+    handler: (req, world) => {
+      const orgId = req.query.get('org-id');
+      if (!orgId) return err(400, 'org-id is required.');
+      const size = parsePositiveInt(req.query, 'page-size', undefined);
+      if (isResponse(size)) return size;
+      if (size === undefined) return err(400, 'page-size is required.');
+      const org = world.orgById(orgId);
+      if (!org) return err(404, 'Organization does not exist.');
+      const page = paginate(world, `deploy:${org.id}`, req.query, world.environments(org), (e) => e.id, Math.min(size, 100));
+      if (isResponse(page)) return page;
+      return ok({ items: page.items, next_page_token: page.next });
+    },
+  },
+  {
+    name: 'private_projects',
+    method: 'GET',
+    path: '/api/private/project',
+    scope: 'user',
+    regex: re('/api/private/project'),
+    handler: (req, world) => {
+      const orgId = req.query.get('organization-id');
+      if (!orgId) return err(400, 'organization-id is required.');
+      const size = parsePositiveInt(req.query, 'page-size', world.options.pageSize);
+      if (isResponse(size)) return size;
+      if ((size ?? 0) > 50) return err(500, 'Internal server error.');
+      const org = world.orgById(orgId);
+      if (!org) return err(404, 'Organization does not exist.');
+      const items = org.projects.map((p) => world.privateProjectItem(p));
+      const page = paginate(world, `private_projects:${org.id}`, req.query, items, (p) => p.id as string, size ?? 20);
+      if (isResponse(page)) return page;
+      return ok({ items: page.items, next_page_token: page.next });
+    },
+  },
+  {
+    name: 'pipeline_definitions',
+    method: 'GET',
+    path: '/api/v2/projects/{project_id}/pipeline-definitions',
+    specPath: '/projects/{project_id}/pipeline-definitions',
+    scope: 'project',
+    regex: re(`/api/v2/projects/${ID('projectId')}/pipeline-definitions`),
+    handler: (req, world) => {
+      const id = req.params.projectId ?? '';
+      if (!isUuid(id)) return err(400, 'Invalid project_id: must be a UUID.');
+      const p = world.projectById(id);
+      if (!p) return err(404, 'Project not found');
+      return ok({ items: world.definitions(p) });
+    },
+  },
+  {
+    name: 'triggers',
+    method: 'GET',
+    path: '/api/v2/projects/{project_id}/pipeline-definitions/{pipeline_definition_id}/triggers',
+    specPath: '/projects/{project_id}/pipeline-definitions/{pipeline_definition_id}/triggers',
+    scope: 'project',
+    regex: re(`/api/v2/projects/${ID('projectId')}/pipeline-definitions/${ID('definitionId')}/triggers`),
+    handler: (req, world) => {
+      const id = req.params.projectId ?? '';
+      const defId = req.params.definitionId ?? '';
+      if (!isUuid(id)) return err(400, 'Invalid project_id: must be a UUID.');
+      if (!isUuid(defId)) return err(400, 'Invalid pipeline_definition_id: must be a UUID.');
+      const p = world.projectById(id);
+      if (!p) return err(404, 'Project not found');
+      const def = world.definitionById(p, defId);
+      if (!def) return err(404, 'Pipeline definition not found');
+      return ok({ items: world.triggers(def) });
+    },
+  },
+  {
+    name: 'schedules',
+    method: 'GET',
+    path: '/api/v2/project/{project-slug}/schedule',
+    specPath: '/project/{project-slug}/schedule',
+    scope: 'project',
+    regex: re(`/api/v2/project/${SLUG}/schedule`),
+    handler: (req, world) => {
+      const p = world.projectBySlug(req.params.slug ?? '');
+      if (!p) return err(404, 'Project not found');
+      const page = paginate(world, `schedules:${p.id}`, req.query, world.schedules(p), (s) => s.id, world.options.pageSize);
+      if (isResponse(page)) return page;
+      return ok({ items: page.items, next_page_token: page.next });
+    },
+  },
+  {
+    name: 'pipelines',
+    method: 'GET',
+    path: '/api/v2/project/{project-slug}/pipeline',
+    specPath: '/project/{project-slug}/pipeline',
+    scope: 'project',
+    regex: re(`/api/v2/project/${SLUG}/pipeline`),
+    handler: (req, world) => {
+      const p = world.projectBySlug(req.params.slug ?? '');
+      if (!p) return err(404, 'Project not found');
+      const branch = req.query.get('branch') || undefined;
+      const scope = `pipelines:${p.id}:${branch ?? ''}`;
+      const tok = readPageToken(world, scope, req.query);
+      if (!tok.ok) return tok.response;
+      const count = world.pipelineCount(p);
+      let n = count;
+      if (tok.cursor !== undefined) {
+        const c = Number(tok.cursor);
+        if (!Number.isInteger(c) || c < 1 || c > count) return err(404, 'Page token not found or expired.');
+        n = c - 1;
+      }
+      const size = world.options.pageSize;
+      const items: JsonObject[] = [];
+      let last = 0;
+      for (; n >= 1 && items.length < size; n--) {
+        if (branch !== undefined && world.pipelineBranch(p, n) !== branch) continue;
+        items.push(world.pipelineRecord(p, n));
+        last = n;
+      }
+      // Is there anything left below the last item?
+      let more = false;
+      for (let m = last - 1; m >= 1 && items.length === size; m--) {
+        if (branch === undefined || world.pipelineBranch(p, m) === branch) {
+          more = true;
+          break;
+        }
+      }
+      return ok({ items, next_page_token: more ? makePageToken(world, scope, String(last)) : null });
+    },
+  },
+  {
+    name: 'project',
+    method: 'GET',
+    path: '/api/v2/project/{project-slug}',
+    specPath: '/project/{project-slug}',
+    scope: 'project',
+    regex: re(`/api/v2/project/${SLUG}`),
+    handler: (req, world) => {
+      const p = world.projectBySlug(req.params.slug ?? '');
+      if (!p) return err(404, 'Project not found');
+      return ok(world.projectRecord(p));
+    },
+  },
+  {
+    name: 'pipeline_workflows',
+    method: 'GET',
+    path: '/api/v2/pipeline/{pipeline-id}/workflow',
+    specPath: '/pipeline/{pipeline-id}/workflow',
+    scope: 'project',
+    regex: re(`/api/v2/pipeline/${ID('pipelineId')}/workflow`),
+    handler: (req, world) => {
+      const id = req.params.pipelineId ?? '';
+      if (!isUuid(id)) return err(400, 'Invalid pipeline-id: must be a UUID.');
+      const ref = world.pipelineById(id);
+      if (!ref) return err(404, 'Pipeline not found');
+      const items = world.workflowsOfPipeline(ref.project, ref.number).map((m) => world.workflowRecord(m));
+      const page = paginate(world, `workflows:${id}`, req.query, items, (w) => w.id as string, world.options.pageSize);
+      if (isResponse(page)) return page;
+      return ok({ items: page.items, next_page_token: page.next });
+    },
+  },
+  {
+    name: 'workflow_jobs',
+    method: 'GET',
+    path: '/api/v2/workflow/{id}/job',
+    specPath: '/workflow/{id}/job',
+    scope: 'project',
+    regex: re(`/api/v2/workflow/${ID('workflowId')}/job`),
+    handler: (req, world) => {
+      const id = req.params.workflowId ?? '';
+      if (!isUuid(id)) return err(400, 'Invalid id: must be a UUID.');
+      const m = world.workflowById(id);
+      if (!m) return err(404, 'Workflow not found');
+      const page = paginate(world, `jobs:${id}`, req.query, world.jobRecords(m), (j) => j.id as string, world.options.pageSize);
+      if (isResponse(page)) return page;
+      return ok({ items: page.items, next_page_token: page.next });
+    },
+  },
+  {
+    name: 'workflow',
+    method: 'GET',
+    path: '/api/v2/workflow/{id}',
+    specPath: '/workflow/{id}',
+    scope: 'project',
+    regex: re(`/api/v2/workflow/${ID('workflowId')}`),
+    handler: (req, world) => {
+      const id = req.params.workflowId ?? '';
+      if (!isUuid(id)) return err(400, 'Invalid id: must be a UUID.');
+      const m = world.workflowById(id);
+      if (!m) return err(404, 'Workflow not found');
+      return ok(world.workflowRecord(m));
+    },
+  },
+];
+
+export const ROUTE_NAMES: readonly RouteName[] = routes.map((r) => r.name);
+
+export function routeByName(name: RouteName): Route {
+  const r = routes.find((x) => x.name === name);
+  if (!r) throw new Error(`unknown route ${name}`);
+  return r;
+}
+
+/** Match a method and a raw (not decoded) pathname against the route table. */
+export function matchRoute(method: string, pathname: string): { route: Route; params: Record<string, string> } | undefined {
+  if (method.toUpperCase() !== 'GET') return undefined;
+  for (const route of routes) {
+    const m = route.regex.exec(pathname);
+    if (!m) continue;
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m.groups ?? {})) {
+      try {
+        params[k] = decodeURIComponent(v);
+      } catch {
+        params[k] = v;
+      }
+    }
+    return { route, params };
+  }
+  return undefined;
+}
