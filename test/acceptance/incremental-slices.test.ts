@@ -1,0 +1,69 @@
+/**
+ * CAT's TestIncremental.test_read_sequential_slices: per incremental stream, a first read
+ * with a checkpoint every two records (so there are states in the middle of a project
+ * walk), then a read from each state CAT would sample; each must return at least the
+ * records that came after that state in the first read.
+ */
+import { describe, expect, it } from '@jest/globals';
+
+import { incrementalOnly, latestStateInput, primaryKeyOf, recordsOf, sameRecordData, selectIntermediateStates, statesOf } from './support/cat.js';
+import { readRepoJson, useFakeAccount } from './support/fixture.js';
+import { describeOnTargets } from './support/targets.js';
+
+/** Small enough that every project walk checkpoints in its middle. */
+const CHECKPOINT_ENV = { SOURCE_CIRCLECI_CHECKPOINT_RECORDS: '2' };
+/** A test here runs up to six reads; through docker run each takes a few seconds. */
+const READS_TIMEOUT_MS = 180_000;
+const INCREMENTAL_STREAMS = incrementalOnly(readRepoJson('integration_tests/configured_catalog.json')).streams.map((s) => s.stream.name as string);
+
+describeOnTargets('TestIncremental', (target) => {
+  const account = useFakeAccount();
+  const catalog = (): { streams: Array<Record<string, any>> } => incrementalOnly(account().configuredCatalog);
+
+  it.each(INCREMENTAL_STREAMS.map((name) => [name]))(
+    'test_read_sequential_slices[%s]: a read from each sampled intermediate state returns at least the records that came after it',
+    async (name) => {
+      const { config } = account();
+      const single = { streams: catalog().streams.filter((s) => s.stream.name === name) };
+      const first = await target.run('read', { config, catalog: single, env: CHECKPOINT_ENV });
+      expect(first.exitCode).toBe(0);
+      const records1 = recordsOf(first.messages);
+      expect(records1.length).toBeGreaterThan(0); // the fake account has records in every stream
+      const states = statesOf(first.messages);
+      const selected = selectIntermediateStates(states);
+      expect(selected.length).toBeGreaterThan(0); // CAT fails when no state is suitable
+      const primaryKey = single.streams[0]!.stream.source_defined_primary_key as string[][];
+      const positions = first.messages.filter((m) => m.type === 'STATE' || m.type === 'RECORD');
+
+      for (const { message, index, expectedRecordCount } of selected) {
+        const fromState = await target.run('read', { config, catalog: single, state: latestStateInput([message]), env: CHECKPOINT_ENV });
+        expect(fromState.exitCode).toBe(0);
+        const recordsN = recordsOf(fromState.messages);
+        const context = `state #${index + 1} of ${states.length}`;
+        expect({ context, atLeast: recordsN.length >= expectedRecordCount }).toEqual({ context, atLeast: true });
+        expect({ context, different: !sameRecordData(records1, recordsN) }).toEqual({ context, different: true });
+        // By primary key: everything the first read emitted after this state is read again.
+        const statePosition = positions.indexOf(states[index]!);
+        const after = positions.slice(statePosition + 1).filter((m) => m.type === 'RECORD').map((m) => primaryKeyOf(m.record.data, primaryKey));
+        expect(after.length).toBe(expectedRecordCount);
+        const reread = new Set(recordsN.map((r) => primaryKeyOf(r.data, primaryKey)));
+        expect({ context, missing: after.filter((key) => !reread.has(key)) }).toEqual({ context, missing: [] });
+      }
+    },
+    READS_TIMEOUT_MS,
+  );
+
+  it('the sampled states include states in the middle of a project walk', async () => {
+    const { config } = account();
+    const single = { streams: catalog().streams.filter((s) => s.stream.name === 'jobs') };
+    const run = await target.run('read', { config, catalog: single, env: CHECKPOINT_ENV });
+    const mid = selectIntermediateStates(statesOf(run.messages)).filter(({ message }) => message.state.stream.stream_state.currently_syncing);
+    expect(mid.length).toBeGreaterThan(0);
+  }, READS_TIMEOUT_MS);
+
+  describe('output', () => {
+    it('test_secret_never_in_the_output: every run printed only valid protocol messages and never a secret', () => {
+      expect(target.runs.length).toBeGreaterThan(INCREMENTAL_STREAMS.length * 2);
+    });
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * Runs the built connector (dist/src/main.js) as a child process, the way a platform
+ * would: arguments and JSON files in, protocol lines on stdout, logs on stderr. Used by
+ * the generator's real-account mode, the demo and the local acceptance suite.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface ProcessResult {
+  /** null when the process was killed (timeout). */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+/** The directory holding package.json, found by walking up from this file (works from tools/ and dist/tools/). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+/** The built entry point; `npm run build` writes it. */
+export function connectorEntryPoint(): string {
+  const main = join(repoRoot(), 'dist', 'src', 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} does not exist: run npm run build first`);
+  return main;
+}
+
+/**
+ * The Node 24 the project pins (node_modules/.bin/node), else the running one: the host's
+ * default `node` may be older than the connector's engines field.
+ */
+export function nodeBinary(): string {
+  const pinned = join(repoRoot(), 'node_modules', '.bin', 'node');
+  return existsSync(pinned) ? pinned : process.execPath;
+}
+
+export interface SpawnOptions {
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /** Called when the timeout fires, before the child is killed (e.g. `docker rm -f`). */
+  onTimeout?: () => void;
+}
+
+/** Spawns `command args...`, collects stdout and stderr, never rejects on a non-zero exit. */
+export function spawnCollect(command: string, args: readonly string[], options: SpawnOptions = {}): Promise<ProcessResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            options.onTimeout?.();
+            child.kill('SIGKILL');
+          }, options.timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({
+        exitCode: code,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        durationMs: Date.now() - started,
+        timedOut,
+      });
+    });
+  });
+}
+
+/** `node dist/src/main.js args...` */
+export function runBuiltConnector(args: readonly string[], options: SpawnOptions = {}): Promise<ProcessResult> {
+  return spawnCollect(nodeBinary(), [connectorEntryPoint(), ...args], options);
+}
+
+/** stdout split into parsed JSON lines (the caller validates them). */
+export function parseLines(stdout: string): Array<Record<string, any>> {
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, any>);
+}
