@@ -24,7 +24,20 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
   try {
     return JSON.parse(text);
   } catch (error) {
-    const detail = error instanceof SyntaxError ? error.message : 'invalid JSON';
-    throw new ConfigError(`The ${what} file ${path} is not valid JSON (${detail})`);
+    throw new ConfigError(`The ${what} file ${path} is not valid JSON (${describeSyntaxError(error)})`);
   }
+}
+
+/**
+ * V8's JSON errors quote a slice of the input ("Unexpected token 'a', "api_token:"... is
+ * not valid JSON"). Input files hold the API token, and the token is not known (nor
+ * redacted) until the config parses, so the quoted slice is dropped; the position stays.
+ */
+function describeSyntaxError(error: unknown): string {
+  if (!(error instanceof SyntaxError)) return 'invalid JSON';
+  const withoutSource = error.message
+    .replace(/,\s*(\.\.\.)?"[\s\S]*"(\.\.\.)? is not valid JSON$/, '')
+    .replace(/ is not valid JSON$/, '')
+    .replace(/^("[\s\S]*")$/, 'unexpected input');
+  return withoutSource.trim() === '' ? 'invalid JSON' : withoutSource;
 }

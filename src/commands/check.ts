@@ -1,7 +1,6 @@
 import { parseConfig, type Config } from '../config/config.js';
 import { ConnectorError } from '../errors.js';
 import { ApiError } from '../http/api-error.js';
-import { createClient } from '../http/create-client.js';
 import type { Emitter } from '../protocol/emitter.js';
 import { slugPath } from '../streams/declaration.js';
 
@@ -19,6 +18,8 @@ export async function check(rawConfig: unknown, emitter: Emitter): Promise<numbe
     emitter.connectionStatus({ status: 'FAILED', message: error.message });
     return 0;
   }
+  // Loaded here, not at the top: an invalid config is answered without loading the HTTP stack.
+  const { createClient } = await import('../http/create-client.js');
   const client = createClient(config, emitter);
   try {
     const me = await client.get<{ login?: string }>('/api/v2/me');

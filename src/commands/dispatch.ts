@@ -3,32 +3,55 @@ import type { Command } from '../cli/args.js';
 import { parseConfig } from '../config/config.js';
 import { loadSpec } from '../config/spec.js';
 import type { Emitter } from '../protocol/emitter.js';
-import { read } from '../read/read.js';
 import { parseSelection } from '../read/selection.js';
 import { parseState } from '../read/state-input.js';
 import { buildCatalog } from '../streams/catalog.js';
 import { check } from './check.js';
 
-/** Runs one command; returns the exit code. Errors thrown here become one TRACE ERROR. */
+/**
+ * Runs one command; returns the exit code. Errors thrown here become one TRACE ERROR.
+ *
+ * The HTTP stack (got, the client, the readers) is loaded only by the commands that talk
+ * to CircleCI, and only after their inputs are valid: spec, discover and every input
+ * error answer without paying for it.
+ */
 export async function dispatch(command: Command, emitter: Emitter): Promise<number> {
   switch (command.name) {
     case 'spec':
       emitter.spec(loadSpec());
       return 0;
-    case 'check':
-      return check(await readJsonFile(command.config, 'config'), emitter);
+    case 'check': {
+      const raw = await readJsonFile(command.config, 'config');
+      protectToken(raw, emitter);
+      return check(raw, emitter);
+    }
     case 'discover': {
-      const config = parseConfig(await readJsonFile(command.config, 'config'));
-      emitter.redactor.add(config.apiToken);
+      const raw = await readJsonFile(command.config, 'config');
+      protectToken(raw, emitter);
+      parseConfig(raw);
       emitter.catalog(buildCatalog());
       return 0;
     }
     case 'read': {
-      const config = parseConfig(await readJsonFile(command.config, 'config'));
-      emitter.redactor.add(config.apiToken);
+      const raw = await readJsonFile(command.config, 'config');
+      protectToken(raw, emitter);
+      const config = parseConfig(raw);
       const selection = parseSelection(await readJsonFile(command.catalog, 'catalog'));
       const states = parseState(command.state === undefined ? [] : await readJsonFile(command.state, 'state'), selection);
+      const { read } = await import('../read/read.js');
       return read(config, selection, states, emitter);
     }
   }
+}
+
+/**
+ * Registers the token for redaction before the config is validated: a validation message
+ * may quote a field, and a token pasted into the wrong field must not be printed either.
+ */
+function protectToken(raw: unknown, emitter: Emitter): void {
+  if (raw === null || typeof raw !== 'object') return;
+  const token = (raw as { api_token?: unknown }).api_token;
+  if (typeof token !== 'string') return;
+  emitter.redactor.add(token);
+  if (token.trim() !== token) emitter.redactor.add(token.trim());
 }

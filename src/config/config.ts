@@ -115,13 +115,16 @@ function normaliseApiUrl(value: string): string | { error: string } {
   } catch {
     return { error: `api_url "${value}" is not a URL; expected something like https://circleci.com` };
   }
+  // Checked first, and the URL is quoted without them from here on: a message must not repeat a password.
+  if (url.username || url.password) return { error: 'api_url must not contain a user name or password' };
+  const shown = `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    return { error: `api_url "${value}" must start with https://` };
+    return { error: `api_url "${shown}" must start with https://` };
   }
   if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
-    return { error: `api_url "${value}" uses http:// for a remote host; the API token must travel over https://` };
+    return { error: `api_url "${shown}" uses http:// for a remote host; the API token must travel over https://` };
   }
-  if (url.username || url.password) return { error: 'api_url must not contain a user name or password' };
+  if (url.search || url.hash) return { error: `api_url "${shown}" must not have a query or fragment; give the API host, such as https://circleci.com` };
   // Users paste the API root too (https://circleci.com/api/v2); the client adds that part itself.
   const path = url.pathname.replace(/\/+$/, '').replace(/\/api\/v2$/, '');
   return `${url.protocol}//${url.host}${path}`;

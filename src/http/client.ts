@@ -1,8 +1,8 @@
-import got, { RequestError, type Got } from 'got';
 import type { LogLevel } from '../protocol/messages.js';
 import { ApiError, errorForStatus } from './api-error.js';
-import { RateGovernor } from './rate-governor.js';
-import { decideRetry, isRateLimited, type Failure } from './retry-policy.js';
+import { RateGovernor, type Permit } from './rate-governor.js';
+import { Transport, TransportError } from './transport.js';
+import { decideRetry, isRateLimited, parseRetryAfter, type Failure } from './retry-policy.js';
 
 export interface ClientOptions {
   apiUrl: string;
@@ -31,19 +31,19 @@ export interface ClientStats {
   rateLimited: number;
 }
 
-type Attempt = { ok: true; status: number; body: string; value?: unknown } | { ok: false; failure: Failure; body?: string };
+type Attempt = ({ ok: true; status: number; body: string; value?: unknown } | { ok: false; failure: Failure; body?: string }) & { permit: Permit };
 
 /**
  * The one way the connector talks to CircleCI: authentication, the shared rate governor,
  * timeouts, the retry policy and pagination. One instance per run, passed to whoever
  * needs it. A 404 comes back as `undefined` (callers treat it as "nothing there"); every
  * other failure is an ApiError with a message meant for the user. Nothing it logs or
- * throws contains the token: requests are described by method and path only, and got's
- * own errors (which carry request options) are reduced to their error code.
+ * throws contains the token: requests are described by method and path only, and
+ * transport errors are reduced to their error code.
  */
 export class CircleCiClient {
   readonly stats: ClientStats = { requests: 0, retries: 0, rateLimited: 0 };
-  private readonly http: Got;
+  private readonly transport: Transport;
   private readonly governor: RateGovernor;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -63,41 +63,45 @@ export class CircleCiClient {
       now: this.now,
       sleep: this.sleep,
     });
-    this.http = got.extend({
-      prefixUrl: options.apiUrl,
+    this.transport = new Transport({
+      baseUrl: options.apiUrl,
       headers: { 'Circle-Token': options.token, 'User-Agent': options.userAgent, Accept: 'application/json' },
-      timeout: { request: options.requestTimeoutMs ?? 60_000 },
-      retry: { limit: 0 }, // the policy below retries; got's own would double it
-      throwHttpErrors: false,
-      followRedirect: false, // a redirect could carry the token to another host
-      responseType: 'text',
+      timeoutMs: options.requestTimeoutMs ?? 60_000,
     });
   }
 
   /** GET a JSON document. Resolves `undefined` on 404. `path` starts at the host root, e.g. `/api/v2/me`. */
   async get<T>(path: string, query: Query = {}): Promise<T | undefined> {
-    const route = describe(path, query);
     const started = this.now();
     let rateLimited = 0;
     let transient = 0;
     for (;;) {
-      const attempt = await this.governor.schedule(() => this.attempt(path, query));
+      // The retry decision is made while the attempt still holds its slot, so a 429 pauses
+      // the governor before the freed slot lets anything else start.
+      const { attempt, decision } = await this.governor.schedule(async (permit) => {
+        const attempt = await this.attempt(permit, path, query);
+        if (attempt.ok) return { attempt, decision: undefined };
+        if (isRateLimited(attempt.failure)) rateLimited += 1;
+        else transient += 1;
+        const decision = decideRetry(attempt.failure, { rateLimited, transient, elapsedMs: this.now() - started }, this.now(), this.random);
+        if (decision.retry && isRateLimited(attempt.failure)) {
+          const failure = attempt.failure;
+          const serverSaidWhen = failure.kind === 'status' && parseRetryAfter(failure.retryAfter, this.now()) !== undefined;
+          this.governor.rateLimited(permit, decision.delayMs, serverSaidWhen);
+        }
+        return { attempt, decision };
+      });
       if (attempt.ok) {
         if (attempt.status === 404) return undefined;
         if (attempt.status < 300) return attempt.value as T;
-        throw errorForStatus(attempt.status, route, attempt.body);
+        throw errorForStatus(attempt.status, describe(path, query), attempt.body);
       }
       const failure = attempt.failure;
-      if (isRateLimited(failure)) rateLimited += 1;
-      else transient += 1;
-      const decision = decideRetry(failure, { rateLimited, transient, elapsedMs: this.now() - started }, this.now(), this.random);
-      if (!decision.retry) throw this.finalError(failure, route, attempt.body ?? '', decision.reason, rateLimited, transient);
-      if (isRateLimited(failure)) {
-        this.stats.rateLimited += 1;
-        this.governor.rateLimited(decision.delayMs);
-      }
-      this.noteRetry(route, describeFailure(failure), decision.delayMs);
-      await this.sleep(decision.delayMs);
+      const route = describe(path, query);
+      if (!decision!.retry) throw this.finalError(failure, route, attempt.body ?? '', decision!.reason, rateLimited, transient);
+      if (isRateLimited(failure)) this.stats.rateLimited += 1;
+      this.noteRetry(route, describeFailure(failure), decision!.delayMs);
+      await this.sleep(decision!.delayMs);
     }
   }
 
@@ -111,18 +115,20 @@ export class CircleCiClient {
     let token: string | undefined;
     for (;;) {
       const page = await this.get<Page<T>>(path, token === undefined ? query : { ...query, 'page-token': token });
-      const route = describe(path, query);
       if (page === undefined) {
         if (token === undefined) return;
+        const route = describe(path, query);
         throw new ApiError(`CircleCI no longer recognises the page token for ${route} (404); the listing will be read again on the next sync.`, 'transient_error', route, 404);
       }
       if (!page || typeof page !== 'object' || !Array.isArray(page.items)) {
+        const route = describe(path, query);
         throw new ApiError(`CircleCI answered ${route} with a page that has no "items" list; the API may have changed.`, 'system_error', route);
       }
       yield page.items;
       const next = page.next_page_token;
       if (next === undefined || next === null || next === '') return;
       if (seen.has(next)) {
+        const route = describe(path, query);
         throw new ApiError(`CircleCI repeated a page token on ${route} after ${seen.size + 1} pages; stopped to avoid reading the same pages forever.`, 'system_error', route);
       }
       seen.add(next);
@@ -132,36 +138,38 @@ export class CircleCiClient {
 
   async close(): Promise<void> {
     await this.governor.stop();
+    this.transport.close();
   }
 
   get ratePerMinute(): number {
     return this.governor.currentRatePerMinute;
   }
 
-  private async attempt(path: string, query: Query): Promise<Attempt> {
+  private async attempt(permit: Permit, path: string, query: Query): Promise<Attempt> {
     this.stats.requests += 1;
     try {
-      const response = await this.http.get(path.replace(/^\//, ''), { searchParams: definedOnly(query) });
+      const response = await this.transport.get(path, new URLSearchParams(definedOnly(query)).toString());
       const status = response.statusCode;
-      this.governor.quota(...quotaHeaders(response.headers));
+      this.governor.quota(permit, ...quotaHeaders(response.headers));
       if (status === 429) {
         const retryAfter = response.headers['retry-after'];
-        return { ok: false, failure: { kind: 'status', status, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter }, body: response.body };
+        return { permit, ok: false, failure: { kind: 'status', status, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter }, body: response.body };
       }
-      if (status >= 500) return { ok: false, failure: { kind: 'status', status }, body: response.body };
-      if (status >= 300 || status === 404) return { ok: true, status, body: response.body };
+      // Any answer but 429 says the server is taking requests again.
+      this.governor.answered(permit);
+      if (status >= 500) return { permit, ok: false, failure: { kind: 'status', status }, body: response.body };
+      if (status >= 300 || status === 404) return { permit, ok: true, status, body: response.body };
       let value: unknown;
       try {
         value = JSON.parse(response.body);
       } catch {
         // An HTML page or a body cut off mid-way: usually a proxy or a dropped connection.
-        return { ok: false, failure: { kind: 'unreadable' }, body: response.body };
+        return { permit, ok: false, failure: { kind: 'unreadable' }, body: response.body };
       }
-      this.governor.succeeded();
-      return { ok: true, status, body: response.body, value };
+      return { permit, ok: true, status, body: response.body, value };
     } catch (error) {
-      const code = error instanceof RequestError ? error.code : 'UNKNOWN';
-      return { ok: false, failure: { kind: 'network', code } };
+      const code = error instanceof TransportError ? error.code : 'UNKNOWN';
+      return { permit, ok: false, failure: { kind: 'network', code } };
     }
   }
 

@@ -1,318 +1,66 @@
-import { parseApiTime } from '../config/dates.js';
 import { asConnectorError } from '../errors.js';
-import type { ApiRecord } from '../streams/declaration.js';
-import { text, v2 } from '../streams/declaration.js';
 import type { StreamName } from '../streams/schemas/index.js';
-import { STREAMS } from '../streams/streams.js';
-import { forEachConcurrent } from './concurrency.js';
-import { floorFor, isNew, latest, type Floor } from './cursor.js';
-import { listItems, toRecord, type ReadContext } from './read-context.js';
-import { emptyState, serialiseState, type IncrementalState, type Resume, type UnfinishedWorkflow } from './state-input.js';
+import { forEachConcurrent, Semaphore } from './concurrency.js';
+import type { ReadContext } from './read-context.js';
+import { emptyState } from './state-input.js';
 import { isFatal } from './stream-failures.js';
-import { checkpointRecords } from './tuning.js';
+import { HISTORY_STREAMS, ProjectWalk, type HistoryRun } from './project-walk.js';
+
+export { UNFINISHED_MAX, UNFINISHED_MAX_AGE_MS } from './project-walk.js';
 
 /**
- * Pipelines → workflows → jobs of the configured projects, in one walk per project.
+ * Pipelines → workflows → jobs of the configured projects.
  *
- * CircleCI lists a project's pipelines newest first and has no time filter, so an
- * incremental sync pages down only until pipelines are older than every selected stream's
- * bookmark (less the rerun lookback for workflows and jobs). Because the walk goes from
- * new to old, a bookmark can move only once the walk of its project is complete; until
- * then checkpoints save how far the walk got (`resume`: the pipeline numbers already
- * done) and `currently_syncing`, so an interrupted sync resumes there instead of starting
- * the project over. Workflows seen while still running are saved as `unfinished` and read
- * again on later syncs until they reach a final status.
+ * Several projects are walked at once (as many as requests may be in flight), and
+ * within a project the children of many pipelines are read concurrently while the next
+ * pipeline page is already being fetched. Every request goes through the run's one
+ * rate governor; what bounds memory is the number of pipelines being read at a time
+ * (twice the request concurrency, across all projects), not the length of the history.
+ *
+ * State: each project keeps its own `resume` marker while its walk is under way (see
+ * ProjectWalk); `currently_syncing` names the earliest-started project still in progress
+ * (a string, as before). A sync resumes the projects with a marker first.
  */
-const HISTORY_STREAMS: readonly StreamName[] = ['pipelines', 'workflows', 'jobs'];
-
-/** Statuses after which a workflow (and its jobs) no longer changes. */
-const UNFINISHED_STATUSES = new Set(['running', 'failing', 'on_hold']);
-/** Unfinished workflows are followed for at most this long and this many per stream. */
-export const UNFINISHED_MAX_AGE_MS = 14 * 24 * 3600_000;
-export const UNFINISHED_MAX = 1000;
-
 export async function readProjectHistory(context: ReadContext): Promise<StreamName[]> {
   const selected = HISTORY_STREAMS.filter((name) => context.selection.has(name));
   if (selected.length === 0) return [];
   for (const name of selected) {
     if (context.selection.get(name) === 'incremental' && !context.states.has(name)) context.states.set(name, emptyState());
   }
-  // An interrupted sync left the project it was in as currently_syncing: start there.
-  const interrupted = selected.map((name) => context.states.get(name)?.currentlySyncing).find((slug) => slug !== undefined);
-  const projects = [...context.config.projectSlugs].sort((a, b) => Number(b === interrupted) - Number(a === interrupted));
-  for (const slug of projects) {
+  const run: HistoryRun = {
+    context,
+    selected,
+    pipelineSlots: new Semaphore(2 * context.config.maxConcurrency),
+    inProgress: new Set(),
+    aborted: false,
+  };
+  const projects = resumeFirst(context.config.projectSlugs, selected, context);
+  await forEachConcurrent(projects, context.config.maxConcurrency, async (slug) => {
+    if (run.aborted) return;
     try {
-      await new ProjectWalk(slug, selected, context).run();
+      await new ProjectWalk(slug, run).run();
     } catch (error) {
-      if (isFatal(error)) throw error;
+      if (isFatal(error)) {
+        run.aborted = true; // the other walks stop starting work and save nothing more
+        throw error;
+      }
       const failure = asConnectorError(error);
       context.failures.add(selected, failure);
       context.emitter.log('ERROR', `project ${slug}: ${failure.message}`);
     }
-  }
+  });
   return selected;
 }
 
-/** What one stream needs from the walk of one project. */
-interface StreamPlan {
-  stream: StreamName;
-  state?: IncrementalState; // set when incremental
-  floor: Floor;
-  /** Pipelines updated after this are walked for this stream (the floor less the lookback). */
-  walkFloor: Floor;
-  resume?: Resume;
-  newest?: string;
-  unfinished: Map<string, UnfinishedWorkflow>;
+/**
+ * Projects an interrupted sync left unfinished go first: the one named in
+ * `currently_syncing`, then those with a resume marker, then the rest in config order.
+ */
+function resumeFirst(slugs: readonly string[], selected: readonly StreamName[], context: ReadContext): string[] {
+  const states = selected.map((name) => context.states.get(name)).filter((state) => state !== undefined);
+  const rank = (slug: string): number => {
+    if (states.some((state) => state.currentlySyncing === slug)) return 2;
+    return states.some((state) => state.partitions.get(slug)?.resume !== undefined) ? 1 : 0;
+  };
+  return [...slugs].sort((a, b) => rank(b) - rank(a));
 }
-
-class ProjectWalk {
-  private readonly plans = new Map<StreamName, StreamPlan>();
-  private topNumber: number | undefined;
-  private doneDownTo: number | undefined;
-  private recordsSinceCheckpoint = 0;
-  private readonly counts = { pipelines: 0, workflows: 0, jobs: 0 };
-  private readonly requestsAtStart: number;
-  /** Unfinished workflows met during the walk; the others are fetched one by one afterwards. */
-  private readonly seenUnfinished = new Set<string>();
-  private readonly checkpointEvery = checkpointRecords();
-
-  constructor(
-    private readonly slug: string,
-    selected: readonly StreamName[],
-    private readonly context: ReadContext,
-  ) {
-    this.requestsAtStart = context.client.stats.requests;
-    const lookbackMs = context.config.workflowLookbackHours * 3600_000;
-    for (const stream of selected) {
-      const state = context.selection.get(stream) === 'incremental' ? context.states.get(stream) : undefined;
-      const floor = floorFor(state, slug, context.config.startDate);
-      const walkFloor = floor.strict && stream !== 'pipelines' && lookbackMs > 0 ? { ms: floor.ms - lookbackMs, strict: false } : floor;
-      const plan: StreamPlan = { stream, floor, walkFloor, unfinished: new Map() };
-      if (state) {
-        plan.state = state;
-        const resume = state.partitions.get(slug)?.resume;
-        if (resume) plan.resume = resume;
-        for (const workflow of state.unfinished) if (workflow.project_slug === slug) plan.unfinished.set(workflow.id, workflow);
-        state.currentlySyncing = slug;
-      }
-      this.plans.set(stream, plan);
-    }
-  }
-
-  async run(): Promise<void> {
-    const { client, config } = this.context;
-    const pipelines = STREAMS.pipelines;
-    let stop = false;
-    for await (const page of listItems(pipelines, { slug: this.slug }, this.context)) {
-      const batch: ApiRecord[] = [];
-      for (const item of page) {
-        const pipeline = toRecord(pipelines, item, {});
-        const time = pipelineTime(pipeline);
-        if (time !== undefined && ![...this.plans.values()].some((plan) => within(plan.walkFloor, time))) {
-          stop = true; // newest first: everything after this is older still
-          break;
-        }
-        batch.push(pipeline);
-      }
-      if (this.topNumber === undefined && batch.length > 0) this.topNumber = numberOf(batch[0]!);
-      await forEachConcurrent(batch, config.maxConcurrency, (pipeline) => this.visitPipeline(pipeline));
-      if (batch.length > 0) this.doneDownTo = numberOf(batch[batch.length - 1]!);
-      if (this.recordsSinceCheckpoint >= this.checkpointEvery) this.checkpoint();
-      if (stop) break;
-    }
-    await this.revisitUnfinished();
-    this.complete();
-    const requests = client.stats.requests - this.requestsAtStart;
-    this.context.emitter.log(
-      'INFO',
-      `project ${this.slug}: ${this.counts.pipelines} pipelines, ${this.counts.workflows} workflows, ${this.counts.jobs} jobs emitted; ${requests} requests`,
-    );
-  }
-
-  private async visitPipeline(pipeline: ApiRecord): Promise<void> {
-    const number = numberOf(pipeline);
-    const time = pipelineTime(pipeline);
-    const pipelinesPlan = this.active('pipelines', number);
-    if (pipelinesPlan && isNew(pipelinesPlan.floor, pipeline.updated_at)) {
-      this.emit('pipelines', pipeline);
-      pipelinesPlan.newest = latest(pipelinesPlan.newest, pipeline.updated_at);
-    }
-    const workflowsPlan = this.active('workflows', number);
-    const jobsPlan = this.active('jobs', number);
-    const wanted = (plan: StreamPlan | undefined) => plan !== undefined && (time === undefined || within(plan.walkFloor, time));
-    if (!wanted(workflowsPlan) && !wanted(jobsPlan)) return;
-    for await (const page of listItems(STREAMS.workflows, pipeline, this.context)) {
-      const needJobs: ApiRecord[] = [];
-      for (const item of page) {
-        const workflow = toRecord(STREAMS.workflows, item, pipeline);
-        if (workflowsPlan && this.considers(workflowsPlan, workflow)) {
-          this.emit('workflows', workflow);
-          workflowsPlan.newest = latest(workflowsPlan.newest, workflow.created_at);
-          this.track(workflowsPlan, workflow);
-        }
-        if (jobsPlan && this.considers(jobsPlan, workflow)) needJobs.push(workflow);
-      }
-      await this.context.emitter.ready();
-      await forEachConcurrent(needJobs, this.context.config.maxConcurrency, (workflow) => this.readJobs(jobsPlan!, workflow));
-    }
-  }
-
-  /**
-   * Follow a workflow while it can still change; forget it once final. A workflow met in
-   * this walk counts as seen, so the revisit after the walk does not read it again.
-   */
-  private track(plan: StreamPlan, workflow: ApiRecord): void {
-    if (!plan.state) return;
-    const id = text(workflow.id);
-    if (UNFINISHED_STATUSES.has(text(workflow.status)) && typeof workflow.created_at === 'string') {
-      plan.unfinished.set(id, { id, project_slug: this.slug, created_at: workflow.created_at });
-      this.seenUnfinished.add(id);
-    } else {
-      plan.unfinished.delete(id);
-    }
-  }
-
-  /** Whether a plan wants this workflow: new since its bookmark, or one it is following. */
-  private considers(plan: StreamPlan, workflow: ApiRecord): boolean {
-    const id = text(workflow.id);
-    if (plan.unfinished.has(id)) {
-      this.seenUnfinished.add(id);
-      return true;
-    }
-    return isNew(plan.floor, workflow.created_at);
-  }
-
-  private async readJobs(plan: StreamPlan, workflow: ApiRecord): Promise<void> {
-    for await (const page of listItems(STREAMS.jobs, workflow, this.context)) {
-      for (const item of page) this.emit('jobs', toRecord(STREAMS.jobs, item, workflow));
-      await this.context.emitter.ready();
-    }
-    plan.newest = latest(plan.newest, workflow.created_at);
-    this.track(plan, workflow);
-  }
-
-  /** Unfinished workflows whose pipelines are older than this walk: read them by id. */
-  private async revisitUnfinished(): Promise<void> {
-    const workflowsPlan = this.plans.get('workflows');
-    const jobsPlan = this.plans.get('jobs');
-    const ids = new Set([...(workflowsPlan?.unfinished.keys() ?? []), ...(jobsPlan?.unfinished.keys() ?? [])]);
-    for (const id of this.seenUnfinished) ids.delete(id);
-    await forEachConcurrent([...ids], this.context.config.maxConcurrency, async (id) => {
-      const workflow = await this.context.client.get<ApiRecord>(v2`/workflow/${id}`);
-      if (workflow === undefined) {
-        this.context.emitter.log('INFO', `workflow ${id} of ${this.slug} no longer exists (404); no longer followed`);
-        workflowsPlan?.unfinished.delete(id);
-        jobsPlan?.unfinished.delete(id);
-        return;
-      }
-      const record = toRecord(STREAMS.workflows, workflow, {});
-      if (workflowsPlan?.unfinished.has(id)) {
-        this.emit('workflows', record);
-        this.track(workflowsPlan, record);
-      }
-      if (jobsPlan?.unfinished.has(id)) await this.readJobs(jobsPlan, record);
-    });
-  }
-
-  /** A plan that still has work at this pipeline (not inside the range an earlier sync finished). */
-  private active(stream: StreamName, number: number | undefined): StreamPlan | undefined {
-    const plan = this.plans.get(stream);
-    if (!plan) return undefined;
-    const resume = plan.resume;
-    if (resume && number !== undefined && number >= resume.done_down_to && number <= resume.newest_number) return undefined;
-    return plan;
-  }
-
-  private emit(stream: 'pipelines' | 'workflows' | 'jobs', record: ApiRecord): void {
-    this.context.emitter.record(stream, record);
-    this.counts[stream] += 1;
-    this.recordsSinceCheckpoint += 1;
-  }
-
-  /** Saves how far the walk got without moving any bookmark. */
-  private checkpoint(): void {
-    this.recordsSinceCheckpoint = 0;
-    for (const plan of this.plans.values()) {
-      if (!plan.state) continue;
-      const entry = plan.state.partitions.get(this.slug) ?? {};
-      const marker = this.resumeMarker(plan);
-      plan.state.partitions.set(this.slug, marker ? { ...entry, resume: marker } : entry);
-      this.saveUnfinished(plan);
-      this.context.emitter.state(plan.stream, serialiseState(plan.stream, plan.state));
-    }
-  }
-
-  /**
-   * The pipelines finished so far, as one range of numbers from the top of the list. On a
-   * resumed walk the new range joins the one finished earlier only once the walk has
-   * reached it; until then the earlier marker stands (the newer pipelines are re-read).
-   */
-  private resumeMarker(plan: StreamPlan): Resume | undefined {
-    const maxCursor = latest(plan.resume?.max_cursor, plan.newest);
-    const withCursor = (resume: Resume): Resume => (maxCursor === undefined ? resume : { ...resume, max_cursor: maxCursor });
-    if (this.topNumber === undefined || this.doneDownTo === undefined) return plan.resume;
-    if (plan.resume && this.doneDownTo > plan.resume.newest_number) return withCursor(plan.resume);
-    return withCursor({ newest_number: this.topNumber, done_down_to: this.doneDownTo });
-  }
-
-  /** The walk is over: bookmarks move to the newest value seen, and the markers go. */
-  private complete(): void {
-    for (const plan of this.plans.values()) {
-      if (!plan.state) continue;
-      const entry = plan.state.partitions.get(this.slug) ?? {};
-      const bookmark = latest(latest(entry.cursor, plan.resume?.max_cursor), plan.newest);
-      plan.state.partitions.set(this.slug, bookmark === undefined ? {} : { cursor: bookmark });
-      plan.state.currentlySyncing = undefined;
-      this.pruneUnfinished(plan, bookmark);
-      this.saveUnfinished(plan);
-      this.context.emitter.state(plan.stream, serialiseState(plan.stream, plan.state));
-    }
-  }
-
-  private saveUnfinished(plan: StreamPlan): void {
-    if (!plan.state || (plan.stream !== 'workflows' && plan.stream !== 'jobs')) return;
-    plan.state.unfinished = [...plan.state.unfinished.filter((w) => w.project_slug !== this.slug), ...plan.unfinished.values()];
-  }
-
-  /**
-   * Keeps the followed set bounded: drops the too old, then the oldest beyond the cap.
-   * Age is measured against the newest workflow of the project, not the wall clock, so a
-   * project that went quiet keeps following its last runs and replays stay deterministic.
-   */
-  private pruneUnfinished(plan: StreamPlan, newest: string | undefined): void {
-    const now = parseApiTime(newest) ?? Date.now();
-    const dropped: string[] = [];
-    const ordered = [...plan.unfinished.values()].sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
-    ordered.forEach((workflow, index) => {
-      if (now - Date.parse(workflow.created_at) > UNFINISHED_MAX_AGE_MS || index >= UNFINISHED_MAX) {
-        plan.unfinished.delete(workflow.id);
-        dropped.push(workflow.id);
-      }
-    });
-    if (dropped.length > 0) {
-      this.context.emitter.log(
-        'WARN',
-        `${plan.stream}: stopped following ${dropped.length} workflows of ${this.slug} still unfinished after ` +
-          `${UNFINISHED_MAX_AGE_MS / 86_400_000} days or beyond the ${UNFINISHED_MAX} most recent (first: ${dropped[0]})`,
-      );
-    }
-  }
-}
-
-
-function within(floor: Floor, ms: number): boolean {
-  return floor.strict ? ms > floor.ms : ms >= floor.ms;
-}
-
-/** The latest moment a pipeline changed, for the stop condition of the newest-first walk. */
-function pipelineTime(pipeline: ApiRecord): number | undefined {
-  const updated = parseApiTime(pipeline.updated_at);
-  const created = parseApiTime(pipeline.created_at);
-  if (updated === undefined) return created;
-  return created === undefined ? updated : Math.max(updated, created);
-}
-
-function numberOf(pipeline: ApiRecord): number | undefined {
-  return typeof pipeline.number === 'number' && Number.isInteger(pipeline.number) ? pipeline.number : undefined;
-}
-

@@ -3,7 +3,7 @@ import { asConnectorError } from '../errors.js';
 import type { ApiRecord, StreamDeclaration } from '../streams/declaration.js';
 import { STREAM_NAMES, type StreamName } from '../streams/schemas/index.js';
 import { STREAMS } from '../streams/streams.js';
-import { forEachConcurrent } from './concurrency.js';
+import { forEachConcurrent, settleAll } from './concurrency.js';
 import { floorFor, isNew, latest } from './cursor.js';
 import { listItems, toRecord, type ReadContext } from './read-context.js';
 import { emptyState, serialiseState } from './state-input.js';
@@ -50,9 +50,8 @@ export async function readTree(root: StreamName, context: ReadContext): Promise<
         }
         const next = children(decl.name);
         if (next.length > 0) {
-          await forEachConcurrent(records, context.config.maxConcurrency, async (record) => {
-            for (const child of next) await walk(STREAMS[child], record);
-          });
+          // Every child listing of every record at once: the governor bounds the requests.
+          await forEachConcurrent(records, context.config.maxConcurrency, (record) => settleAll(next.map((child) => walk(STREAMS[child], record))));
         }
       }
     } catch (error) {

@@ -1,0 +1,200 @@
+/**
+ * Shared pieces of the reliability tests: comparing what a destination would hold with
+ * the fake world's truth, bounding a run in time, and running the BUILT connector as a
+ * child process (optionally killed after N stdout lines).
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
+import type { World } from '../../tools/fake-circleci/index.js';
+import { dedupe, primaryKeyOf, type RunResult } from '../support/connector.js';
+import { REPO_ROOT, assertProtocolLines, type Message } from '../support/protocol.js';
+import { assertNoSecret } from '../support/secrets.js';
+
+export const NODE = join(REPO_ROOT, 'node_modules', '.bin', 'node');
+export const MAIN = join(REPO_ROOT, 'dist', 'src', 'main.js');
+
+export type Table = Map<string, Record<string, unknown>>;
+export type Tables = Map<StreamName, Table>;
+
+/** What the destination should hold: the world's truth per stream, keyed by primary key. */
+export function truthTables(world: World, projectSlugs: readonly string[], startDate: string): Tables {
+  const tables: Tables = new Map();
+  for (const stream of STREAM_NAMES) {
+    tables.set(stream, dedupe(stream, world.truth(stream, { projectSlugs, startDate }) as Array<Record<string, unknown>>));
+  }
+  return tables;
+}
+
+/** A destination after these runs, deduplicated by primary key, last write wins. */
+export function destinationOf(...runs: Array<Pick<RunResult, 'records'>>): Tables {
+  const tables: Tables = new Map();
+  for (const stream of STREAM_NAMES) tables.set(stream, dedupe(stream, ...runs.map((run) => run.records.get(stream))));
+  return tables;
+}
+
+export interface StreamDiff {
+  /** In the truth, missing from the destination. */
+  lost: string[];
+  /** In the destination, not in the truth. */
+  unexpected: string[];
+  /** Present in both with different contents (a stale version). */
+  stale: string[];
+}
+
+export function diffStream(truth: Table, destination: Table): StreamDiff {
+  const lost = [...truth.keys()].filter((key) => !destination.has(key));
+  const unexpected = [...destination.keys()].filter((key) => !truth.has(key));
+  const stale = [...truth.keys()].filter((key) => destination.has(key) && JSON.stringify(sortKeys(destination.get(key))) !== JSON.stringify(sortKeys(truth.get(key))));
+  return { lost, unexpected, stale };
+}
+
+/** Per-stream differences, only for streams that differ. */
+export function diffTables(truth: Tables, destination: Tables): Map<StreamName, StreamDiff> {
+  const out = new Map<StreamName, StreamDiff>();
+  for (const stream of STREAM_NAMES) {
+    const diff = diffStream(truth.get(stream) ?? new Map(), destination.get(stream) ?? new Map());
+    if (diff.lost.length + diff.unexpected.length + diff.stale.length > 0) out.set(stream, diff);
+  }
+  return out;
+}
+
+/** One line per differing stream, for failure messages. */
+export function describeDiff(diffs: Map<StreamName, StreamDiff>): string {
+  return [...diffs]
+    .map(([stream, d]) => `${stream}: ${d.lost.length} lost (e.g. ${d.lost[0] ?? '-'}), ${d.unexpected.length} unexpected (e.g. ${d.unexpected[0] ?? '-'}), ${d.stale.length} stale (e.g. ${d.stale[0] ?? '-'})`)
+    .join('\n');
+}
+
+export function countLost(diffs: Map<StreamName, StreamDiff>): number {
+  return [...diffs.values()].reduce((sum, d) => sum + d.lost.length, 0);
+}
+
+/** Records emitted more than once within one run (same stream, same primary key). */
+export function duplicatesWithin(run: Pick<RunResult, 'records'>): number {
+  let duplicates = 0;
+  for (const stream of STREAM_NAMES) {
+    const records = run.records.get(stream) ?? [];
+    duplicates += records.length - new Set(records.map((record) => primaryKeyOf(stream, record))).size;
+  }
+  return duplicates;
+}
+
+/** The state to resume from: the last STATE per stream over these runs, later runs winning. */
+export function lastStates(...runs: Array<Pick<RunResult, 'finalState'>>): Array<Record<string, any>> {
+  const byStream = new Map<string, Record<string, any>>();
+  for (const run of runs) for (const state of run.finalState) byStream.set(state.stream.stream_descriptor.name, state);
+  return [...byStream.values()];
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, sortKeys(v)]));
+}
+
+/** Fails (rejects) when `work` has not settled within `ms`: a hung sync is a failed test, not a stuck suite. */
+export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Complete stdout lines (a line cut off by a kill is dropped, as a platform would drop it). */
+  lines: string[];
+  killed: boolean;
+  ms: number;
+}
+
+/**
+ * Runs the built connector. With `killAfterLines` it is sent SIGKILL as soon as that many
+ * stdout lines have been read; lines already in the pipe still arrive and count.
+ */
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; killAfterLines?: number; timeoutMs?: number; cwd?: string } = {},
+): Promise<CliRun> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [MAIN, ...args], {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let lineCount = 0;
+    let killed = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`connector ${args[0]} did not end within ${options.timeoutMs ?? 60_000} ms`));
+    }, options.timeoutMs ?? 60_000);
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+      if (options.killAfterLines === undefined || killed) return;
+      for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) lineCount += 1;
+      if (lineCount >= options.killAfterLines) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    });
+    child.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const complete = stdout.endsWith('\n') ? stdout : stdout.slice(0, stdout.lastIndexOf('\n') + 1);
+      const lines = complete === '' ? [] : complete.slice(0, -1).split('\n');
+      resolve({ code, signal, stdout, stderr, lines, killed, ms: Date.now() - started });
+    });
+  });
+}
+
+/**
+ * What every connector run must satisfy: stdout (its complete lines) is nothing but valid
+ * protocol messages, and neither stdout nor stderr carries the token. Returns the messages.
+ */
+export function assertCleanOutput(run: { stdout: string; stderr: string; lines?: string[] }, token: string, label = 'run'): Message[] {
+  assertNoSecret(run.stdout, token, `${label} stdout`);
+  assertNoSecret(run.stderr, token, `${label} stderr`);
+  const lines = run.lines ?? (run.stdout === '' ? [] : run.stdout.replace(/\n$/, '').split('\n'));
+  return assertProtocolLines(lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+}
+
+/** Fixed-width text table for console output in CI logs. */
+export function formatTable(header: string[], rows: Array<Array<string | number>>): string {
+  const cells = [header, ...rows.map((row) => row.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...cells.slice(1).map(line)].join('\n');
+}
+
+/** A small seeded PRNG (mulberry32) so random kill points are reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,67 @@
+// Starts tools/bench/fake-process.js as a child process and talks to it over IPC.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { FakeProcessInit, FakeReply, FakeRequestMessage } from './fake-process.js';
+import type { WorldFigures } from './world-figures.js';
+import type { StatsSnapshot } from '../fake-circleci/stats.js';
+
+const SCRIPT = 'dist/tools/bench/fake-process.js';
+
+export interface FakeChild {
+  url: string;
+  token: string;
+  slugs: string[];
+  figures: WorldFigures;
+  stats(): Promise<{ stats: StatsSnapshot; duplicateUrls: number; duplicateExample?: string }>;
+  reset(): Promise<void>;
+  incrementalMinimum(unfinishedWorkflowIds: string[]): Promise<{ minimumByRoute: Record<string, number>; minimum: number }>;
+  close(): Promise<void>;
+}
+
+export async function startFakeChild(init: FakeProcessInit, cpus?: string): Promise<FakeChild> {
+  const node = 'node_modules/.bin/node';
+  const command = cpus !== undefined ? ['taskset', '-c', cpus, node] : [node];
+  const child: ChildProcess = spawn(command[0]!, [...command.slice(1), SCRIPT, JSON.stringify(init)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const replies: Array<(reply: FakeReply) => void> = [];
+  child.on('message', (reply: FakeReply) => replies.shift()?.(reply));
+  const next = <T extends FakeReply['type']>(type: T): Promise<Extract<FakeReply, { type: T }>> =>
+    new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the fake API exited (${code}) before answering ${type}`));
+      child.once('exit', onExit);
+      replies.push((reply) => {
+        child.off('exit', onExit);
+        if (reply.type !== type) reject(new Error(`expected ${type} from the fake API, got ${reply.type}`));
+        else resolve(reply as Extract<FakeReply, { type: T }>);
+      });
+    });
+  const ask = <T extends FakeReply['type']>(message: FakeRequestMessage, type: T) => {
+    const reply = next(type);
+    child.send(message);
+    return reply;
+  };
+  const ready = await next('ready');
+  return {
+    url: ready.url,
+    token: ready.token,
+    slugs: ready.slugs,
+    figures: ready.figures,
+    stats: async () => {
+      const { stats, duplicateUrls, duplicateExample } = await ask({ type: 'stats' }, 'stats');
+      return { stats, duplicateUrls, ...(duplicateExample ? { duplicateExample } : {}) };
+    },
+    reset: async () => {
+      await ask({ type: 'reset' }, 'reset-done');
+    },
+    incrementalMinimum: async (ids) => {
+      const { minimumByRoute, minimum } = await ask({ type: 'incremental-minimum', unfinishedWorkflowIds: ids }, 'incremental-minimum');
+      return { minimumByRoute, minimum };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.disconnect?.();
+        setTimeout(() => child.kill('SIGTERM'), 2000).unref();
+      }),
+  };
+}

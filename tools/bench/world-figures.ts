@@ -1,0 +1,76 @@
+// The fewest requests a full sync of a fake world needs, per route, and the records it
+// must emit: computed from the world itself (the benchmark compares the connector's
+// requests with it; the throughput tests assert equality).
+
+import type { World } from '../fake-circleci/world.js';
+
+/** Requests per route a full sync of every stream cannot do without, and the records it emits. */
+export interface WorldFigures {
+  minimumByRoute: Record<string, number>;
+  minimum: number;
+  records: number;
+  recordsByStream: Record<string, number>;
+  projects: number;
+}
+
+export const pages = (items: number, size: number): number => Math.max(1, Math.ceil(items / size));
+
+/** What a full sync of all eleven streams (start date before all history) needs at least. */
+export function worldFigures(world: World, connectorPageSize: number): WorldFigures {
+  const ps = world.options.pageSize;
+  const byRoute: Record<string, number> = {};
+  const add = (route: string, n: number): void => {
+    byRoute[route] = (byRoute[route] ?? 0) + n;
+  };
+  const records: Record<string, number> = {};
+  const count = (stream: string, n: number): void => {
+    records[stream] = (records[stream] ?? 0) + n;
+  };
+  add('collaborations', 1);
+  count('collaborations', world.collaborations().length);
+  for (const org of world.orgs) {
+    add('contexts', pages(world.contexts(org).length, ps));
+    count('context', world.contexts(org).length);
+    add('groups', pages(world.groups(org).length, Math.min(connectorPageSize, 100)));
+    count('groups', world.groups(org).length);
+    add('deploy_environments', pages(world.environments(org).length, Math.min(connectorPageSize, 100)));
+    count('deploy', world.environments(org).length);
+    add('private_projects', pages(org.projects.length, 50));
+    for (const p of org.projects) {
+      add('project', 1);
+      count('project', 1);
+      add('pipeline_definitions', 1);
+      const definitions = world.definitions(p);
+      count('pipeline_definition', definitions.length);
+      for (const definition of p.definitions) {
+        add('triggers', 1);
+        count('trigger', world.triggers(definition).length);
+      }
+      add('schedules', pages(world.schedules(p).length, ps));
+      count('schedule', world.schedules(p).length);
+    }
+  }
+  let checked = 0;
+  for (const p of world.projects) {
+    const total = world.pipelineCount(p);
+    add('pipelines', pages(total, ps));
+    count('pipelines', total);
+    for (let n = total; n >= 1; n--) {
+      const workflows = world.workflowsOfPipeline(p, n);
+      add('pipeline_workflows', pages(workflows.length, ps));
+      count('workflows', workflows.length);
+      for (const workflow of workflows) {
+        // jobCount is what jobRecords() produces; check that on a few, it is much cheaper.
+        if (checked < 50) {
+          checked += 1;
+          if (world.jobRecords(workflow).length !== workflow.jobCount) throw new Error('jobCount differs from the job records');
+        }
+        add('workflow_jobs', pages(workflow.jobCount, ps));
+        count('jobs', workflow.jobCount);
+      }
+    }
+  }
+  const sum = (values: Record<string, number>): number => Object.values(values).reduce((a, b) => a + b, 0);
+  return { minimumByRoute: byRoute, minimum: sum(byRoute), records: sum(records), recordsByStream: records, projects: world.projects.length };
+}
+
