@@ -50,12 +50,11 @@ export function errorForStatus(status: number, route: string, body: string): Api
   if (status >= 300 && status < 400) {
     // The client never follows redirects: the next hop could be another host, and the
     // token would travel with the request. A redirect almost always means api_url points
-    // at a web front end or an old address rather than the API host. (system_error: it may
-    // also be CircleCI's doing; the message sends the user to api_url first.)
+    // at a web front end or an old address rather than the API host: the user fixes it.
     return new ApiError(
       `CircleCI answered ${route} with a redirect (${status}), which the connector does not follow so that the API token ` +
         `never goes to another host. Check api_url: it must be the API host itself (https://circleci.com, or your CircleCI Server URL).`,
-      'system_error',
+      'config_error',
       route,
       status,
     );

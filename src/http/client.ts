@@ -107,16 +107,19 @@ export class CircleCiClient {
 
   /**
    * Pages through a `{items, next_page_token}` list, yielding one page of items at a time.
-   * A 404 on the first page is an empty list. A page token the server already sent is an
+   * A 404 on the first page is an empty list (`onNotFound` hears of it). A page token the server already sent is an
    * error: following it would loop forever.
    */
-  async *pages<T>(path: string, query: Query = {}): AsyncGenerator<T[]> {
+  async *pages<T>(path: string, query: Query = {}, onNotFound?: () => void): AsyncGenerator<T[]> {
     const seen = new Set<string>();
     let token: string | undefined;
     for (;;) {
       const page = await this.get<Page<T>>(path, token === undefined ? query : { ...query, 'page-token': token });
       if (page === undefined) {
-        if (token === undefined) return;
+        if (token === undefined) {
+          onNotFound?.();
+          return;
+        }
         const route = describe(path, query);
         throw new ApiError(`CircleCI no longer recognises the page token for ${route} (404); the listing will be read again on the next sync.`, 'transient_error', route, 404);
       }
@@ -168,8 +171,10 @@ export class CircleCiClient {
       }
       return { permit, ok: true, status, body: response.body, value };
     } catch (error) {
-      const code = error instanceof TransportError ? error.code : 'UNKNOWN';
-      return { permit, ok: false, failure: { kind: 'network', code } };
+      // Only a failed exchange is worth retrying; anything else is our own bug and must
+      // not be reported as a network problem.
+      if (!(error instanceof TransportError)) throw error;
+      return { permit, ok: false, failure: { kind: 'network', code: error.code } };
     }
   }
 

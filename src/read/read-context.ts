@@ -26,16 +26,33 @@ export async function* listItems(decl: StreamDeclaration, parent: ApiRecord, con
     return;
   }
   const request = decl.request!(parent, context.config);
+  const notFound = () => logNotFound(decl, parent, request.path, context);
   if (request.bareArray) {
     const body = await context.client.get<unknown>(request.path, request.query);
-    if (body === undefined) return;
+    if (body === undefined) return notFound();
     if (!Array.isArray(body)) {
       throw new ConnectorError(`CircleCI answered GET ${request.path} with ${typeof body} where a list was expected; the API may have changed.`, 'system_error');
     }
     yield body as ApiRecord[];
     return;
   }
-  yield* context.client.pages<ApiRecord>(request.path, request.query);
+  yield* context.client.pages<ApiRecord>(request.path, request.query, notFound);
+}
+
+/**
+ * A 404 is an empty result, never a failure, but it is said: under a parent it is a
+ * deleted or expired resource; for a configured project it is most likely a wrong slug.
+ */
+function logNotFound(decl: StreamDeclaration, parent: ApiRecord, path: string, context: ReadContext): void {
+  if (decl.parent === null && typeof parent.slug === 'string') {
+    context.emitter.log(
+      'WARN',
+      `${decl.name}: project ${parent.slug} answered 404 (GET ${path}); nothing was read for it. Check the slug in project_slugs ` +
+        `and that the token's user can see the project.`,
+    );
+    return;
+  }
+  context.emitter.log('INFO', `${decl.name}: GET ${path} answered 404 (deleted or expired); read as empty`);
 }
 
 /** Builds the record a stream emits from an API item; rejects items without their key fields. */

@@ -429,10 +429,9 @@ describe('children that answer 404 and organizations that refuse groups (403)', 
     expect(orgs.size).toBe(outcome.world.collaborations().length - 1);
   });
 
-  // BUG (src/http/client.ts pages() / src/read/read-context.ts listItems): a child listing
-  // that answers 404 on its first page is treated as an empty list without a word; the
-  // user cannot tell a pipeline with no workflows from one CircleCI no longer serves.
-  it.failing('BUG: a pipeline whose workflow list answers 404 is mentioned in a log line', () => {
+  // A child listing that answers 404 is empty, but said: the user can tell a pipeline with
+  // no workflows from one CircleCI no longer serves.
+  it('a pipeline whose workflow list answers 404 is mentioned in a log line', () => {
     const outcome = outcomeOf('404 on a pipeline and a workflow');
     const expected = outcome.scenario.logIncludes!(outcome.world, outcome.slugs);
     expect(outcome.first.logs.some((log) => log.message.includes(expected.text))).toBe(true);
@@ -440,10 +439,8 @@ describe('children that answer 404 and organizations that refuse groups (403)', 
 });
 
 describe('a configured project that does not exist (404 on its pipeline list)', () => {
-  // BUG (src/http/client.ts pages() returns quietly on a first-page 404; src/read/project-walk.ts
-  // cannot tell "no pipelines" from "no such project"): a typo in project_slugs syncs nothing
-  // for that project, exit 0, and no line says why.
-  it.failing('BUG: the sync says, in a WARN log naming the slug, that the project was not found', async () => {
+  // A typo in project_slugs syncs nothing for that project; a WARN line says why.
+  it('the sync says, in a WARN log naming the slug, that the project was not found', async () => {
     const world = createWorld({ preset: 'tiny', seed: SEED });
     const fake = await startFakeCircleCi({ world });
     try {

@@ -116,7 +116,7 @@ describe('requests', () => {
     const { client } = setup();
     const error = await apiError(client.get('/api/v2/me'));
     expect(error.status).toBe(302);
-    expect(error.failureType).toBe('system_error');
+    expect(error.failureType).toBe('config_error');
     expect(api.requests.map((r) => r.url.host)).toEqual(['circleci.test']);
   });
 });
