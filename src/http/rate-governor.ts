@@ -1,15 +1,15 @@
+import Bottleneck from 'bottleneck';
+
 /**
  * One governor per run decides when each request may start. Every attempt of every
  * request of the run waits here for the strictest of:
  *
  * - the concurrency cap (`max_concurrency` attempts in flight);
- * - the request rate, as a token bucket: at most a second's worth of requests at once
- *   (rate / 60), refilled at the rest of the rate, so that no 60 s window ever holds
- *   more than `requests_per_minute` starts, while high rates
- *   need no timer per request. The rate starts at the configured ceiling and adapts
- *   (additive increase, multiplicative decrease): after a storm of 429s it drops to 90%
- *   of the rate the server was found to sustain, then 429-free time climbs it back
- *   linearly, never above the ceiling;
+ * - the request rate: starts spaced evenly at 60 s / rate, so that no 60 s window ever
+ *   holds more than `requests_per_minute` starts. The rate starts at the configured
+ *   ceiling and adapts (additive increase, multiplicative decrease): after a storm of
+ *   429s it drops to 90% of the rate the server was found to sustain, then 429-free time
+ *   climbs it back linearly, never above the ceiling;
  * - a shared pause: a 429 holds every request until its `Retry-After` (or, for a bare
  *   429, a backoff that grows while 429s keep coming), and after a 429 only one attempt
  *   (a probe) goes at a time until one is answered without 429, so a storm of 429s costs
@@ -18,7 +18,23 @@
  *   the remaining requests are spread evenly over the time to the reset instead of
  *   being spent at once and then waiting at 0.
  *
- * The clock and the timer are injected, so the policy is tested in virtual time.
+ * Who does what. The first two are counts over time that one `Bottleneck` limiter keeps
+ * for the whole run: `maxConcurrent` is the cap and `minTime` the spacing; the adaptive
+ * policy moves the spacing with `updateSettings`. (Not its reservoir: `updateSettings`
+ * stops the reservoir's refill heartbeat for good, bottleneck issue #185, and the rate
+ * changes with every storm.) The last two are decisions about *when*, driven by the
+ * answers the server gives, and stay a gate of our own in front of the limiter: a FIFO
+ * queue that hands a request to the limiter once the pause, the probe rule and the quota
+ * allow it. (Bottleneck cannot hold a queue until an instant, nor tell a probe from the
+ * rest, and holding requests inside its jobs would spend their slots and tokens while
+ * they wait.) An attempt starts inside its limiter job, at the moment the limiter grants
+ * it a slot and a token, and keeps the slot until it settles; so the limiter's counts are
+ * exactly the attempts'. A request the limiter starts after a 429 closed the gate (it was
+ * already waiting in the limiter) does not go: it returns to the front of the gate.
+ *
+ * On the real clock (`now` is `Date.now`) the gate sets its own timers, which `stop()`
+ * clears; an injected clock and `sleep` (tests) drive the gate, while bottleneck always
+ * keeps real time.
  */
 export interface GovernorOptions {
   maxConcurrency: number;
@@ -59,9 +75,20 @@ const BARE_429_PAUSE_BASE_MS = 500;
 const BARE_429_PAUSE_GROWTH = 1.5;
 const BARE_429_PAUSE_MAX_MS = 10_000;
 
+/** Timer lag a minute of starts may gather between the limiter's grant and the attempt (see `spacing`). */
+const START_LAG_MARGIN_MS = 10;
+/** An increase of the rate is passed on to the limiter once it is this much above the rate the limiter has. */
+const RATE_PUSH_STEP = 1.01;
+
+/** A request waiting at the gate, or handed to the limiter and not yet started. */
 interface Waiter {
-  resolve: (permit: Permit) => void;
-  reject: (error: Error) => void;
+  /** Arrival order: a request sent back to the gate keeps its place. */
+  readonly order: number;
+  readonly attempt: (permit: Permit) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+  /** Handed to the limiter as the probe after a 429. */
+  probe: boolean;
 }
 
 /** Requests the server still accepts before its quota window resets. */
@@ -72,21 +99,32 @@ interface Quota {
   seq: number;
 }
 
+function stoppedError(): Error {
+  return new Error('the rate governor is stopped');
+}
+
 export class RateGovernor {
-  private readonly maxConcurrency: number;
   private readonly ceiling: number;
   private readonly floor: number;
   private readonly now: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  /** Waits of the gate on an injected clock; undefined on the real clock (own timers). */
+  private readonly sleep: ((ms: number) => Promise<void>) | undefined;
+  private readonly limiter: Bottleneck;
+  /** The gate: requests not yet handed to the limiter, in arrival order. */
   private readonly queue: Waiter[] = [];
+  private arrivals = 0;
+  /** Handed to the limiter and not yet started (or sent back). */
+  private handedOver = 0;
+  private lastHandover = -Infinity;
+  /** A probe is with the limiter and has not started yet. */
+  private probeHandedOver = false;
   private inFlight = 0;
   private started = 0;
   private lastStart = -Infinity;
-  /** Token bucket of the rate: starts available now, and when it was last topped up. */
-  private tokens: number;
-  private tokensAt = -Infinity;
   private pausedUntil = -Infinity;
   private rate: number;
+  /** The rate the limiter's spacing is set to (increases are passed on in steps). */
+  private limiterRate: number;
   private probing = false;
   private consecutive429 = 0;
   private lastDecreaseAt = -Infinity;
@@ -103,37 +141,32 @@ export class RateGovernor {
   private tooFast = false;
   private stormStartedAt = 0;
   private acceptedBeforeStorm = 0;
-  /** When the pending timer fires (Infinity: none pending). */
+  /** When the pending gate timer fires (Infinity: none pending). */
   private wakeAt = Infinity;
+  private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
 
   constructor(options: GovernorOptions) {
-    this.maxConcurrency = Math.max(1, Math.floor(options.maxConcurrency));
     this.ceiling = Math.max(1, options.requestsPerMinute);
     this.floor = Math.min(MIN_RATE_PER_MINUTE, this.ceiling);
-    this.rate = this.ceiling;
-    this.rateAtDecrease = this.ceiling;
-    this.tokens = this.burst();
+    this.rate = this.limiterRate = this.rateAtDecrease = this.ceiling;
     this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = this.now === Date.now ? undefined : (options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))));
+    this.limiter = new Bottleneck({ maxConcurrent: Math.max(1, Math.floor(options.maxConcurrency)), minTime: spacing(this.rate) });
+    // Internal errors of the limiter would otherwise go unheard; our jobs never throw.
+    this.limiter.on('error', () => undefined);
   }
 
   /** Runs one attempt when every limit allows it; the slot is held until the attempt settles. */
-  async schedule<T>(attempt: (permit: Permit) => Promise<T>): Promise<T> {
-    const permit = await new Promise<Permit>((resolve, reject) => {
+  schedule<T>(attempt: (permit: Permit) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       if (this.stopped) {
-        reject(new Error('the rate governor is stopped'));
+        reject(stoppedError());
         return;
       }
-      this.queue.push({ resolve, reject });
+      this.queue.push({ order: this.arrivals++, attempt, resolve: resolve as (value: unknown) => void, reject, probe: false });
       this.pump();
     });
-    try {
-      return await attempt(permit);
-    } finally {
-      this.inFlight -= 1;
-      this.pump();
-    }
   }
 
   /**
@@ -181,16 +214,16 @@ export class RateGovernor {
       const span = Math.max(1_000, now - Math.max(this.stormStartedAt - 60_000, this.firstStartAt));
       if (accepted < MIN_MEASURED_ANSWERS) {
         this.rateAtDecrease = this.rate; // too few answers to measure: halve
-        this.setRate(Math.max(this.floor, this.rate / 2), now);
+        this.setRate(Math.max(this.floor, this.rate / 2));
       } else {
         this.rateAtDecrease = Math.min(this.rate, (accepted * 60_000) / span);
-        this.setRate(Math.max(this.floor, this.rateAtDecrease * DECREASE_FACTOR), now);
+        this.setRate(Math.max(this.floor, this.rateAtDecrease * DECREASE_FACTOR));
       }
       this.lastDecreaseAt = now;
       this.lastIncreaseAt = now;
     } else if (this.rate < this.ceiling && now > this.lastIncreaseAt) {
       const climb = ((now - this.lastIncreaseAt) / 1000) * INCREASE_PER_SECOND * this.rateAtDecrease;
-      this.setRate(Math.min(this.ceiling, this.rate + climb), now);
+      this.setRate(Math.min(this.ceiling, this.rate + climb));
       this.lastIncreaseAt = now;
     }
     this.pump();
@@ -212,38 +245,61 @@ export class RateGovernor {
     return this.rate;
   }
 
-  /** Drops the waiting requests (they reject); attempts in flight finish. */
+  /**
+   * Drops the waiting requests (they reject); attempts in flight finish. Leaves no timer
+   * behind: the gate's timers are cleared, the limiter drops its queue and its (reservoir)
+   * heartbeat is stopped (`disconnect`), so the process can exit at once.
+   */
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
-    for (const waiter of this.queue.splice(0)) waiter.reject(new Error('the rate governor is stopped'));
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const waiter of this.queue.splice(0)) waiter.reject(stoppedError());
+    // Resolves only when the attempts in flight have settled: not awaited, like before.
+    this.limiter.stop({ dropWaitingJobs: true, dropErrorMessage: 'the rate governor is stopped' }).catch(() => undefined);
+    await this.limiter.disconnect();
   }
 
-  /** Starts as many waiting attempts as the limits allow now, or sets a timer for the next. */
+  /** Hands the waiting requests the gate lets through to the limiter, or sets a timer for the next. */
   private pump(): void {
     if (this.stopped) return;
-    while (this.queue.length > 0 && this.inFlight < (this.probing ? 1 : this.maxConcurrency)) {
+    while (this.queue.length > 0) {
+      // After a 429 one probe goes, once the attempts sent before it have been answered.
+      if (this.probing && (this.inFlight > 0 || this.probeHandedOver)) return;
       const now = this.now();
-      const at = this.earliestStart(now);
+      const at = this.gateOpensAt(now);
       if (at > now) {
         // A timer already set for an earlier moment will look again then; news that
         // allows an earlier start (an answer, fresh quota headers) sets an earlier one.
-        if (at < this.wakeAt) {
-          this.wakeAt = at;
-          void this.sleep(at - now).then(() => {
-            if (this.wakeAt === at) this.wakeAt = Infinity;
-            this.pump();
-          });
-        }
+        if (at < this.wakeAt) this.wakeAfter(at, now);
         return;
       }
-      this.start(this.queue.shift()!, now);
+      this.handOver(this.queue.shift()!, now);
     }
   }
 
-  private earliestStart(now: number): number {
-    this.refill(now);
+  private wakeAfter(at: number, now: number): void {
+    this.wakeAt = at;
+    const wake = (): void => {
+      if (this.wakeAt === at) this.wakeAt = Infinity;
+      this.pump();
+    };
+    const ms = Math.ceil(at - now);
+    if (this.sleep) {
+      void this.sleep(ms).then(wake);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      wake();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  /** When the pause and the quota let the next request go (the rate is the limiter's). */
+  private gateOpensAt(now: number): number {
     let at = this.pausedUntil;
-    if (this.tokens < 1) at = Math.max(at, now + ((1 - this.tokens) * 60_000) / this.refillPerMinute());
     let quota = this.announced;
     if (quota !== undefined && now >= quota.resetAt) {
       // What the new window allows is unknown until an answer says so: one request asks,
@@ -251,53 +307,83 @@ export class RateGovernor {
       quota = this.announced = quota.seq === LAPSED ? undefined : { budget: 1, resetAt: now + LAPSED_HOLD_MS, seq: LAPSED };
     }
     if (quota !== undefined) {
-      if (quota.budget <= 0) at = Math.max(at, quota.resetAt);
+      // Requests already with the limiter will use some of the budget.
+      const budget = quota.budget - this.handedOver;
+      if (budget <= 0) at = Math.max(at, quota.resetAt);
       else if (quota.resetAt - now > SPREAD_MIN_MS) {
         // A long way to the reset: spread the budget, so that it does not go in a burst
         // followed by a long wall. (Close to a reset, spreading would only slow down a
         // sliding window, whose slots free up continuously.)
-        const from = Math.max(this.lastStart, now - (quota.resetAt - now));
-        at = Math.max(at, from + (quota.resetAt - from) / (quota.budget + 1));
+        const from = Math.max(this.lastStart, this.lastHandover, now - (quota.resetAt - now));
+        at = Math.max(at, from + (quota.resetAt - from) / (budget + 1));
       }
     }
     return at;
   }
 
-  /** Starts the bucket holds at most: a second's worth at the current rate. */
-  private burst(): number {
-    return Math.max(1, this.rate / 60);
+  private handOver(waiter: Waiter, now: number): void {
+    waiter.probe = this.probing;
+    if (waiter.probe) this.probeHandedOver = true;
+    this.handedOver += 1;
+    this.lastHandover = now;
+    // The probe goes ahead of requests the limiter already holds: they would only come back.
+    this.limiter.schedule({ priority: waiter.probe ? 0 : 5 }, () => this.run(waiter)).catch(() => waiter.reject(stoppedError()));
   }
 
-  /**
-   * Refill per minute: the rate less the burst, plus one. Starts in any 60 s window are
-   * then fewer than burst + refill = rate + 1, so at most the rate.
-   */
-  private refillPerMinute(): number {
-    return this.rate - this.burst() + 1;
-  }
-
-  private refill(now: number): void {
-    if (now > this.tokensAt) {
-      if (this.tokensAt !== -Infinity) this.tokens = Math.min(this.burst(), this.tokens + ((now - this.tokensAt) * this.refillPerMinute()) / 60_000);
-      this.tokensAt = now;
+  /** The limiter's job: it has a slot and a token for this request; the attempt starts now, unless the gate closed meanwhile. */
+  private async run(waiter: Waiter): Promise<void> {
+    this.handedOver -= 1;
+    if (waiter.probe) this.probeHandedOver = false;
+    if (this.stopped) {
+      waiter.reject(stoppedError());
+      return;
+    }
+    const now = this.now();
+    if (this.closedTo(waiter, now)) {
+      // It waited in the limiter while a 429 (or a spent quota) closed the gate: back to
+      // its place at the gate, and the slot goes back to the limiter at once.
+      const at = this.queue.findIndex((other) => other.order > waiter.order);
+      this.queue.splice(at < 0 ? this.queue.length : at, 0, waiter);
+      this.pump();
+      return;
+    }
+    const permit = this.start(waiter.probe, now);
+    try {
+      waiter.resolve(await waiter.attempt(permit));
+    } catch (error) {
+      waiter.reject(error as Error);
+    } finally {
+      this.inFlight -= 1;
+      this.pump();
     }
   }
 
-  private setRate(perMinute: number, now: number): void {
-    this.refill(now);
-    this.rate = perMinute;
-    this.tokens = Math.min(this.tokens, this.burst());
+  private closedTo(waiter: Waiter, now: number): boolean {
+    if (now < this.pausedUntil) return true;
+    if (this.probing && (!waiter.probe || this.inFlight > 0)) return true;
+    const quota = this.announced;
+    return quota !== undefined && quota.budget <= 0 && now < quota.resetAt;
   }
 
-  private start(waiter: Waiter, now: number): void {
-    const permit: Permit = { seq: this.started, startedAt: now, probe: this.probing };
+  private setRate(perMinute: number): void {
+    const decrease = perMinute < this.rate;
+    this.rate = perMinute;
+    // Increases come with every answer; the limiter hears of them in 1% steps (the rate it
+    // enforces is never above ours). Decreases it hears of at once.
+    if (decrease || perMinute >= this.limiterRate * RATE_PUSH_STEP || (perMinute === this.ceiling && this.limiterRate < perMinute)) {
+      this.limiterRate = perMinute;
+      this.limiter.updateSettings({ minTime: spacing(perMinute) });
+    }
+  }
+
+  private start(probe: boolean, now: number): Permit {
+    const permit: Permit = { seq: this.started, startedAt: now, probe };
     this.started += 1;
     this.inFlight += 1;
     if (this.started === 1) this.firstStartAt = now;
     this.lastStart = now;
-    this.tokens -= 1;
     if (this.announced) this.announced.budget -= 1;
-    waiter.resolve(permit);
+    return permit;
   }
 
   /** Requests answered without 429 in the last minute (the ring is first moved up to `now`). */
@@ -312,4 +398,13 @@ export class RateGovernor {
     }
     return this.acceptedTotal;
   }
+}
+
+/**
+ * Bottleneck's spacing between starts for `perMinute`: starts at least this far apart put
+ * at most `perMinute` in any 60 s window. The 10 ms spread over the minute absorbs the
+ * timer lag between the limiter granting a start and the job running.
+ */
+function spacing(perMinute: number): number {
+  return (60_000 + START_LAG_MARGIN_MS) / perMinute;
 }

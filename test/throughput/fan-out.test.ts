@@ -47,9 +47,10 @@ function expectComplete(run: RunResult, world: World): void {
 }
 
 describe('a latency-bound sync', () => {
+  // Latency well above the limiter's few milliseconds per start, so every slot fills even on a loaded machine.
   it('keeps max_concurrency requests in flight at the server and never more, walking the projects at once', async () => {
     const world = createWorld({ preset: 'small', seed: 3 });
-    const { fake, log } = await startLogged(world, { latency: { fixedMs: 15 } });
+    const { fake, log } = await startLogged(world, { latency: { fixedMs: 60 } });
     const run = await runRead({ config: configFor(world, fake.url, { max_concurrency: 6 }), streams: allStreams() });
     expectComplete(run, world);
     expect(fake.stats.peakInFlight).toBe(6);

@@ -1,5 +1,5 @@
 /**
- * Traffic through a RateGovernor in virtual time: workers issue requests the way
+ * Traffic through a RateGovernor (and its bottleneck limiter) in virtual time: workers issue requests the way
  * CircleCiClient does (schedule an attempt, report quota headers and 429s, wait the
  * retry policy's delay), against a server model. The server side is the fake CircleCI
  * API's own rate limiter (FaultController.admit), so the simulated limit behaves like

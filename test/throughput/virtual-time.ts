@@ -1,36 +1,48 @@
 /**
- * A virtual clock for the rate governor: `sleep` registers a timer, `run` fires timers
- * in time order and lets promise chains settle in between. Minutes of traffic take
- * milliseconds, and nothing sleeps for real.
+ * Virtual time for the rate governor, on jest's fake timers: the governor's gate and
+ * bottleneck (inside it) both read `Date.now` and set real-looking timers, and `run`
+ * fires those timers in time order, letting promise chains settle in between. Minutes of
+ * traffic take a fraction of a second, and nothing sleeps for real.
+ *
+ * Promise callbacks and `setImmediate` stay real: `settle` uses a real macrotask turn to
+ * drain them between timers.
  */
+import { jest } from '@jest/globals';
+
 export class VirtualTime {
-  private clock = 0;
-  private readonly timers: Array<{ at: number; seq: number; resolve: () => void }> = [];
-  private seq = 0;
+  constructor(start = 0) {
+    jest.useFakeTimers({ now: start, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+  }
 
-  now = (): number => this.clock;
+  now = (): number => Date.now();
 
-  sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      this.timers.push({ at: this.clock + Math.max(0, ms), seq: this.seq++, resolve });
-    });
+  sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-  /** Fires timers until `done()` holds or no timer is left; the clock ends at the last timer fired. */
-  async run(done: () => boolean = () => false, limitMs = Infinity): Promise<void> {
+  /** Fires timers until `done()` holds or no timer is left. */
+  async run(done: () => boolean = () => false): Promise<void> {
     await settle();
-    while (!done() && this.timers.length > 0) {
-      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const timer = this.timers[0]!;
-      if (timer.at > limitMs) break;
-      this.timers.shift();
-      this.clock = Math.max(this.clock, timer.at);
-      timer.resolve();
+    while (!done() && jest.getTimerCount() > 0) {
+      jest.advanceTimersToNextTimer();
       await settle();
     }
   }
+
+  /** Resolves `promise` while firing timers (bottleneck's own steps are timers too). */
+  async until<T>(promise: Promise<T>): Promise<T> {
+    let settled = false;
+    const observed = promise.finally(() => (settled = true));
+    observed.catch(() => undefined);
+    await this.run(() => settled);
+    return observed;
+  }
+
+  /** Back to real timers (after each test). */
+  dispose(): void {
+    jest.useRealTimers();
+  }
 }
 
-/** Lets every pending promise reaction run (a macrotask turn drains the microtask queue). */
+/** Lets every pending promise reaction run (a real macrotask turn drains the microtask queue). */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
