@@ -11,6 +11,7 @@
 // Not part of the test suite: the figures depend on the machine. docs/PERFORMANCE.md
 // records a run and what bounds each scenario.
 
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -32,6 +33,8 @@ interface Scenario {
   incrementalNothingNew?: boolean;
   /** Pin the connector to CPU 0 and the fake to CPU 1. */
   pinned?: boolean;
+  /** Node flags for the connector process (the shipped command has none). */
+  nodeFlags?: string[];
   /** Requests per minute the fake allows (for the utilisation column). */
   limitPerMinute?: number;
   target?: (row: Row, rows: Map<string, Row>) => { text: string; met: boolean } | undefined;
@@ -57,11 +60,11 @@ interface Row {
 
 function scenarios(quick: boolean): Scenario[] {
   const latencyWorld = quick ? 6 : 40;
-  const limitWorld = quick ? 8 : 40;
+  const limitWorld = quick ? 8 : 32;
   // Quick runs shorten the fake's window (same allowed rate) so they still reach the limit.
   const windowMs = quick ? 15_000 : 60_000;
   const perWindow = (LIMIT_PER_MINUTE * windowMs) / 60_000;
-  const scale = quick ? [4, 40, 400] : [64, 640, 6400];
+  const scale = quick ? [2, 20, 200] : [64, 640, 6400];
   const latency = { latency: { fixedMs: 50 } };
   const noLimit = { requests_per_minute: 100_000 };
   const speedup = (id: string, factor: number) => (row: Row, rows: Map<string, Row>) => {
@@ -126,9 +129,20 @@ function scenarios(quick: boolean): Scenario[] {
       target: index === 0 ? (row: Row) => ({ text: 'base; requests = min', met: minimumMet(row) }) : flatRss,
     })),
     {
+      // Not the shipped command: V8's young generation capped at 2 × 16 MB (Node 24's
+      // default lets it grow to 2 × 64 MB over a long run). Shows what bounds peak RSS.
+      id: quick ? 'scale-100x-semi16' : 'scale-10x-semi16',
+      title: `scale ${quick ? 100 : 10}×, --max-semi-space-size=16`,
+      pipelinesPerProject: quick ? scale[2]! : scale[1]!,
+      faults: {},
+      config: { ...noLimit },
+      nodeFlags: ['--max-semi-space-size=16'],
+      target: flatRss,
+    },
+    {
       id: 'incremental',
       title: 'incremental, nothing new',
-      pipelinesPerProject: quick ? 40 : 640,
+      pipelinesPerProject: quick ? 20 : 64,
       faults: {},
       config: { ...noLimit, workflow_lookback_hours: 0 },
       incrementalNothingNew: true,
@@ -137,7 +151,7 @@ function scenarios(quick: boolean): Scenario[] {
     {
       id: 'cpu',
       title: 'no latency, no limit, 1 core',
-      pipelinesPerProject: quick ? 200 : 640,
+      pipelinesPerProject: quick ? 100 : 160,
       faults: {},
       config: { ...noLimit },
       pinned: true,
@@ -184,7 +198,13 @@ async function run(scenario: Scenario): Promise<Row> {
       expectedRecords = -1; // not compared: what an incremental sync re-emits is up to the revisits
       await fake.reset();
     }
-    const result = await runConnector({ config, catalog: catalog(), ...(state !== undefined ? { state } : {}), ...(scenario.pinned ? { cpus: '0' } : {}) });
+    const result = await runConnector({
+      config,
+      catalog: catalog(),
+      ...(state !== undefined ? { state } : {}),
+      ...(scenario.pinned ? { cpus: '0' } : {}),
+      ...(scenario.nodeFlags ? { nodeFlags: scenario.nodeFlags } : {}),
+    });
     const { stats, duplicateUrls, duplicateExample } = await fake.stats();
     const seconds = result.wallMs / 1000;
     const answered = stats.total - stats.rateLimited;
@@ -240,6 +260,17 @@ function table(rows: Row[], all: Map<string, Row>): string {
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
+/** The commit measured, marked when the tree has uncommitted changes (read-only git). */
+function revision(): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', 'src'], { encoding: 'utf8' }).trim() !== '';
+    return `${commit}${dirty ? ' + uncommitted src changes' : ''}`;
+  } catch {
+    return 'unknown revision';
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' }, json: { type: 'string' } } });
   const quick = values.quick ?? false;
@@ -247,7 +278,7 @@ async function main(): Promise<void> {
   const chosen = scenarios(quick).filter((s) => !only || only.includes(s.id));
   const all = new Map<string, Row>();
   const rows: Row[] = [];
-  process.stderr.write(`source-circleci benchmark (${quick ? 'quick' : 'full'}): ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}\n`);
+  process.stderr.write(`source-circleci benchmark (${quick ? 'quick' : 'full'}) at ${revision()}: ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}\n`);
   for (const scenario of chosen) {
     process.stderr.write(`  ${scenario.id} ...`);
     const row = await run(scenario);

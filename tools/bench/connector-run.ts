@@ -15,6 +15,8 @@ export interface ConnectorRunOptions {
   /** Pin the connector to these CPUs (taskset), e.g. "0". */
   cpus?: string;
   env?: Record<string, string>;
+  /** V8/Node flags before the script, e.g. --max-semi-space-size=16. */
+  nodeFlags?: string[];
 }
 
 export interface ConnectorRunResult {
@@ -87,7 +89,7 @@ export async function runConnector(options: ConnectorRunOptions): Promise<Connec
     writeFileSync(path, JSON.stringify(value));
     return path;
   };
-  const args = ['dist/src/main.js', 'read', '--config', write('config.json', options.config), '--catalog', write('catalog.json', options.catalog)];
+  const args = [...(options.nodeFlags ?? []), 'dist/src/main.js', 'read', '--config', write('config.json', options.config), '--catalog', write('catalog.json', options.catalog)];
   if (options.state !== undefined) args.push('--state', write('state.json', options.state));
   const pinned = options.cpus !== undefined ? ['taskset', '-c', options.cpus, NODE] : [NODE];
   const useTime = existsSync(TIME);
