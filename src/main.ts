@@ -24,6 +24,8 @@ async function main(): Promise<void> {
     const failure = asConnectorError(error);
     emitter.error(failure.message, failure.failureType, failure.internalMessage ? { internalMessage: failure.internalMessage } : {});
     process.exitCode = 1;
+  } finally {
+    emitter.flush();
   }
 }
 

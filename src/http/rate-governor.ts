@@ -1,4 +1,6 @@
-import Bottleneck from 'bottleneck';
+import type Bottleneck from 'bottleneck';
+
+import { createLimiter } from './limiter.js';
 
 /**
  * One governor per run decides when each request may start. Every attempt of every
@@ -152,7 +154,7 @@ export class RateGovernor {
     this.rate = this.limiterRate = this.rateAtDecrease = this.ceiling;
     this.now = options.now ?? Date.now;
     this.sleep = this.now === Date.now ? undefined : (options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))));
-    this.limiter = new Bottleneck({ maxConcurrent: Math.max(1, Math.floor(options.maxConcurrency)), minTime: spacing(this.rate) });
+    this.limiter = createLimiter({ maxConcurrent: Math.max(1, Math.floor(options.maxConcurrency)), minTime: spacing(this.rate) });
     // Internal errors of the limiter would otherwise go unheard; our jobs never throw.
     this.limiter.on('error', () => undefined);
   }

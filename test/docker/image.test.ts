@@ -172,7 +172,9 @@ describeImage(`docker image ${IMAGE}`, () => {
     });
 
     it('holds Node 24, compiled dist/src, production dependencies only and no npm cache', async () => {
-      const [nodeBin, mainJs] = config.Entrypoint ?? [];
+      // node [V8 flags] /airbyte/integration_code/dist/src/main.js
+      const entrypoint = config.Entrypoint ?? [];
+      const [nodeBin, mainJs] = [entrypoint[0], entrypoint.at(-1)];
       expect(mainJs).toMatch(/\/dist\/src\/main\.js$/);
       const packageRoot = mainJs!.replace(/\/dist\/src\/main\.js$/, '');
       const script = [

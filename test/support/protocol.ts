@@ -7,32 +7,21 @@
  *   assertProtocolLines(stdout) → throws unless every line is a valid AirbyteMessage; returns them parsed
  *   new CapturingStream()       → pass to `new Emitter(stream)`; read `.text`, `.lines`, `.messages`
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable, type WritableOptions } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
 
+import { repoRoot } from '../../tools/repo-root.js';
+
 // ajv-formats is CommonJS; under NodeNext its default import is module.exports.
 const addFormats = addFormatsModule.default;
 
 /** A parsed Airbyte message; loose on purpose, tests index into it freely. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON, checked by the schema
 export type Message = Record<string, any>;
-
-/** The directory holding package.json, found by walking up from this file (works from test/ and dist/test/). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
 
 export const REPO_ROOT = repoRoot();
 export const PROTOCOL_SCHEMA_PATH = join(REPO_ROOT, 'test', 'reference', 'airbyte_protocol.yaml');
@@ -104,6 +93,8 @@ export function ofType(messages: Message[], type: string, traceType?: string): M
 export class CapturingStream extends Writable {
   private readonly chunks: string[] = [];
   private readonly delayMs: number | undefined;
+  /** Calls of write() that reached the stream (the emitter batches records into chunks). */
+  writes = 0;
 
   constructor(options: WritableOptions & { delayMs?: number } = {}) {
     const { delayMs, ...rest } = options;
@@ -113,6 +104,7 @@ export class CapturingStream extends Writable {
 
   override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    this.writes += 1;
     this.chunks.push(text);
     if (this.delayMs === undefined) done();
     else setTimeout(done, this.delayMs);

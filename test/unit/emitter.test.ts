@@ -1,7 +1,8 @@
 /**
  * The emitter's bookkeeping: one line per message, recordCount per stream since its last
  * STATE, no identical consecutive STATE, RUNNING once before a stream's first record,
- * secrets redacted, and backpressure through ready().
+ * secrets redacted, records batched into chunks without reordering, and backpressure
+ * through ready().
  */
 import { describe, expect, it } from '@jest/globals';
 
@@ -41,6 +42,7 @@ describe('Emitter output', () => {
   it('uses the injected clock for emitted_at', () => {
     const { out, emitter } = setup();
     emitter.record('jobs', { id: 1 });
+    emitter.flush();
     const [running, record] = out.messages;
     expect(running!.trace.emitted_at).toBe(1_700_000_000_000);
     expect(record!.record.emitted_at).toBe(1_700_000_000_000);
@@ -220,6 +222,71 @@ describe('redaction', () => {
     expect(emitter.redactor).toBe(redactor);
     emitter.log('ERROR', TOKEN);
     expect(out.text).not.toContain(TOKEN);
+  });
+});
+
+describe('record batching', () => {
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('records of one turn of the event loop go out in one write, at the end of the turn', async () => {
+    const { out, emitter } = setup();
+    emitter.streamStatus('jobs', 'RUNNING');
+    const writesBefore = out.writes;
+    for (let i = 0; i < 50; i += 1) emitter.record('jobs', { id: i });
+    expect(out.writes).toBe(writesBefore);
+    await nextTurn();
+    expect(out.writes).toBe(writesBefore + 1);
+    expect(ofType(out.messages, 'RECORD').map((m) => m.record.data.id)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it('a STATE is written at once, after the records it covers, in the same order', () => {
+    const { out, emitter } = setup();
+    emitter.record('jobs', { id: 1 });
+    emitter.record('workflows', { id: 'w' });
+    emitter.record('jobs', { id: 2 });
+    expect(emitter.state('jobs', { at: 2 })).toBe(true);
+    // No turn of the event loop has passed: the STATE flushed the records before it.
+    expect(out.messages.map((m) => (m.type === 'RECORD' ? `${m.record.stream}:${m.record.data.id}` : m.type === 'STATE' ? 'STATE' : m.trace.stream_status.status))).toEqual([
+      'RUNNING',
+      'jobs:1',
+      'RUNNING',
+      'workflows:w',
+      'jobs:2',
+      'STATE',
+    ]);
+  });
+
+  it('logs, errors and statuses also go out at once behind the waiting records', () => {
+    const { out, emitter } = setup();
+    emitter.record('jobs', { id: 1 });
+    emitter.log('WARN', 'after the record');
+    emitter.record('jobs', { id: 2 });
+    emitter.error('after two records', 'system_error');
+    expect(out.messages.map((m) => m.type)).toEqual(['TRACE', 'RECORD', 'LOG', 'RECORD', 'TRACE']);
+  });
+
+  it('a chunk is written as soon as it reaches 64 KB, without waiting for the turn to end', () => {
+    const { out, emitter } = setup();
+    const padding = 'x'.repeat(1000);
+    let records = 0;
+    while (out.lines.length < 2) {
+      emitter.record('jobs', { id: records, padding });
+      records += 1;
+    }
+    // RUNNING, then the first chunk: the fewest whole record lines that reach 64 KB.
+    const lineLength = out.lines[1]!.length + 1;
+    expect(records).toBe(Math.ceil((64 * 1024) / lineLength));
+    expect(out.writes).toBe(2);
+    expect(ofType(out.messages, 'RECORD')).toHaveLength(records);
+  });
+
+  it('flush() writes what waits and nothing twice', async () => {
+    const { out, emitter } = setup();
+    emitter.record('jobs', { id: 1 });
+    emitter.flush();
+    emitter.flush();
+    await nextTurn();
+    expect(ofType(out.messages, 'RECORD')).toHaveLength(1);
   });
 });
 

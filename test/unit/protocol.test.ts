@@ -54,7 +54,9 @@ describe('messages the emitter prints are valid Airbyte protocol', () => {
 
   it('RECORD', () => {
     const out = new CapturingStream();
-    new Emitter(out, () => 1_735_689_600_000).record('pipelines', { id: 'p1', number: 3, nested: { a: [1, null] }, text: 'quote " and \n newline' });
+    const emitter = new Emitter(out, () => 1_735_689_600_000);
+    emitter.record('pipelines', { id: 'p1', number: 3, nested: { a: [1, null] }, text: 'quote " and \n newline' });
+    emitter.flush();
     // the first record of a stream comes after its RUNNING status
     const [running, message] = assertProtocolLines(out.text);
     expect(running!.trace.stream_status.status).toBe('RUNNING');

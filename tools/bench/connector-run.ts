@@ -30,6 +30,8 @@ export interface ConnectorRunResult {
   lastLogs: string[];
   peakRssKb: number | undefined;
   rssSource: string;
+  /** User + system CPU seconds of the connector (GNU time); undefined without /usr/bin/time. */
+  cpuSeconds: number | undefined;
 }
 
 const NODE = 'node_modules/.bin/node';
@@ -109,6 +111,8 @@ export async function runConnector(options: ConnectorRunOptions): Promise<Connec
   const wallMs = performance.now() - started;
   if (poll) clearInterval(poll);
   sink.end();
+  const userCpu = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+  const systemCpu = /System time \(seconds\): ([\d.]+)/.exec(stderr);
   const fromTime = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
   const connectorStderr = useTime ? stderr.replace(/\tCommand being timed:[\s\S]*$/, '').trim() : stderr.trim();
   if (connectorStderr) sink.errors.push(`stderr: ${connectorStderr.slice(0, 400)}`);
@@ -122,6 +126,7 @@ export async function runConnector(options: ConnectorRunOptions): Promise<Connec
     lastLogs: sink.lastLogs,
     peakRssKb: fromTime ? Number(fromTime[1]) : polledHwmKb,
     rssSource: fromTime ? '/usr/bin/time -v' : 'VmHWM of /proc/<pid>/status',
+    cpuSeconds: userCpu && systemCpu ? Number(userCpu[1]) + Number(systemCpu[1]) : undefined,
   };
 }
 
