@@ -243,6 +243,21 @@ describe('cli', () => {
     });
   });
 
+  it('--jobs-target sizes the world to about that many jobs, keeping the preset\'s other options', () => {
+    const preset = createWorld(parseCli(['--size', 'tiny']).world).options;
+    for (const target of [2_000, 8_000]) {
+      const sized = createWorld(parseCli(['--size', 'tiny', '--jobs-target', String(target)]).world);
+      // The sizing is an estimate (see benchmarkOptions); a fifth either way is its measured spread and more.
+      expect(Math.abs(sized.counts().jobs - target)).toBeLessThan(target / 5);
+      expect(sized.options.pageSize).toBe(preset.pageSize);
+      expect(sized.options.contextsPerOrg).toBe(preset.contextsPerOrg);
+    }
+    // An explicit size flag still wins over the target's.
+    const pinned = createWorld(parseCli(['--jobs-target', '8000', '--pipelines', '2']).world);
+    expect(pinned.options.pipelinesPerProject).toBe(2);
+    expect(pinned.counts().jobs).toBeLessThan(8_000 / 10);
+  });
+
   it('rejects unknown flags with exit code 2', async () => {
     const child = spawn(process.execPath, [cli, '--no-such-flag'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));

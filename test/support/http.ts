@@ -3,6 +3,7 @@
  * unhandled ones, and a fake clock whose `sleep` records the wait, advances the clock
  * and resolves at once — so retry and rate-limit tests never sleep for real.
  */
+import { afterAll, afterEach, beforeAll, expect } from '@jest/globals';
 import { setupServer, type SetupServer } from 'msw/node';
 
 import { CircleCiClient, type ClientOptions } from '../../src/http/client.js';
@@ -30,8 +31,8 @@ export interface MockApi {
 }
 
 /**
- * An msw server for one test file: call in module scope, then `api.server.listen(...)`
- * is done for you in `start()`; wire `start`/`reset`/`stop` to beforeAll/afterEach/afterAll.
+ * An msw server for one test file or describe; `start()` listens. Most callers want
+ * `useMockApi()`, which wires `start`/`reset`/`stop` to beforeAll/afterEach/afterAll.
  */
 export function mockApi(): MockApi & { start(): void; stop(): void } {
   const server = setupServer();
@@ -61,6 +62,22 @@ export function mockApi(): MockApi & { start(): void; stop(): void } {
       server.close();
     },
   };
+}
+
+/**
+ * `mockApi()` wired into the enclosing scope (a test file or a describe): listening for
+ * the whole scope, and after each test asserting no request went unanswered, then
+ * clearing the log and the handlers that test added.
+ */
+export function useMockApi(): MockApi {
+  const api = mockApi();
+  beforeAll(() => api.start());
+  afterEach(() => {
+    expect(api.unhandled).toEqual([]);
+    api.reset();
+  });
+  afterAll(() => api.stop());
+  return api;
 }
 
 export interface FakeTime {

@@ -3,20 +3,14 @@
  * fake clock (no real sleeping), pagination, and that the token never leaks into what
  * the client throws or logs.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { HttpResponse, delay, http } from 'msw';
 
 import { ApiError } from '../../src/http/api-error.js';
 import type { CircleCiClient } from '../../src/http/client.js';
-import { TEST_API, TEST_TOKEN, mockApi, testClient, type TestClient } from '../support/http.js';
+import { TEST_API, TEST_TOKEN, useMockApi, testClient, type TestClient } from '../support/http.js';
 
-const api = mockApi();
-beforeAll(() => api.start());
-afterEach(() => {
-  expect(api.unhandled).toEqual([]);
-  api.reset();
-});
-afterAll(() => api.stop());
+const api = useMockApi();
 
 const clients: CircleCiClient[] = [];
 afterEach(async () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { HttpResponse, http, passthrough } from 'msw';
 
 import type { Command } from '../../src/cli/args.js';
@@ -15,16 +15,10 @@ import { dispatch } from '../../src/commands/dispatch.js';
 import { ConfigError } from '../../src/errors.js';
 import { Emitter } from '../../src/protocol/emitter.js';
 import { USER_AGENT } from '../../src/version.js';
-import { TEST_API, TEST_TOKEN, mockApi } from '../support/http.js';
+import { TEST_API, TEST_TOKEN, useMockApi } from '../support/http.js';
 import { CapturingStream, REPO_ROOT, assertProtocolLines, ofType, type Message } from '../support/protocol.js';
 
-const api = mockApi();
-beforeAll(() => api.start());
-afterEach(() => {
-  expect(api.unhandled).toEqual([]);
-  api.reset();
-});
-afterAll(() => api.stop());
+const api = useMockApi();
 
 const dir = mkdtempSync(join(tmpdir(), 'commands-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,8 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+import { repoRoot } from '../repo-root.js';
+
+// Re-exported for the generator, which finds its default output folder with it.
+export { repoRoot };
 
 export interface ProcessResult {
   /** null when the process was killed (timeout). */
@@ -15,17 +19,6 @@ export interface ProcessResult {
   stderr: string;
   durationMs: number;
   timedOut: boolean;
-}
-
-/** The directory holding package.json, found by walking up from this file (works from tools/ and dist/tools/). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
 }
 
 /** The built entry point; `npm run build` writes it. */

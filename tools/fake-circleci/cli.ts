@@ -21,7 +21,8 @@ World:
   --seed N                 world seed (default 1)
   --orgs N --projects-per-org N --pipelines N --workflows N --jobs N
                            override preset sizes (workflows/jobs are maxima)
-  --jobs-target N          size pipelines so the world has about N jobs (benchmark)
+  --jobs-target N          benchmark shape with pipelines sized for about N jobs
+                           (size flags above still override it)
   --page-size N            page size of list routes (default 20; tiny 2)
   --now ISO                world clock (default 2026-11-01T00:00:00.000Z)
   --page-token-ttl-ms N    page tokens older than N ms of world time answer 404
@@ -52,6 +53,20 @@ function int(v: string | undefined, name: string): number | undefined {
 
 function list(v: string | undefined): string[] | undefined {
   return v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** The object without its undefined-valued keys. */
+function definedOnly<T extends object>(options: T): T {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * The counts of the benchmark shape sized for about `jobs` jobs; the rest (page size,
+ * contexts, clock) stays the preset's, and explicit size flags still win.
+ */
+function jobsTargetSizing(jobs: number): WorldInit {
+  const { organizations, projectsPerOrg, pipelinesPerProject, workflowsPerPipeline, jobsPerWorkflow } = benchmarkOptions(jobs);
+  return { organizations, projectsPerOrg, pipelinesPerProject, workflowsPerPipeline, jobsPerWorkflow };
 }
 
 export function parseCli(argv: string[]): { port: number; world: WorldInit; faults: FaultOptions; verbose: boolean; help: boolean } {
@@ -100,10 +115,10 @@ export function parseCli(argv: string[]): { port: number; world: WorldInit; faul
   });
   const size = (values.size ?? 'small') as PresetName;
   if (!['tiny', 'small', 'benchmark'].includes(size)) throw new Error(`--size must be tiny, small or benchmark`);
-  const target = int(values['jobs-target'], 'jobs-target');
-  const world: WorldInit = {
-    preset: size,
-    ...(target !== undefined ? benchmarkOptions(target) : {}),
+  const jobsTarget = int(values['jobs-target'], 'jobs-target');
+  // Flags left out must not reach the world as `undefined` keys: spread after the
+  // --jobs-target sizing, those would erase it.
+  const explicit = definedOnly<WorldInit>({
     seed: int(values.seed, 'seed') ?? 1,
     organizations: int(values.orgs, 'orgs'),
     projectsPerOrg: int(values['projects-per-org'], 'projects-per-org'),
@@ -113,6 +128,11 @@ export function parseCli(argv: string[]): { port: number; world: WorldInit; faul
     pageSize: int(values['page-size'], 'page-size'),
     now: values.now,
     pageTokenTtlMs: int(values['page-token-ttl-ms'], 'page-token-ttl-ms'),
+  });
+  const world: WorldInit = {
+    preset: size,
+    ...(jobsTarget !== undefined ? jobsTargetSizing(jobsTarget) : {}),
+    ...explicit,
   };
   const target1 = (rate: string | undefined, name: string): FaultTarget | undefined => {
     const r = int(rate, name);

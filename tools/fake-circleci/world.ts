@@ -17,6 +17,7 @@ import {
   unit,
   uuidFrom,
 } from './hash.js';
+import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/types.js';
 
 // ---------------------------------------------------------------------------------------
 // Public record shapes (as the API sends them)
@@ -84,32 +85,9 @@ export interface ScheduleRecord extends JsonObject {
   parameters: { [key: string]: string | number | boolean };
 }
 
-export type StreamName =
-  | 'collaborations'
-  | 'context'
-  | 'deploy'
-  | 'groups'
-  | 'jobs'
-  | 'pipeline_definition'
-  | 'pipelines'
-  | 'project'
-  | 'schedule'
-  | 'trigger'
-  | 'workflows';
-
-export const STREAM_NAMES: readonly StreamName[] = [
-  'collaborations',
-  'context',
-  'deploy',
-  'groups',
-  'jobs',
-  'pipeline_definition',
-  'pipelines',
-  'project',
-  'schedule',
-  'trigger',
-  'workflows',
-];
+// The stream names are the connector's own list (a constant, no connector logic), so the
+// fake's truth() and the connector's catalog cannot name different streams.
+export { STREAM_NAMES, type StreamName };
 
 export type WorkflowStatus = 'success' | 'failed' | 'running' | 'on_hold' | 'failing';
 
