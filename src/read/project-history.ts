@@ -20,35 +20,47 @@ export { UNFINISHED_MAX, UNFINISHED_MAX_AGE_MS } from './project-walk.js';
  * State: each project keeps its own `resume` marker while its walk is under way (see
  * ProjectWalk); `currently_syncing` names the earliest-started project still in progress
  * (a string, as before). A sync resumes the projects with a marker first.
+ *
+ * `halt` is shared with whatever else the read runs at the same time: a fatal error here
+ * aborts it at once (so the other side stops too), and once it is aborted, from here or
+ * from there, the walks start nothing new and save nothing more; the history then rejects
+ * with the abort's reason, so its streams never count as finished.
  */
-export async function readProjectHistory(context: ReadContext): Promise<StreamName[]> {
+export async function readProjectHistory(context: ReadContext, halt = new AbortController()): Promise<StreamName[]> {
   const selected = HISTORY_STREAMS.filter((name) => context.selection.has(name));
   if (selected.length === 0) return [];
   for (const name of selected) {
     if (context.selection.get(name) === 'incremental' && !context.states.has(name)) context.states.set(name, emptyState());
   }
+  const { signal } = halt;
   const run: HistoryRun = {
     context,
     selected,
     pipelineSlots: new Semaphore(2 * context.config.maxConcurrency),
     inProgress: new Set(),
-    aborted: false,
+    // The walks read this wherever they would start work or save state.
+    get aborted() {
+      return signal.aborted;
+    },
   };
   const projects = resumeFirst(context.config.projectSlugs, selected, context);
   await forEachConcurrent(projects, context.config.maxConcurrency, async (slug) => {
-    if (run.aborted) return;
+    if (signal.aborted) return;
     try {
       await new ProjectWalk(slug, run).run();
     } catch (error) {
+      // Already ending on a fatal error: whatever else went wrong since adds nothing.
+      if (signal.aborted) return;
       if (isFatal(error)) {
-        run.aborted = true; // the other walks stop starting work and save nothing more
-        throw error;
+        halt.abort(error); // the other walks (and the rest of the read) stop starting work and save nothing more
+        return;
       }
       const failure = asConnectorError(error);
       context.failures.add(selected, failure);
       context.emitter.log('ERROR', `project ${slug}: ${failure.message}`);
     }
   });
+  signal.throwIfAborted();
   return selected;
 }
 

@@ -11,9 +11,14 @@ import { StreamFailures } from './stream-failures.js';
 import { readTree } from './tree-reader.js';
 
 /**
- * One `read`: the organization tree, then the project histories, then a final state and
- * status per stream. A stream that failed ends INCOMPLETE with a TRACE ERROR naming it,
- * after the others have saved their state. Returns the process exit code.
+ * One `read`: the organization tree and the project histories side by side, then a final
+ * state and status per stream. A stream that failed ends INCOMPLETE with a TRACE ERROR
+ * naming it, after the others have saved their state. Returns the process exit code.
+ *
+ * The two sides share the client, whose governor bounds the requests in flight, and a
+ * `halt`: a fatal error (401, 400) on either side aborts it, the other side then starts
+ * nothing new, and only once both have settled are the final messages written (nothing
+ * is written after them). A side that was stopped never counts as finished.
  */
 export async function read(config: Config, selection: Selection, states: Map<StreamName, IncrementalState>, emitter: Emitter): Promise<number> {
   const client = createClient(config, emitter);
@@ -29,16 +34,28 @@ export async function read(config: Config, selection: Selection, states: Map<Str
   };
   for (const stream of selection.keys()) emitter.streamStatus(stream, 'STARTED');
   for (const stream of selection.keys()) emitter.streamStatus(stream, 'RUNNING');
-  let fatal: ConnectorError | undefined;
+  const halt = new AbortController();
+  // Anything a side rejects with ends the read, as a fatal error always did.
+  const side = async (work: () => Promise<StreamName[]>): Promise<StreamName[]> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (!halt.signal.aborted) halt.abort(error);
+      throw error;
+    }
+  };
   const finished = new Set<StreamName>();
   try {
-    for (const stream of await readTree('collaborations', context)) finished.add(stream);
-    for (const stream of await readProjectHistory(context)) finished.add(stream);
-  } catch (error) {
-    fatal = asConnectorError(error);
+    const outcomes = await Promise.allSettled([
+      side(() => readTree('collaborations', context, halt)),
+      side(() => readProjectHistory(context, halt)),
+    ]);
+    for (const outcome of outcomes) if (outcome.status === 'fulfilled') for (const stream of outcome.value) finished.add(stream);
   } finally {
     await client.close();
   }
+  // The first fatal error is the one reported; the other side's are its echoes.
+  const fatal: ConnectorError | undefined = halt.signal.aborted ? asConnectorError(halt.signal.reason) : undefined;
 
   for (const [stream, mode] of selection) {
     if (!finished.has(stream) || failures.has(stream)) {

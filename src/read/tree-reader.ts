@@ -15,8 +15,13 @@ import { isFatal } from './stream-failures.js';
  * whether or not the parent itself is selected. Incremental children (deploy, schedule)
  * filter on their cursor client-side (the API has no time filter) and save a bookmark per
  * partition once that partition has been read to the end.
+ *
+ * `halt` is shared with whatever else the read runs at the same time: a fatal error here
+ * aborts it at once (so the other side stops too), and once it is aborted, from here or
+ * from there, the walk starts no listing, takes no further page and saves no bookmark;
+ * it rejects with the abort's reason, so the tree's streams never count as finished.
  */
-export async function readTree(root: StreamName, context: ReadContext): Promise<StreamName[]> {
+export async function readTree(root: StreamName, context: ReadContext, halt = new AbortController()): Promise<StreamName[]> {
   const members = STREAM_NAMES.filter((name) => rootOf(name) === root);
   const selected = members.filter((name) => context.selection.has(name));
   if (selected.length === 0) return [];
@@ -29,7 +34,9 @@ export async function readTree(root: StreamName, context: ReadContext): Promise<
     if (context.selection.get(name) === 'incremental' && !context.states.has(name)) context.states.set(name, emptyState());
   }
 
+  const { signal } = halt;
   const walk = async (decl: StreamDeclaration, parent: ApiRecord): Promise<void> => {
+    signal.throwIfAborted();
     if (context.failures.has(decl.name)) return;
     const emits = context.selection.has(decl.name);
     const incremental = context.selection.get(decl.name) === 'incremental';
@@ -38,6 +45,7 @@ export async function readTree(root: StreamName, context: ReadContext): Promise<
     let newest: string | undefined;
     try {
       for await (const page of listItems(decl, parent, context)) {
+        signal.throwIfAborted(); // a page that lands after the read ended is dropped, and no next one is asked for
         const records = page.map((item) => toRecord(decl, item, parent));
         if (emits) {
           for (const record of records) {
@@ -55,7 +63,13 @@ export async function readTree(root: StreamName, context: ReadContext): Promise<
         }
       }
     } catch (error) {
-      if (isFatal(error)) throw error;
+      // The read is ending on a fatal error (this one, or the other side's): nothing here is
+      // a failure of this stream to report, and the walk of every parent stops the same way.
+      if (signal.aborted) throw signal.reason;
+      if (isFatal(error)) {
+        halt.abort(error);
+        throw error;
+      }
       if (error instanceof ApiError && error.status === 403 && decl.skipParentOnForbidden) {
         context.emitter.log('WARN', `${decl.name}: skipped ${describeParent(parent)}: ${decl.skipParentOnForbidden} (403)`);
         return;

@@ -1,5 +1,6 @@
 import { ApiError } from '../http/api-error.js';
 import type { CircleCiClient } from '../http/client.js';
+import { forEachConcurrent } from '../read/concurrency.js';
 import { slugPath, text, v2, type ApiRecord, type ListContext, type StreamDeclaration } from './declaration.js';
 import type { StreamName } from './schemas/index.js';
 
@@ -134,20 +135,14 @@ export const STREAMS: Record<StreamName, StreamDeclaration> = {
  * older installs) the configured slugs stand in, once per run.
  */
 async function* listOrganizationProjects(org: ApiRecord, context: ListContext): AsyncIterable<ApiRecord[]> {
-  const { client } = context;
-  const listing = client.pages<ApiRecord>('/api/private/project', {
+  const listing = context.client.pages<ApiRecord>('/api/private/project', {
     'organization-id': text(org.id),
     'page-size': PRIVATE_PROJECT_PAGE_SIZE,
   });
   try {
     for await (const page of listing) {
-      const details: ApiRecord[] = [];
-      for (const item of page) {
-        const detail = await client.get<ApiRecord>(`/api/v2/project/${slugPath(text(item.slug))}`);
-        if (detail !== undefined) details.push(detail);
-        else context.log('INFO', `project ${text(item.slug)} is listed but answers 404; skipped`);
-      }
-      yield details;
+      const slugs = page.map((item) => text(item.slug));
+      yield await projectDetails(slugs, context, (slug) => context.log('INFO', `project ${slug} is listed but answers 404; skipped`));
     }
   } catch (error) {
     if (!(error instanceof ApiError) || error.status === undefined || error.status === 401) throw error;
@@ -166,15 +161,30 @@ function configuredProjects(context: ListContext): Promise<ApiRecord[]> {
       `CircleCI did not list organization projects (private project listing unavailable); the project, pipeline_definition, ` +
         `trigger and schedule streams cover the configured project slugs only`,
     );
-    cached = (async () => {
-      const found: ApiRecord[] = [];
-      for (const slug of context.config.projectSlugs) {
-        const detail = await context.client.get<ApiRecord>(`/api/v2/project/${slugPath(slug)}`);
-        if (detail !== undefined) found.push(detail);
-      }
-      return found;
-    })();
+    // A configured slug that answers 404 is said by the pipelines stream; here it is left out.
+    cached = projectDetails(context.config.projectSlugs, context, () => undefined);
     fallbackCache.set(context.client, cached);
   }
   return cached;
+}
+
+/**
+ * `GET /project/{slug}` for each slug, several at a time (one round trip per slug made
+ * in turn is what a large organization would wait for; the governor still caps what is
+ * in flight), in the order of `slugs`. A slug that answers 404 is left out and passed to
+ * `onNotFound`, in order, once all are in. The first other failure is thrown once the
+ * requests under way have settled; no further one is started after it.
+ */
+async function projectDetails(slugs: readonly string[], context: ListContext, onNotFound: (slug: string) => void): Promise<ApiRecord[]> {
+  const details = new Array<ApiRecord | undefined>(slugs.length);
+  await forEachConcurrent(slugs, context.config.maxConcurrency, async (slug, index) => {
+    details[index] = await context.client.get<ApiRecord>(`/api/v2/project/${slugPath(slug)}`);
+  });
+  const found: ApiRecord[] = [];
+  slugs.forEach((slug, index) => {
+    const detail = details[index];
+    if (detail !== undefined) found.push(detail);
+    else onNotFound(slug);
+  });
+  return found;
 }

@@ -1,0 +1,406 @@
+/**
+ * The organization tree and the project histories run side by side, and an organization's
+ * project details are fetched several at a time. Shown against the fake API with latency,
+ * from the order in which the fake received and answered requests (never from timings):
+ *
+ * - both sides have requests in flight at the same moment, and the data is unchanged;
+ * - a token revoked while both run ends the read with one TRACE ERROR (config_error),
+ *   exit 1, nothing written after the final messages, and a resume completes the data;
+ * - a fatal error on one side stops the other from starting further work;
+ * - project details overlap, keep the listing's order, and a listed project that
+ *   answers 404 is skipped with a log line.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Writable } from 'node:stream';
+
+import { dispatch } from '../../src/commands/dispatch.js';
+import { Emitter } from '../../src/protocol/emitter.js';
+import { parseSelection } from '../../src/read/selection.js';
+import { parseState } from '../../src/read/state-input.js';
+import { STREAM_NAMES } from '../../src/streams/schemas/index.js';
+import {
+  createFaults,
+  createWorld,
+  FakeStats,
+  startFakeCircleCi,
+  FaultController,
+  type FaultOptions,
+  type RequestLogEntry,
+  type RunningFake,
+  type World,
+} from '../../tools/fake-circleci/index.js';
+import { allStreams, catalogOf, dedupe, parseRun, writeJson, type RunResult } from '../support/connector.js';
+import { lastStates } from '../reliability/harness.js';
+
+const START = '2026-08-01T00:00:00Z';
+const STREAMS = allStreams();
+
+/** Routes the organization tree reads, and those the project histories read. */
+const TREE_ROUTES = new Set(['collaborations', 'contexts', 'groups', 'deploy_environments', 'private_projects', 'project', 'pipeline_definitions', 'triggers', 'schedules']);
+const HISTORY_ROUTES = new Set(['pipelines', 'pipeline_workflows', 'workflow', 'workflow_jobs']);
+
+type Side = 'tree' | 'history';
+
+interface TimelineEvent {
+  kind: 'begin' | 'end';
+  route: string;
+  /** Set on `end`: the request path and the answer's status. */
+  path?: string;
+  outcome?: RequestLogEntry['outcome'];
+}
+
+/**
+ * The fake's requests in the order it received and answered them: `begin` when a request
+ * arrives (before any latency), `end` when its answer is sent.
+ */
+class Timeline extends FakeStats {
+  readonly events: TimelineEvent[] = [];
+
+  override begin(route: string): void {
+    super.begin(route);
+    this.events.push({ kind: 'begin', route });
+  }
+
+  readonly onRequest = (entry: RequestLogEntry): void => {
+    this.events.push({ kind: 'end', route: entry.route, path: entry.path, outcome: entry.outcome });
+  };
+
+  /** For each request's arrival: its side and how many requests of each side were in flight just before. */
+  arrivals(): Array<{ index: number; side: Side; route: string; inFlight: Record<Side, number> }> {
+    const inFlight: Record<Side, number> = { tree: 0, history: 0 };
+    const out: Array<{ index: number; side: Side; route: string; inFlight: Record<Side, number> }> = [];
+    this.events.forEach((event, index) => {
+      const side = sideOf(event.route);
+      if (event.kind === 'begin') {
+        out.push({ index, side, route: event.route, inFlight: { ...inFlight } });
+        inFlight[side] += 1;
+      } else {
+        inFlight[side] -= 1;
+      }
+    });
+    return out;
+  }
+
+  /** Requests of one side that arrived before event `index` (all of them without it). */
+  arrived(side: Side, before = this.events.length, route?: string): number {
+    return this.events.slice(0, before).filter((event) => event.kind === 'begin' && sideOf(event.route) === side && (route === undefined || event.route === route)).length;
+  }
+
+  /** The index of the first answer with this status (-1 if none). */
+  firstAnswer(status: number): number {
+    return this.events.findIndex((event) => event.kind === 'end' && event.outcome === status);
+  }
+}
+
+function sideOf(route: string): Side {
+  if (TREE_ROUTES.has(route)) return 'tree';
+  if (HISTORY_ROUTES.has(route)) return 'history';
+  throw new Error(`a read requested route ${route}, which neither side reads`);
+}
+
+class LineSink extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+interface WatchedRun extends RunResult {
+  /** Whatever was written after `read` returned, once the fake had answered every request. */
+  writtenAfterReturn: string;
+}
+
+/** `read` in-process (as runRead does), keeping the output open after it returns to catch late writes. */
+async function readWatched(fake: RunningFake, config: Record<string, unknown>, state?: unknown): Promise<WatchedRun> {
+  const sink = new LineSink();
+  const command = {
+    name: 'read' as const,
+    config: writeJson(config),
+    catalog: writeJson(catalogOf(STREAMS)),
+    ...(state !== undefined ? { state: writeJson(state) } : {}),
+  };
+  const exitCode = await dispatch(command, new Emitter(sink));
+  const atReturn = sink.text.length;
+  // Anything still running behind the read's back would write once its answer lands.
+  while (fake.stats.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  return { ...parseRun(sink.text.slice(0, atReturn), exitCode), writtenAfterReturn: sink.text.slice(atReturn) };
+}
+
+interface Setup {
+  world: World;
+  fake: RunningFake;
+  timeline: Timeline;
+  faults: FaultController;
+  config: Record<string, unknown>;
+  slugs: string[];
+}
+
+/**
+ * Three organizations, one project each; 30 pipelines per project in pages of 2, so the
+ * histories take many round trips; every answer 20 ms late.
+ */
+async function setUp(faults: FaultOptions = {}): Promise<Setup> {
+  const world = createWorld({ preset: 'tiny', seed: 7, pipelinesPerProject: 30 });
+  const timeline = new Timeline();
+  const controller = createFaults({ latency: { fixedMs: 20 }, ...faults });
+  const fake = await startFakeCircleCi({ world, faults: controller, stats: timeline, onRequest: timeline.onRequest });
+  const slugs = world.projects.map((project) => project.slug);
+  const config = { api_token: world.token, project_slugs: slugs, start_date: START, api_url: fake.url, requests_per_minute: 100_000 };
+  return { world, fake, timeline, faults: controller, config, slugs };
+}
+
+function statusesOf(run: RunResult, stream: string): string[] {
+  return run.messages
+    .filter((m) => m.type === 'TRACE' && m.trace.type === 'STREAM_STATUS' && m.trace.stream_status.stream_descriptor.name === stream)
+    .map((m) => m.trace.stream_status.status as string);
+}
+
+const isFinalStatus = (m: Record<string, any>) =>
+  m.type === 'TRACE' && m.trace.type === 'STREAM_STATUS' && ['COMPLETE', 'INCOMPLETE'].includes(m.trace.stream_status.status);
+
+/**
+ * The end of a failed read: every stream's one final status, with only final STATEs among
+ * them, then the TRACE ERROR as the very last message; nothing written after it.
+ */
+function expectCleanEnding(run: WatchedRun): void {
+  const firstFinal = run.messages.findIndex(isFinalStatus);
+  expect(firstFinal).toBeGreaterThan(0);
+  const ending = run.messages.slice(firstFinal);
+  const last = ending.pop()!;
+  expect(last.type === 'TRACE' && last.trace.type === 'ERROR').toBe(true);
+  for (const message of ending) expect(message.type === 'STATE' || isFinalStatus(message)).toBe(true);
+  for (const name of STREAM_NAMES) expect(statusesOf(run, name).filter((s) => s === 'COMPLETE' || s === 'INCOMPLETE')).toHaveLength(1);
+  expect(run.writtenAfterReturn).toBe('');
+}
+
+function expectEqualsTruth(world: World, slugs: string[], ...runs: RunResult[]): void {
+  for (const name of STREAM_NAMES) {
+    const truth = dedupe(name, world.truth(name, { projectSlugs: slugs, startDate: START }) as Array<Record<string, unknown>>);
+    expect(truth.size).toBeGreaterThan(0);
+    expect(dedupe(name, ...runs.map((run) => run.records.get(name)))).toEqual(truth);
+  }
+}
+
+describe('the organization tree and the project histories run side by side', () => {
+  let setup: Setup;
+  let full: WatchedRun;
+  /** Requests a full read makes on each side (the yardstick for the failing reads below). */
+  let fullTree: number;
+  let fullHistory: number;
+  let fullPipelinePages: number;
+
+  beforeAll(async () => {
+    setup = await setUp();
+    full = await readWatched(setup.fake, setup.config);
+    fullTree = setup.timeline.arrived('tree');
+    fullHistory = setup.timeline.arrived('history');
+    fullPipelinePages = setup.timeline.arrived('history', undefined, 'pipelines');
+  });
+  afterAll(() => setup.fake.close());
+
+  it('emits exactly the world, nothing twice, every stream COMPLETE with its state', () => {
+    expect(full.errors).toEqual([]);
+    expect(full.exitCode).toBe(0);
+    expectEqualsTruth(setup.world, setup.slugs, full);
+    for (const name of STREAM_NAMES) {
+      expect((full.records.get(name) ?? []).length).toBe(dedupe(name, full.records.get(name)).size);
+      expect(statusesOf(full, name)).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
+    }
+    expect(full.writtenAfterReturn).toBe('');
+  });
+
+  it('requests of the tree and of the histories are in flight at the same time, each side arriving while the other waits', () => {
+    const arrivals = setup.timeline.arrivals();
+    // Run one after the other, no request of one side would ever meet one of the other.
+    const treeMeetsHistory = arrivals.filter((a) => a.side === 'tree' && a.inFlight.history > 0);
+    const historyMeetsTree = arrivals.filter((a) => a.side === 'history' && a.inFlight.tree > 0);
+    expect(treeMeetsHistory.length).toBeGreaterThan(0);
+    expect(historyMeetsTree.length).toBeGreaterThan(0);
+    // The histories do not wait for the tree: their first request arrives long before the tree's last.
+    const firstHistory = arrivals.find((a) => a.side === 'history')!;
+    const lastTree = arrivals.findLast((a) => a.side === 'tree')!;
+    expect(firstHistory.index).toBeLessThan(lastTree.index);
+  });
+
+  describe.each([8, 20])('the token is revoked after %i requests, while both sides run', (allowed) => {
+    let failing: Setup;
+    let first: WatchedRun;
+    let resumed: WatchedRun;
+
+    beforeAll(async () => {
+      failing = await setUp({ revokeTokenAfter: allowed });
+      first = await readWatched(failing.fake, failing.config);
+      failing.faults.set({ latency: { fixedMs: 20 } }); // a new token; the user runs the sync again
+      resumed = await readWatched(failing.fake, failing.config, lastStates(first));
+    });
+    afterAll(() => failing.fake.close());
+
+    it('both sides were under way, neither done, when the first 401 was answered', () => {
+      const first401 = failing.timeline.firstAnswer(401);
+      expect(first401).toBeGreaterThan(0);
+      for (const [side, total] of [['tree', fullTree], ['history', fullHistory]] as const) {
+        const before = failing.timeline.arrived(side, first401);
+        expect(before).toBeGreaterThan(0);
+        expect(before).toBeLessThan(total);
+      }
+    });
+
+    it('ends with exactly one TRACE ERROR (config_error, naming the 401), exit 1, nothing after the final messages', () => {
+      expect(first.exitCode).toBe(1);
+      expect(first.errors).toHaveLength(1);
+      expect(first.errors[0]!.failure_type).toBe('config_error');
+      expect(first.errors[0]!.message).toContain('401');
+      expect(first.errors[0]!.stream_descriptor).toBeUndefined();
+      expectCleanEnding(first);
+      // Neither side reported the other's 401 (or anything after it) as a failure of its own.
+      expect(first.logs.filter((log) => log.level === 'ERROR')).toEqual([]);
+    });
+
+    it('no stream ends COMPLETE or with a final state: the 401 stopped both sides mid-way', () => {
+      const firstFinal = first.messages.findIndex(isFinalStatus);
+      expect(first.messages.slice(firstFinal).filter((m) => m.type === 'STATE')).toEqual([]);
+      for (const name of STREAM_NAMES) expect(statusesOf(first, name).at(-1)).toBe('INCOMPLETE');
+    });
+
+    it('the STATEs before it are valid, and resuming from them completes the data', () => {
+      const selection = parseSelection(catalogOf(STREAMS));
+      for (const state of first.states) expect(() => parseState([state], selection)).not.toThrow();
+      expect(resumed.errors).toEqual([]);
+      expect(resumed.exitCode).toBe(0);
+      expectEqualsTruth(failing.world, failing.slugs, first, resumed);
+    });
+  });
+
+  describe('a fatal error on one side stops the other', () => {
+    it('a 400 on the first pipeline page: the tree asks for nothing deeper, its streams end INCOMPLETE', async () => {
+      const failing = await setUp({ serverErrors: { route: 'pipelines', status: 400, times: 1 } });
+      try {
+        const run = await readWatched(failing.fake, failing.config);
+        expect(run.exitCode).toBe(1);
+        expect(run.errors).toHaveLength(1);
+        expect(run.errors[0]!.message).toContain('/pipeline');
+        expectCleanEnding(run);
+        expect(run.logs.filter((log) => log.level === 'ERROR')).toEqual([]);
+        for (const name of STREAM_NAMES) expect(statusesOf(run, name).at(-1)).toBe('INCOMPLETE');
+        // The tree is four listings deep below the organizations (project → definition → trigger);
+        // stopped after the first history answer, it never reaches the triggers.
+        expect(failing.timeline.arrived('tree', undefined, 'triggers')).toBe(0);
+        expect(failing.timeline.arrived('tree')).toBeLessThan(fullTree);
+      } finally {
+        await failing.fake.close();
+      }
+    });
+
+    it('a 400 on a context listing: each project walk asks for at most two pipeline pages more', async () => {
+      const failing = await setUp({ serverErrors: { route: 'contexts', status: 400, times: 1 } });
+      try {
+        const run = await readWatched(failing.fake, failing.config);
+        expect(run.exitCode).toBe(1);
+        expect(run.errors).toHaveLength(1);
+        expect(run.errors[0]!.message).toContain('/api/v2/context');
+        expectCleanEnding(run);
+        expect(run.logs.filter((log) => log.level === 'ERROR')).toEqual([]);
+        for (const name of STREAM_NAMES) expect(statusesOf(run, name).at(-1)).toBe('INCOMPLETE');
+        const fatal = failing.timeline.firstAnswer(400);
+        const pipelinePages = failing.timeline.arrived('history', undefined, 'pipelines');
+        const pipelinePagesAfter = pipelinePages - failing.timeline.arrived('history', fatal, 'pipelines');
+        // Per project: a page asked for before the read heard of the error, and the one asked
+        // ahead when that page lands; then the walk stops (15 pages each in a full read).
+        expect(pipelinePagesAfter).toBeLessThanOrEqual(2 * failing.slugs.length);
+        expect(pipelinePages).toBeLessThan(fullPipelinePages);
+        expect(failing.timeline.arrived('history')).toBeLessThan(fullHistory);
+      } finally {
+        await failing.fake.close();
+      }
+    });
+  });
+});
+
+/** Holds the answer to the first project detail request long enough for later ones to overtake it. */
+class SlowFirstDetail extends FaultController {
+  private details = 0;
+
+  override latencyMs(route: string): number {
+    if (route === 'project' && this.details++ === 0) return 300;
+    return super.latencyMs(route);
+  }
+}
+
+describe("an organization's project details", () => {
+  const PROJECTS = 8;
+  let world: World;
+  let fake: RunningFake;
+  let timeline: Timeline;
+  let run: WatchedRun;
+  let missing: string;
+
+  beforeAll(async () => {
+    // One organization, so overlapping detail requests can only be the same listing's.
+    world = createWorld({ preset: 'tiny', seed: 11, organizations: 1, projectsPerOrg: PROJECTS });
+    timeline = new Timeline();
+    const faults = new SlowFirstDetail({
+      latency: { fixedMs: 10 },
+      // The third detail request answers 404: a project deleted between the listing and its details.
+      serverErrors: { route: 'project', status: 404, after: 2, times: 1, message: 'Project not found' },
+    });
+    fake = await startFakeCircleCi({ world, faults, stats: timeline, onRequest: timeline.onRequest });
+    const config = {
+      api_token: world.token,
+      project_slugs: [world.projects[0]!.slug],
+      start_date: START,
+      api_url: fake.url,
+      requests_per_minute: 100_000,
+      max_concurrency: 4,
+    };
+    run = await readWatched(fake, config);
+    const answered404 = timeline.events.find((e) => e.kind === 'end' && e.route === 'project' && e.outcome === 404)!;
+    missing = decodeURIComponent(answered404.path!.replace('/api/v2/project/', ''));
+  });
+  afterAll(() => fake.close());
+
+  it('are requested several at a time, never more than max_concurrency', () => {
+    let inFlight = 0;
+    let peak = 0;
+    for (const event of timeline.events) {
+      if (event.route !== 'project') continue;
+      inFlight += event.kind === 'begin' ? 1 : -1;
+      peak = Math.max(peak, inFlight);
+    }
+    expect(timeline.arrived('tree', undefined, 'project')).toBe(PROJECTS);
+    expect(peak).toBeGreaterThan(1);
+    expect(peak).toBeLessThanOrEqual(4);
+  });
+
+  it('a listed project that answers 404 is skipped with a log line; the sync completes without it', () => {
+    expect(world.projects.map((p) => p.slug)).toContain(missing);
+    expect(run.errors).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(run.logs.some((log) => log.level === 'INFO' && log.message === `project ${missing} is listed but answers 404; skipped`)).toBe(true);
+    const projects = (run.records.get('project') ?? []).map((p) => p.slug);
+    expect(projects).not.toContain(missing);
+    expect(run.records.get('schedule')?.some((s) => s['project-slug'] === missing)).toBe(false);
+  });
+
+  it('keep the order of the listing, whatever order the answers came in', () => {
+    const listed = world.projects.map((p) => p.slug).filter((slug) => slug !== missing);
+    expect((run.records.get('project') ?? []).map((p) => p.slug)).toEqual(listed);
+    // The first project's details were answered after others (the fake held them back).
+    const answered = timeline.events.filter((e) => e.kind === 'end' && e.route === 'project').map((e) => decodeURIComponent(e.path!));
+    expect(answered[0]).not.toBe(`/api/v2/project/${world.projects[0]!.slug}`);
+  });
+
+  it('the other projects and their children equal the world', () => {
+    const slugs = [world.projects[0]!.slug];
+    const kept = (record: Record<string, unknown>) => record.slug !== missing && record['project-slug'] !== missing && record.project_id !== world.projects.find((p) => p.slug === missing)!.id;
+    let children = 0;
+    for (const name of ['project', 'pipeline_definition', 'trigger', 'schedule'] as const) {
+      const truth = (world.truth(name, { projectSlugs: slugs, startDate: START }) as Array<Record<string, unknown>>).filter(kept);
+      if (name === 'project') expect(truth).toHaveLength(PROJECTS - 1);
+      else children += truth.length;
+      expect(dedupe(name, run.records.get(name))).toEqual(dedupe(name, truth));
+    }
+    expect(children).toBeGreaterThan(0);
+  });
+});
