@@ -122,7 +122,7 @@ export class ProjectWalk {
       while (next !== undefined) {
         const page = await next;
         next = undefined;
-        if (page.done) return;
+        if (page.done || this.stopped) return;
         this.counts.pages += 1;
         const { batch, more } = this.inScope(page.value);
         if (more) {
