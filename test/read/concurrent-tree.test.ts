@@ -274,16 +274,21 @@ describe('the organization tree and the project histories run side by side', () 
   });
 
   describe('a fatal error on one side stops the other', () => {
+    /** Exit 1 with one TRACE ERROR naming the request, nothing after the final messages, no ERROR log, every stream INCOMPLETE. */
+    function expectEndedByOneFatalError(run: Awaited<ReturnType<typeof readWatched>>, requestPath: string): void {
+      expect(run.exitCode).toBe(1);
+      expect(run.errors).toHaveLength(1);
+      expect(run.errors[0]!.message).toContain(requestPath);
+      expectCleanEnding(run);
+      expect(run.logs.filter((log) => log.level === 'ERROR')).toEqual([]);
+      for (const name of STREAM_NAMES) expect(statusesOf(run, name).at(-1)).toBe('INCOMPLETE');
+    }
+
     it('a 400 on the first pipeline page: the tree asks for nothing deeper, its streams end INCOMPLETE', async () => {
       const failing = await setUp({ serverErrors: { route: 'pipelines', status: 400, times: 1 } });
       try {
         const run = await readWatched(failing.fake, failing.config);
-        expect(run.exitCode).toBe(1);
-        expect(run.errors).toHaveLength(1);
-        expect(run.errors[0]!.message).toContain('/pipeline');
-        expectCleanEnding(run);
-        expect(run.logs.filter((log) => log.level === 'ERROR')).toEqual([]);
-        for (const name of STREAM_NAMES) expect(statusesOf(run, name).at(-1)).toBe('INCOMPLETE');
+        expectEndedByOneFatalError(run, '/pipeline');
         // The tree is four listings deep below the organizations (project → definition → trigger);
         // stopped after the first history answer, it never reaches the triggers.
         expect(failing.timeline.arrived('tree', undefined, 'triggers')).toBe(0);
@@ -297,12 +302,7 @@ describe('the organization tree and the project histories run side by side', () 
       const failing = await setUp({ serverErrors: { route: 'contexts', status: 400, times: 1 } });
       try {
         const run = await readWatched(failing.fake, failing.config);
-        expect(run.exitCode).toBe(1);
-        expect(run.errors).toHaveLength(1);
-        expect(run.errors[0]!.message).toContain('/api/v2/context');
-        expectCleanEnding(run);
-        expect(run.logs.filter((log) => log.level === 'ERROR')).toEqual([]);
-        for (const name of STREAM_NAMES) expect(statusesOf(run, name).at(-1)).toBe('INCOMPLETE');
+        expectEndedByOneFatalError(run, '/api/v2/context');
         const fatal = failing.timeline.firstAnswer(400);
         const pipelinePages = failing.timeline.arrived('history', undefined, 'pipelines');
         const pipelinePagesAfter = pipelinePages - failing.timeline.arrived('history', fatal, 'pipelines');

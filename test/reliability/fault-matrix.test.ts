@@ -353,15 +353,20 @@ function assertClean(outcome: Outcome): void {
   }
 }
 
+/** The fault fired, and the sync still ended exit 0 with exactly the truth: nothing lost or twice. */
+function expectCompleteAndExact(outcome: ReturnType<typeof outcomeOf>): void {
+  assertClean(outcome);
+  expect(outcome.scenario.fired(outcome.stats, outcome.first)).toBe(true);
+  expect(outcome.first.errors).toEqual([]);
+  expect(outcome.first.exitCode).toBe(0);
+  if (outcome.diffs.size > 0) throw new Error(describeDiff(outcome.diffs));
+  expect(outcome.duplicates).toBe(0);
+}
+
 describe('faults within the retry policy', () => {
   it.each(byKind('transient'))('%s: the records equal the truth, nothing lost or twice, exit 0', (name) => {
     const outcome = outcomeOf(name);
-    assertClean(outcome);
-    expect(outcome.scenario.fired(outcome.stats, outcome.first)).toBe(true);
-    expect(outcome.first.errors).toEqual([]);
-    expect(outcome.first.exitCode).toBe(0);
-    if (outcome.diffs.size > 0) throw new Error(describeDiff(outcome.diffs));
-    expect(outcome.duplicates).toBe(0);
+    expectCompleteAndExact(outcome);
     // The retries happened and were said out loud.
     expect(outcome.first.logs.some((log) => log.level === 'WARN' && /retrying in/.test(log.message))).toBe(true);
   });
@@ -412,12 +417,7 @@ describe('faults beyond the retry policy', () => {
 describe('children that answer 404 and organizations that refuse groups (403)', () => {
   it.each(byKind('partial'))('%s: the sync completes, everything else intact', (name) => {
     const outcome = outcomeOf(name);
-    assertClean(outcome);
-    expect(outcome.scenario.fired(outcome.stats, outcome.first)).toBe(true);
-    expect(outcome.first.errors).toEqual([]);
-    expect(outcome.first.exitCode).toBe(0);
-    if (outcome.diffs.size > 0) throw new Error(describeDiff(outcome.diffs));
-    expect(outcome.duplicates).toBe(0);
+    expectCompleteAndExact(outcome);
   });
 
   it("403 groups: a WARN log names the skipped organization; the other organizations' groups are there", () => {

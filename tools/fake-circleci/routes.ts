@@ -106,7 +106,7 @@ export function readPageToken(world: World, scope: string, query: URLSearchParam
   return { ok: true, cursor };
 }
 
-/** Keyset pagination over a fully materialized (small) list. */
+/** One page of a fully materialized (small) list, keyset-paginated, as the API answers it: `{items, next_page_token}`. */
 function paginate<T extends Json>(
   world: World,
   scope: string,
@@ -114,7 +114,7 @@ function paginate<T extends Json>(
   items: T[],
   keyOf: (t: T) => string,
   size: number,
-): RouteResponse | { items: T[]; next: string | null } {
+): RouteResponse {
   const tok = readPageToken(world, scope, query);
   if (!tok.ok) return tok.response;
   let from = 0;
@@ -126,7 +126,7 @@ function paginate<T extends Json>(
   const page = items.slice(from, from + size);
   const last = page[page.length - 1];
   const next = from + size < items.length && last !== undefined ? makePageToken(world, scope, keyOf(last)) : null;
-  return { items: page, next };
+  return ok({ items: page, next_page_token: next });
 }
 
 function isResponse(x: unknown): x is RouteResponse {
@@ -192,9 +192,7 @@ export const routes: readonly Route[] = [
       if (!ownerId && !ownerSlug) return err(400, 'Either owner-id or owner-slug is required.');
       const org = ownerId ? world.orgById(ownerId) : world.orgBySlug(ownerSlug as string);
       if (!org || ownerType === 'account') return err(404, 'Organization does not exist.');
-      const page = paginate(world, `contexts:${org.id}`, req.query, world.contexts(org), (c) => c.id, world.options.pageSize);
-      if (isResponse(page)) return page;
-      return ok({ items: page.items, next_page_token: page.next });
+      return paginate(world, `contexts:${org.id}`, req.query, world.contexts(org), (c) => c.id, world.options.pageSize);
     },
   },
   {
@@ -209,9 +207,7 @@ export const routes: readonly Route[] = [
       if (!org) return err(404, 'Organization does not exist.');
       const limit = parsePositiveInt(req.query, 'limit', world.options.pageSize);
       if (isResponse(limit)) return limit;
-      const page = paginate(world, `groups:${org.id}`, req.query, world.groups(org), (g) => g.id, Math.min(limit ?? 20, 100));
-      if (isResponse(page)) return page;
-      return ok({ items: page.items, next_page_token: page.next });
+      return paginate(world, `groups:${org.id}`, req.query, world.groups(org), (g) => g.id, Math.min(limit ?? 20, 100));
     },
   },
   {
@@ -229,9 +225,7 @@ export const routes: readonly Route[] = [
       if (size === undefined) return err(400, 'page-size is required.');
       const org = world.orgById(orgId);
       if (!org) return err(404, 'Organization does not exist.');
-      const page = paginate(world, `deploy:${org.id}`, req.query, world.environments(org), (e) => e.id, Math.min(size, 100));
-      if (isResponse(page)) return page;
-      return ok({ items: page.items, next_page_token: page.next });
+      return paginate(world, `deploy:${org.id}`, req.query, world.environments(org), (e) => e.id, Math.min(size, 100));
     },
   },
   {
@@ -249,9 +243,7 @@ export const routes: readonly Route[] = [
       const org = world.orgById(orgId);
       if (!org) return err(404, 'Organization does not exist.');
       const items = org.projects.map((p) => world.privateProjectItem(p));
-      const page = paginate(world, `private_projects:${org.id}`, req.query, items, (p) => p.id as string, size ?? 20);
-      if (isResponse(page)) return page;
-      return ok({ items: page.items, next_page_token: page.next });
+      return paginate(world, `private_projects:${org.id}`, req.query, items, (p) => p.id as string, size ?? 20);
     },
   },
   {
@@ -298,9 +290,7 @@ export const routes: readonly Route[] = [
     handler: (req, world) => {
       const p = world.projectBySlug(req.params.slug ?? '');
       if (!p) return err(404, 'Project not found');
-      const page = paginate(world, `schedules:${p.id}`, req.query, world.schedules(p), (s) => s.id, world.options.pageSize);
-      if (isResponse(page)) return page;
-      return ok({ items: page.items, next_page_token: page.next });
+      return paginate(world, `schedules:${p.id}`, req.query, world.schedules(p), (s) => s.id, world.options.pageSize);
     },
   },
   {
@@ -369,9 +359,7 @@ export const routes: readonly Route[] = [
       const ref = world.pipelineById(id);
       if (!ref) return err(404, 'Pipeline not found');
       const items = world.workflowsOfPipeline(ref.project, ref.number).map((m) => world.workflowRecord(m));
-      const page = paginate(world, `workflows:${id}`, req.query, items, (w) => w.id as string, world.options.pageSize);
-      if (isResponse(page)) return page;
-      return ok({ items: page.items, next_page_token: page.next });
+      return paginate(world, `workflows:${id}`, req.query, items, (w) => w.id as string, world.options.pageSize);
     },
   },
   {
@@ -386,9 +374,7 @@ export const routes: readonly Route[] = [
       if (!isUuid(id)) return err(400, 'Invalid id: must be a UUID.');
       const m = world.workflowById(id);
       if (!m) return err(404, 'Workflow not found');
-      const page = paginate(world, `jobs:${id}`, req.query, world.jobRecords(m), (j) => j.id as string, world.options.pageSize);
-      if (isResponse(page)) return page;
-      return ok({ items: page.items, next_page_token: page.next });
+      return paginate(world, `jobs:${id}`, req.query, world.jobRecords(m), (j) => j.id as string, world.options.pageSize);
     },
   },
   {
