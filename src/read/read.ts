@@ -23,6 +23,7 @@ import { readTree } from './tree-reader.js';
 export async function read(config: Config, selection: Selection, states: Map<StreamName, IncrementalState>, emitter: Emitter): Promise<number> {
   const client = createClient(config, emitter);
   const failures = new StreamFailures();
+  const halt = new AbortController();
   const context: ReadContext = {
     config,
     client,
@@ -30,11 +31,10 @@ export async function read(config: Config, selection: Selection, states: Map<Str
     selection,
     states,
     failures,
-    listContext: { client, config, log: (level, message) => emitter.log(level, message) },
+    listContext: { client, config, log: (level, message) => emitter.log(level, message), signal: halt.signal },
   };
   for (const stream of selection.keys()) emitter.streamStatus(stream, 'STARTED');
   for (const stream of selection.keys()) emitter.streamStatus(stream, 'RUNNING');
-  const halt = new AbortController();
   // Anything a side rejects with ends the read, as a fatal error always did.
   const side = async (work: () => Promise<StreamName[]>): Promise<StreamName[]> => {
     try {

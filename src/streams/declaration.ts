@@ -9,6 +9,8 @@ export interface ListContext {
   client: CircleCiClient;
   config: Config;
   log: (level: 'INFO' | 'WARN', message: string) => void;
+  /** Aborted when the read ends on a fatal error: a listing that makes several requests starts no more. */
+  signal?: AbortSignal;
 }
 
 /**

@@ -145,6 +145,8 @@ async function* listOrganizationProjects(org: ApiRecord, context: ListContext): 
       yield await projectDetails(slugs, context, (slug) => context.log('INFO', `project ${slug} is listed but answers 404; skipped`));
     }
   } catch (error) {
+    // The read is ending (a fatal error here or elsewhere): no fallback requests.
+    if (context.signal?.aborted) throw error;
     if (!(error instanceof ApiError) || error.status === undefined || error.status === 401) throw error;
     const configured = await configuredProjects(context);
     yield configured.filter((proj) => proj.organization_id === org.id);
@@ -173,11 +175,13 @@ function configuredProjects(context: ListContext): Promise<ApiRecord[]> {
  * in turn is what a large organization would wait for; the governor still caps what is
  * in flight), in the order of `slugs`. A slug that answers 404 is left out and passed to
  * `onNotFound`, in order, once all are in. The first other failure is thrown once the
- * requests under way have settled; no further one is started after it.
+ * requests under way have settled; no further one is started after it, nor after the
+ * read was aborted.
  */
 async function projectDetails(slugs: readonly string[], context: ListContext, onNotFound: (slug: string) => void): Promise<ApiRecord[]> {
   const details = new Array<ApiRecord | undefined>(slugs.length);
   await forEachConcurrent(slugs, context.config.maxConcurrency, async (slug, index) => {
+    context.signal?.throwIfAborted();
     details[index] = await context.client.get<ApiRecord>(`/api/v2/project/${slugPath(slug)}`);
   });
   const found: ApiRecord[] = [];

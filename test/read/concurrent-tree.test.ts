@@ -404,3 +404,50 @@ describe("an organization's project details", () => {
     expect(children).toBeGreaterThan(0);
   });
 });
+
+/** Pipeline pages answer late and project details slowly, so the history's 400 lands while details are being fetched. */
+class LateFatalPipelines extends FaultController {
+  override latencyMs(route: string): number {
+    if (route === 'pipelines') return 400;
+    if (route === 'project') return 60;
+    return super.latencyMs(route);
+  }
+}
+
+describe("a fatal error while an organization's project details are fetched", () => {
+  const PROJECTS = 16;
+
+  it('starts no further detail request once the read heard of it', async () => {
+    const world = createWorld({ preset: 'tiny', seed: 13, organizations: 1, projectsPerOrg: PROJECTS });
+    const timeline = new Timeline();
+    const faults = new LateFatalPipelines({ latency: { fixedMs: 10 }, serverErrors: { route: 'pipelines', status: 400, times: 1 } });
+    const fake = await startFakeCircleCi({ world, faults, stats: timeline, onRequest: timeline.onRequest });
+    try {
+      const config = {
+        api_token: world.token,
+        project_slugs: [world.projects[0]!.slug],
+        start_date: START,
+        api_url: fake.url,
+        requests_per_minute: 100_000,
+        max_concurrency: 2,
+      };
+      const run = await readWatched(fake, config);
+      expect(run.exitCode).toBe(1);
+      expect(run.errors).toHaveLength(1);
+      expectCleanEnding(run);
+      const fatal = timeline.firstAnswer(400);
+      const before = timeline.arrived('tree', fatal, 'project');
+      const after = timeline.arrived('tree', undefined, 'project') - before;
+      // Precondition: the 400 came while the details were being fetched, one at a time
+      // (the history's request holds the other slot) for 16 × 60 ms.
+      expect(before).toBeGreaterThan(0);
+      expect(before).toBeLessThan(PROJECTS - 2);
+      // At most the one asked for while the 400 travelled; not the rest of the listing.
+      expect(after).toBeLessThanOrEqual(1);
+      // Nor does the tree fall back to the configured projects.
+      expect(run.logs.some((log) => log.message.includes('did not list organization projects'))).toBe(false);
+    } finally {
+      await fake.close();
+    }
+  });
+});

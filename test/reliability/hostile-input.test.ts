@@ -10,12 +10,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpResponse, http } from 'msw';
 
 import { createWorld, fakeCircleCiHandlers, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
 import { allStreams, catalogOf, runRead } from '../support/connector.js';
-import { TEST_API, mockApi } from '../support/http.js';
+import { TEST_API, useMockApi } from '../support/http.js';
 import { assertProtocolLines, ofType, type Message } from '../support/protocol.js';
 import { assertNoSecret } from '../support/secrets.js';
 import { assertCleanOutput, runCli, type CliRun } from './harness.js';
@@ -252,16 +252,9 @@ describe('bad configs, catalogs and states through the built CLI', () => {
 });
 
 describe('API responses of unexpected shapes (msw: the fake plus narrower handlers in front)', () => {
-  const api = mockApi();
+  const api = useMockApi();
   const config = { api_token: world.token, project_slugs: [slug], start_date: START, api_url: TEST_API, requests_per_minute: 100_000 };
   const pipelinePath = `${TEST_API}/api/v2/project/${slug}/pipeline`;
-
-  beforeAll(() => api.start());
-  afterEach(() => {
-    expect(api.unhandled).toEqual([]);
-    api.reset();
-  });
-  afterAll(() => api.stop());
 
   /** Installs the fake, then `overrides`, which msw consults first. */
   function serve(...overrides: Parameters<typeof api.server.use>): void {
