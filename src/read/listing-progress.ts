@@ -13,7 +13,8 @@ export class ListingProgress {
   private prefix = 0;
   /** Pipeline numbers of listed entries not yet inside the prefix, by index. */
   private readonly open = new Map<number, number | undefined>();
-  private readonly finishedAhead = new Set<number>();
+  /** Finished entries below a gap, with the records they settled. */
+  private readonly finishedAhead = new Map<number, number>();
   private top: number | undefined;
   private bottom: number | undefined;
 
@@ -25,18 +26,24 @@ export class ListingProgress {
     return index;
   }
 
-  /** Marks a pipeline finished; returns whether the finished prefix grew. */
-  finish(index: number): boolean {
-    if (index < this.prefix || !this.open.has(index)) return false;
-    this.finishedAhead.add(index);
-    const before = this.prefix;
-    while (this.finishedAhead.delete(this.prefix)) {
+  /**
+   * Marks a pipeline finished, with the records it emitted that a resumed walk would not
+   * read again (its `settled` records). Returns the settled records that just came inside
+   * the finished prefix: what a checkpoint taken now would save beyond the last one.
+   */
+  finish(index: number, settled = 0): number {
+    if (index < this.prefix || !this.open.has(index) || this.finishedAhead.has(index)) return 0;
+    this.finishedAhead.set(index, settled);
+    let claimed = 0;
+    for (let weight = this.finishedAhead.get(this.prefix); weight !== undefined; weight = this.finishedAhead.get(this.prefix)) {
+      this.finishedAhead.delete(this.prefix);
+      claimed += weight;
       const number = this.open.get(this.prefix);
       this.open.delete(this.prefix);
       if (number !== undefined) this.bottom = number;
       this.prefix += 1;
     }
-    return this.prefix > before;
+    return claimed;
   }
 
   /** The number of the first pipeline listed. */

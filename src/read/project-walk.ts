@@ -60,7 +60,8 @@ export class ProjectWalk {
   private readonly plans = new Map<StreamName, StreamPlan>();
   private readonly progress = new ListingProgress();
   private readonly tasks = new TaskGroup();
-  private recordsSinceCheckpoint = 0;
+  /** Settled records inside the finished prefix since the last checkpoint (see `finished`). */
+  private savedSinceCheckpoint = 0;
   private readonly counts = { pipelines: 0, workflows: 0, jobs: 0, pages: 0 };
   /** Unfinished workflows met during the walk; the others are fetched one by one afterwards. */
   private readonly seenUnfinished = new Set<string>();
@@ -165,9 +166,11 @@ export class ProjectWalk {
   private async visit(pipeline: ApiRecord): Promise<void> {
     const number = numberOf(pipeline);
     const index = this.progress.add(number);
+    const tally: SettledTally = { records: 0 };
     const pipelinesPlan = this.active('pipelines', number);
     if (pipelinesPlan && isNew(pipelinesPlan.floor, pipeline.updated_at)) {
       this.emit('pipelines', pipeline);
+      tally.records += 1; // a resumed walk skips the pipelines of its range
       pipelinesPlan.newest = latest(pipelinesPlan.newest, pipeline.updated_at);
     }
     const time = pipelineTime(pipeline);
@@ -175,7 +178,7 @@ export class ProjectWalk {
     const workflowsPlan = this.active('workflows', number);
     const jobsPlan = this.active('jobs', number);
     if (!wanted(workflowsPlan) && !wanted(jobsPlan)) {
-      this.finished(index);
+      this.finished(index, tally);
       return;
     }
     await this.context.emitter.ready();
@@ -186,15 +189,15 @@ export class ProjectWalk {
     }
     this.tasks.spawn(async () => {
       try {
-        await this.readChildren(pipeline, workflowsPlan, jobsPlan);
+        await this.readChildren(pipeline, tally, workflowsPlan, jobsPlan);
       } finally {
         this.run_.pipelineSlots.release();
       }
-      this.finished(index);
+      this.finished(index, tally);
     });
   }
 
-  private async readChildren(pipeline: ApiRecord, workflowsPlan: StreamPlan | undefined, jobsPlan: StreamPlan | undefined): Promise<void> {
+  private async readChildren(pipeline: ApiRecord, tally: SettledTally, workflowsPlan: StreamPlan | undefined, jobsPlan: StreamPlan | undefined): Promise<void> {
     for await (const page of listItems(STREAMS.workflows, pipeline, this.context)) {
       this.counts.pages += 1;
       const needJobs: ApiRecord[] = [];
@@ -202,20 +205,30 @@ export class ProjectWalk {
         const workflow = toRecord(STREAMS.workflows, item, pipeline);
         if (workflowsPlan && this.considers(workflowsPlan, workflow)) {
           this.emit('workflows', workflow);
+          if (!isFollowed(workflow)) tally.records += 1;
           workflowsPlan.newest = latest(workflowsPlan.newest, workflow.created_at);
           this.track(workflowsPlan, workflow);
         }
         if (jobsPlan && this.considers(jobsPlan, workflow)) needJobs.push(workflow);
       }
       await this.context.emitter.ready();
-      if (needJobs.length === 1) await this.readJobs(jobsPlan!, needJobs[0]!);
-      else if (needJobs.length > 1) await settleAll(needJobs.map((workflow) => this.readJobs(jobsPlan!, workflow)));
+      if (needJobs.length === 1) await this.readJobs(jobsPlan!, needJobs[0]!, tally);
+      else if (needJobs.length > 1) await settleAll(needJobs.map((workflow) => this.readJobs(jobsPlan!, workflow, tally)));
     }
   }
 
-  /** A pipeline's children are all read: the finished prefix may have grown. */
-  private finished(index: number): void {
-    if (this.progress.finish(index) && this.recordsSinceCheckpoint >= this.checkpointEvery && !this.run_.aborted) this.checkpoint();
+  /**
+   * A pipeline's children are all read: the finished prefix may have grown. A checkpoint
+   * is taken once the prefix holds `checkpointEvery` more settled records than at the last
+   * one. Records of still-running workflows do not count: a resumed walk reads those again
+   * (they are followed as `unfinished`), so a state that claimed only them would save
+   * nothing, and a read resumed from it would repeat the first read record for record.
+   */
+  private finished(index: number, tally: SettledTally): void {
+    const claimed = this.progress.finish(index, tally.records);
+    if (claimed === 0) return;
+    this.savedSinceCheckpoint += claimed;
+    if (this.savedSinceCheckpoint >= this.checkpointEvery && !this.run_.aborted) this.checkpoint();
   }
 
   /**
@@ -225,8 +238,8 @@ export class ProjectWalk {
   private track(plan: StreamPlan, workflow: ApiRecord): void {
     if (!plan.state) return;
     const id = text(workflow.id);
-    if (UNFINISHED_STATUSES.has(text(workflow.status)) && typeof workflow.created_at === 'string') {
-      plan.unfinished.set(id, { id, project_slug: this.slug, created_at: workflow.created_at });
+    if (isFollowed(workflow)) {
+      plan.unfinished.set(id, { id, project_slug: this.slug, created_at: text(workflow.created_at) });
       this.seenUnfinished.add(id);
     } else {
       plan.unfinished.delete(id);
@@ -243,10 +256,13 @@ export class ProjectWalk {
     return isNew(plan.floor, workflow.created_at);
   }
 
-  private async readJobs(plan: StreamPlan, workflow: ApiRecord): Promise<void> {
+  /** `tally` is the pipeline's, when the jobs are read in the walk (not by a revisit after it). */
+  private async readJobs(plan: StreamPlan, workflow: ApiRecord, tally?: SettledTally): Promise<void> {
+    const settled = !isFollowed(workflow);
     for await (const page of listItems(STREAMS.jobs, workflow, this.context)) {
       this.counts.pages += 1;
       for (const item of page) this.emit('jobs', toRecord(STREAMS.jobs, item, workflow));
+      if (tally && settled) tally.records += page.length;
       await this.context.emitter.ready();
     }
     plan.newest = latest(plan.newest, workflow.created_at);
@@ -289,7 +305,6 @@ export class ProjectWalk {
   private emit(stream: 'pipelines' | 'workflows' | 'jobs', record: ApiRecord): void {
     this.context.emitter.record(stream, record);
     this.counts[stream] += 1;
-    this.recordsSinceCheckpoint += 1;
   }
 
   /** currently_syncing of every history state: the earliest-started project still in progress. */
@@ -300,7 +315,7 @@ export class ProjectWalk {
 
   /** Saves how far the walk got without moving any bookmark. */
   private checkpoint(): void {
-    this.recordsSinceCheckpoint = 0;
+    this.savedSinceCheckpoint = 0;
     this.markSyncing();
     for (const plan of this.plans.values()) {
       if (!plan.state) continue;
@@ -371,6 +386,16 @@ export class ProjectWalk {
       );
     }
   }
+}
+
+/** Records of one pipeline that a walk resumed after it would not read again. */
+interface SettledTally {
+  records: number;
+}
+
+/** A workflow that can still change, so it is followed (and read again) until final. */
+function isFollowed(workflow: ApiRecord): boolean {
+  return UNFINISHED_STATUSES.has(text(workflow.status)) && typeof workflow.created_at === 'string';
 }
 
 function within(floor: Floor, ms: number): boolean {

@@ -66,3 +66,45 @@ describe('a sync stopped after any STATE and resumed from it', () => {
     expect(overlap.length).toBeLessThan((before.records.get('jobs') ?? []).length);
   });
 });
+
+/**
+ * A checkpoint claims progress only over records a resumed sync would not read again.
+ * Workflows still running are followed as `unfinished` and read again on the next sync,
+ * so a state whose finished prefix held only them would save nothing: a sync resumed from
+ * it would repeat the first one record for record (CAT's sequential-slices check fails on
+ * exactly that). Here each project's newest pipeline has one workflow, still in progress,
+ * and projects are walked one pipeline at a time, so without the rule the first
+ * checkpoint of a walk would claim only that workflow.
+ */
+describe('every checkpoint inside a walk saves records', () => {
+  let world: World;
+  let fake: RunningFake;
+  let config: Record<string, unknown>;
+
+  beforeAll(async () => {
+    process.env.SOURCE_CIRCLECI_CHECKPOINT_RECORDS = '1';
+    world = createWorld({ preset: 'tiny', seed: 3, workflowsPerPipeline: 1, pipelinesPerProject: 4 });
+    fake = await startFakeCircleCi({ world });
+    // The first project's newest pipeline ends in a running workflow (the world's rule for gIdx 0).
+    config = { api_token: world.token, project_slugs: [world.projects[0]!.slug], start_date: START, api_url: fake.url, requests_per_minute: 100_000, max_concurrency: 1 };
+  });
+  afterAll(async () => {
+    delete process.env.SOURCE_CIRCLECI_CHECKPOINT_RECORDS;
+    await fake.close();
+  });
+
+  it.each([['workflows'], ['jobs']] as const)('%s: a sync resumed from any mid-walk STATE reads fewer records than the uninterrupted one', async (stream) => {
+    const full = await runRead({ config, streams: { [stream]: 'incremental' } });
+    expect(full.exitCode).toBe(0);
+    const fullCount = full.records.get(stream)?.length ?? 0;
+    const followed = full.states.at(-1)!.stream.stream_state.unfinished as unknown[];
+    expect(followed.length).toBeGreaterThan(0); // the world has the running workflow this is about
+    const midWalk = full.states.filter((s) => Object.values(s.stream.stream_state.projects ?? {}).some((p: any) => p.resume));
+    expect(midWalk.length).toBeGreaterThan(1);
+    for (const [index, state] of midWalk.entries()) {
+      const resumed = await runRead({ config, streams: { [stream]: 'incremental' }, state: [{ type: 'STREAM', stream: state.stream }] });
+      expect(resumed.exitCode).toBe(0);
+      expect({ state: index, fewer: (resumed.records.get(stream)?.length ?? 0) < fullCount }).toEqual({ state: index, fewer: true });
+    }
+  });
+});
