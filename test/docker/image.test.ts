@@ -223,7 +223,7 @@ describeImage(`docker image ${IMAGE}`, () => {
     }, RUN_TIMEOUT_MS);
 
     it('check with a bad token: exactly one CONNECTION_STATUS FAILED naming the token', async () => {
-      const badToken = `CCIPAT_${'0'.repeat(22)}_${'f'.repeat(40)}`;
+      const badToken = `CCIPAT_INVALID_${'f'.repeat(40)}`;
       const path = writeData('bad-config.json', { ...goodConfig(), api_token: badToken });
       const run = await runConnector(['check', '--config', path], dataDir);
       const statuses = ofType(run.messages, 'CONNECTION_STATUS');

@@ -85,7 +85,7 @@ export function sampleConfig(world: World, port = SAMPLE_CONFIG_PORT): Json {
 /** A well-formed config whose token no CircleCI accepts: check must answer FAILED. */
 export function invalidConfig(world: World): Json {
   return {
-    api_token: `CCIPAT_${'0'.repeat(22)}_${'0'.repeat(40)}`,
+    api_token: `CCIPAT_INVALID_${'0'.repeat(40)}`,
     project_slugs: world.projectSlugs().slice(0, 1),
     start_date: ACCEPTANCE_START_DATE,
   };

@@ -423,8 +423,11 @@ export class World {
     this.idKey = hashInts(this.key, 0x1d);
     this.epochMs = Date.parse(options.now);
     this.nowMs = this.epochMs;
-    this.token = `CCIPAT_${hex40(this.key, T.token, 1).slice(0, 22)}_${hex40(this.key, T.token, 2)}`;
-    this.projectToken = `CCIPRJ_${hex40(this.key, T.token, 3).slice(0, 22)}_${hex40(this.key, T.token, 4)}`;
+    // CircleCI's prefixes, but not the shape secret scanners match (`CCIPAT_` + 22
+    // alphanumerics + `_` + 40 hex): this token is committed in integration_tests/, and a
+    // push of the repository must not be refused or reported as a leaked credential.
+    this.token = `CCIPAT_FAKE_${hex40(this.key, T.token, 1).slice(0, 22)}_${hex40(this.key, T.token, 2)}`;
+    this.projectToken = `CCIPRJ_FAKE_${hex40(this.key, T.token, 3).slice(0, 22)}_${hex40(this.key, T.token, 4)}`;
     this.pageTokenSecret = `page-token:${hex40(this.key, T.token, 5)}`;
     this.users = USERS.map(([login, name], i) => ({
       name,
