@@ -167,6 +167,18 @@ async function setUp(faults: FaultOptions = {}): Promise<Setup> {
   return { world, fake, timeline, faults: controller, config, slugs };
 }
 
+/** A config for one organization's world: its first project configured, `maxConcurrency` in flight. */
+function firstProjectConfig(world: World, fake: RunningFake, maxConcurrency: number): Record<string, unknown> {
+  return {
+    api_token: world.token,
+    project_slugs: [world.projects[0]!.slug],
+    start_date: START,
+    api_url: fake.url,
+    requests_per_minute: 100_000,
+    max_concurrency: maxConcurrency,
+  };
+}
+
 function statusesOf(run: RunResult, stream: string): string[] {
   return run.messages
     .filter((m) => m.type === 'TRACE' && m.trace.type === 'STREAM_STATUS' && m.trace.stream_status.stream_descriptor.name === stream)
@@ -362,15 +374,7 @@ describe("an organization's project details", () => {
       serverErrors: { route: 'project', status: 404, after: 2, times: 1, message: 'Project not found' },
     });
     fake = await startFakeCircleCi({ world, faults, stats: timeline, onRequest: timeline.onRequest });
-    const config = {
-      api_token: world.token,
-      project_slugs: [world.projects[0]!.slug],
-      start_date: START,
-      api_url: fake.url,
-      requests_per_minute: 100_000,
-      max_concurrency: 4,
-    };
-    run = await readWatched(fake, config);
+    run = await readWatched(fake, firstProjectConfig(world, fake, 4));
     const answered404 = timeline.events.find((e) => e.kind === 'end' && e.route === 'project' && e.outcome === 404)!;
     missing = decodeURIComponent(answered404.path!.replace('/api/v2/project/', ''));
   });
@@ -441,15 +445,7 @@ describe("a fatal error while an organization's project details are fetched", ()
     const fake = await startFakeCircleCi({ world, faults, stats: timeline, onRequest: timeline.onRequest });
     const aborts = timeline.watchAborts();
     try {
-      const config = {
-        api_token: world.token,
-        project_slugs: [world.projects[0]!.slug],
-        start_date: START,
-        api_url: fake.url,
-        requests_per_minute: 100_000,
-        max_concurrency: MAX_CONCURRENCY,
-      };
-      const run = await readWatched(fake, config);
+      const run = await readWatched(fake, firstProjectConfig(world, fake, MAX_CONCURRENCY));
       expect(run.exitCode).toBe(1);
       expect(run.errors).toHaveLength(1);
       expectCleanEnding(run);
