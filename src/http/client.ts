@@ -242,8 +242,11 @@ function headerNumber(headers: Headers, ...names: string[]): number | undefined 
   return undefined;
 }
 
-/** Remaining requests and milliseconds until the window resets, from either header family. */
-function quotaHeaders(headers: Headers): [number | undefined, number | undefined] {
+/**
+ * Remaining requests and milliseconds until the window resets, from either header family.
+ * Exported for the throughput simulation, which must read quotas exactly as the client does.
+ */
+export function quotaHeaders(headers: Headers): [number | undefined, number | undefined] {
   const remaining = headerNumber(headers, 'ratelimit-remaining', 'x-ratelimit-remaining');
   const reset = headerNumber(headers, 'ratelimit-reset', 'x-ratelimit-reset');
   if (reset === undefined) return [remaining, undefined];

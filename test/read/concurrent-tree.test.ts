@@ -11,7 +11,6 @@
  *   answers 404 is skipped with a log line.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Writable } from 'node:stream';
 
 import { dispatch } from '../../src/commands/dispatch.js';
 import { Emitter } from '../../src/protocol/emitter.js';
@@ -29,7 +28,7 @@ import {
   type RunningFake,
   type World,
 } from '../../tools/fake-circleci/index.js';
-import { allStreams, catalogOf, dedupe, parseRun, writeJson, type RunResult } from '../support/connector.js';
+import { allStreams, catalogOf, dedupe, fakeConfig, LineSink, parseRun, readCommand, type RunResult } from '../support/connector.js';
 import { lastStates } from '../reliability/harness.js';
 
 const START = '2026-08-01T00:00:00Z';
@@ -114,14 +113,6 @@ function sideOf(route: string): Side {
   throw new Error(`a read requested route ${route}, which neither side reads`);
 }
 
-class LineSink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.text += chunk.toString('utf8');
-    done();
-  }
-}
-
 interface WatchedRun extends RunResult {
   /** Whatever was written after `read` returned, once the fake had answered every request. */
   writtenAfterReturn: string;
@@ -130,13 +121,7 @@ interface WatchedRun extends RunResult {
 /** `read` in-process (as runRead does), keeping the output open after it returns to catch late writes. */
 async function readWatched(fake: RunningFake, config: Record<string, unknown>, state?: unknown): Promise<WatchedRun> {
   const sink = new LineSink();
-  const command = {
-    name: 'read' as const,
-    config: writeJson(config),
-    catalog: writeJson(catalogOf(STREAMS)),
-    ...(state !== undefined ? { state: writeJson(state) } : {}),
-  };
-  const exitCode = await dispatch(command, new Emitter(sink));
+  const exitCode = await dispatch(readCommand({ config, streams: STREAMS, state }), new Emitter(sink));
   const atReturn = sink.text.length;
   // Anything still running behind the read's back would write once its answer lands.
   while (fake.stats.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -163,20 +148,13 @@ async function setUp(faults: FaultOptions = {}): Promise<Setup> {
   const controller = createFaults({ latency: { fixedMs: 20 }, ...faults });
   const fake = await startFakeCircleCi({ world, faults: controller, stats: timeline, onRequest: timeline.onRequest });
   const slugs = world.projects.map((project) => project.slug);
-  const config = { api_token: world.token, project_slugs: slugs, start_date: START, api_url: fake.url, requests_per_minute: 100_000 };
+  const config = fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START });
   return { world, fake, timeline, faults: controller, config, slugs };
 }
 
 /** A config for one organization's world: its first project configured, `maxConcurrency` in flight. */
 function firstProjectConfig(world: World, fake: RunningFake, maxConcurrency: number): Record<string, unknown> {
-  return {
-    api_token: world.token,
-    project_slugs: [world.projects[0]!.slug],
-    start_date: START,
-    api_url: fake.url,
-    requests_per_minute: 100_000,
-    max_concurrency: maxConcurrency,
-  };
+  return fakeConfig(world, fake.url, { project_slugs: [world.projects[0]!.slug], start_date: START, max_concurrency: maxConcurrency });
 }
 
 function statusesOf(run: RunResult, stream: string): string[] {
@@ -303,7 +281,7 @@ describe('the organization tree and the project histories run side by side', () 
 
   describe('a fatal error on one side stops the other', () => {
     /** Exit 1 with one TRACE ERROR naming the request, nothing after the final messages, no ERROR log, every stream INCOMPLETE. */
-    function expectEndedByOneFatalError(run: Awaited<ReturnType<typeof readWatched>>, requestPath: string): void {
+    function expectEndedByOneFatalError(run: WatchedRun, requestPath: string): void {
       expect(run.exitCode).toBe(1);
       expect(run.errors).toHaveLength(1);
       expect(run.errors[0]!.message).toContain(requestPath);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
-import { allStreams, dedupe, runRead, type RunResult } from '../support/connector.js';
+import { allStreams, dedupe, fakeConfig, runRead, type RunResult } from '../support/connector.js';
 
 const START = '2026-08-01T00:00:00Z';
 
@@ -16,7 +16,7 @@ describe('full refresh of all eleven streams', () => {
     fake = await startFakeCircleCi({ world });
     slugs = world.projects.slice(0, 2).map((p) => p.slug);
     run = await runRead({
-      config: { api_token: world.token, project_slugs: slugs, start_date: START, api_url: fake.url, requests_per_minute: 100_000 },
+      config: fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START }),
       streams: allStreams('full_refresh'),
     });
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
-import { allStreams, dedupe, runRead, type RunResult } from '../support/connector.js';
+import { allStreams, dedupe, fakeConfig, runRead, type RunResult } from '../support/connector.js';
 
 const START = '2026-08-01T00:00:00Z';
 const LOOKBACK_HOURS = 24;
@@ -24,7 +24,7 @@ describe('incremental syncs', () => {
     world = createWorld({ preset: 'tiny', seed: 11 });
     fake = await startFakeCircleCi({ world });
     slugs = world.projects.slice(0, 2).map((p) => p.slug);
-    config = { api_token: world.token, project_slugs: slugs, start_date: START, api_url: fake.url, workflow_lookback_hours: LOOKBACK_HOURS, requests_per_minute: 100_000 };
+    config = fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START, workflow_lookback_hours: LOOKBACK_HOURS });
     first = await runRead({ config, streams: allStreams() });
 
     // The world moves on: new pipelines, a rerun of the newest old pipeline (its

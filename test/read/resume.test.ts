@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
-import { allStreams, dedupe, parseRun, runRead, type RunResult } from '../support/connector.js';
+import { allStreams, dedupe, fakeConfig, parseRun, runRead, type RunResult } from '../support/connector.js';
 
 const START = '2026-06-01T00:00:00Z';
 
@@ -23,7 +23,7 @@ describe('a sync stopped after any STATE and resumed from it', () => {
     world = createWorld({ preset: 'tiny', seed: 5, pipelinesPerProject: 12 });
     fake = await startFakeCircleCi({ world });
     slugs = world.projects.map((p) => p.slug);
-    config = { api_token: world.token, project_slugs: slugs, start_date: START, api_url: fake.url, requests_per_minute: 100_000 };
+    config = fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START });
     full = await runRead({ config, streams: allStreams() });
   });
   afterAll(async () => {
@@ -86,7 +86,7 @@ describe('every checkpoint inside a walk saves records', () => {
     world = createWorld({ preset: 'tiny', seed: 3, workflowsPerPipeline: 1, pipelinesPerProject: 4 });
     fake = await startFakeCircleCi({ world });
     // The first project's newest pipeline ends in a running workflow (the world's rule for gIdx 0).
-    config = { api_token: world.token, project_slugs: [world.projects[0]!.slug], start_date: START, api_url: fake.url, requests_per_minute: 100_000, max_concurrency: 1 };
+    config = fakeConfig(world, fake.url, { project_slugs: [world.projects[0]!.slug], start_date: START, max_concurrency: 1 });
   });
   afterAll(async () => {
     delete process.env.SOURCE_CIRCLECI_CHECKPOINT_RECORDS;

@@ -16,16 +16,17 @@ import { parseState } from '../../src/read/state-input.js';
 import { RATE_LIMIT_MAX_ATTEMPTS, TRANSIENT_MAX_ATTEMPTS } from '../../src/http/retry-policy.js';
 import type { StreamName } from '../../src/streams/schemas/index.js';
 import { createFaults, createWorld, startFakeCircleCi, type FaultOptions, type StatsSnapshot, type World } from '../../tools/fake-circleci/index.js';
-import { allStreams, catalogOf, runRead, type RunResult } from '../support/connector.js';
+import { allStreams, catalogOf, fakeConfig, runRead, type RunResult } from '../support/connector.js';
 import { assertNoSecret } from '../support/secrets.js';
 import {
-  assertCleanOutput,
+  assertCleanRun,
   countLost,
   describeDiff,
   destinationOf,
   diffTables,
   duplicatesWithin,
   formatTable,
+  inParallel,
   lastStates,
   truthTables,
   withTimeout,
@@ -247,17 +248,14 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
   });
   try {
     // page_size 2: every list route the client sizes itself paginates too.
-    const config = {
-      api_token: world.token,
+    const config = fakeConfig(world, fake.url, {
       project_slugs: slugs,
       start_date: START,
-      api_url: fake.url,
-      requests_per_minute: 100_000,
       page_size: 2,
       // Beyond the policy, one request must meet the fault on every attempt: one request at a
       // time (projects walked in turn) keeps other requests from absorbing some of the faults.
       ...(scenario.kind === 'beyond' ? { max_concurrency: 1 } : {}),
-    };
+    });
     const started = Date.now();
     const first = await withTimeout(runRead({ config, streams: STREAMS }), RUN_BOUND_MS, `${scenario.name}: the sync`);
     const firstMs = Date.now() - started;
@@ -288,21 +286,6 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
   }
 }
 
-/** Runs `work` over `items`, at most `limit` at once (scenarios are independent: own world, own server). */
-async function inParallel<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<Array<R | Error>> {
-  const out: Array<R | Error> = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        out[index] = await work(items[index]!).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
-      }
-    }),
-  );
-  return out;
-}
-
 const outcomes = new Map<string, Outcome | Error>();
 let savedTimeout: string | undefined;
 let savedCheckpoint: string | undefined;
@@ -313,6 +296,7 @@ beforeAll(async () => {
   process.env.SOURCE_CIRCLECI_REQUEST_TIMEOUT_MS = String(REQUEST_TIMEOUT_MS);
   // Checkpoint often, so an interrupted project walk leaves resume markers behind.
   process.env.SOURCE_CIRCLECI_CHECKPOINT_RECORDS = '5';
+  // Scenarios are independent (own world, own server): five at a time.
   const results = await inParallel(SCENARIOS, 5, runScenario);
   SCENARIOS.forEach((scenario, i) => outcomes.set(scenario.name, results[i]!));
 }, 150_000);
@@ -348,13 +332,12 @@ const byKind = (kind: Kind) => SCENARIOS.filter((s) => s.kind === kind).map((s) 
 /** Every run: protocol-valid stdout, no token anywhere. */
 function assertClean(outcome: Outcome): void {
   for (const run of [outcome.first, outcome.resumed]) {
-    if (!run) continue;
-    assertCleanOutput({ stdout: `${run.lines.join('\n')}\n`, stderr: '' }, outcome.world.token, outcome.scenario.name);
+    if (run) assertCleanRun(run, outcome.world.token, outcome.scenario.name);
   }
 }
 
 /** The fault fired, and the sync still ended exit 0 with exactly the truth: nothing lost or twice. */
-function expectCompleteAndExact(outcome: ReturnType<typeof outcomeOf>): void {
+function expectCompleteAndExact(outcome: Outcome): void {
   assertClean(outcome);
   expect(outcome.scenario.fired(outcome.stats, outcome.first)).toBe(true);
   expect(outcome.first.errors).toEqual([]);
@@ -445,7 +428,7 @@ describe('a configured project that does not exist (404 on its pipeline list)', 
     const fake = await startFakeCircleCi({ world });
     try {
       const missing = 'gh/nobody/no-such-repo';
-      const config = { api_token: world.token, project_slugs: [world.projects[0]!.slug, missing], start_date: START, api_url: fake.url, requests_per_minute: 100_000 };
+      const config = fakeConfig(world, fake.url, { project_slugs: [world.projects[0]!.slug, missing], start_date: START });
       const run = await withTimeout(runRead({ config, streams: { pipelines: 'incremental' } }), RUN_BOUND_MS, 'the sync');
       assertNoSecret(run.lines.join('\n'), world.token);
       expect(run.logs.some((log) => log.level === 'WARN' && log.message.includes(missing) && /404|not found/i.test(log.message))).toBe(true);

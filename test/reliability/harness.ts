@@ -1,21 +1,18 @@
 /**
  * Shared pieces of the reliability tests: comparing what a destination would hold with
- * the fake world's truth, bounding a run in time, and running the BUILT connector as a
- * child process (optionally killed after N stdout lines).
+ * the fake world's truth, bounding a run in time, running the BUILT connector as a child
+ * process (optionally killed after N stdout lines), checking a run's output is clean, and
+ * serving the fake API through msw.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
-import type { World } from '../../tools/fake-circleci/index.js';
+import { connectorEntryPoint, nodeBinary, spawnCollect, type ProcessResult } from '../../tools/acceptance/connector-process.js';
+import { fakeCircleCiHandlers, type World } from '../../tools/fake-circleci/index.js';
 import { dedupe, primaryKeyOf, type RunResult } from '../support/connector.js';
+import { TEST_API, type MockApi } from '../support/http.js';
 import { REPO_ROOT, assertProtocolLines, type Message } from '../support/protocol.js';
 import { assertNoSecret } from '../support/secrets.js';
 
-export const NODE = join(REPO_ROOT, 'node_modules', '.bin', 'node');
-export const MAIN = join(REPO_ROOT, 'dist', 'src', 'main.js');
-
-export type Table = Map<string, Record<string, unknown>>;
+type Table = Map<string, Record<string, unknown>>;
 export type Tables = Map<StreamName, Table>;
 
 /** What the destination should hold: the world's truth per stream, keyed by primary key. */
@@ -43,7 +40,7 @@ export interface StreamDiff {
   stale: string[];
 }
 
-export function diffStream(truth: Table, destination: Table): StreamDiff {
+function diffStream(truth: Table, destination: Table): StreamDiff {
   const lost = [...truth.keys()].filter((key) => !destination.has(key));
   const unexpected = [...destination.keys()].filter((key) => !truth.has(key));
   const stale = [...truth.keys()].filter((key) => destination.has(key) && JSON.stringify(sortKeys(destination.get(key))) !== JSON.stringify(sortKeys(truth.get(key))));
@@ -107,65 +104,21 @@ export async function withTimeout<T>(work: Promise<T>, ms: number, what: string)
   }
 }
 
-export interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
+export interface CliRun extends ProcessResult {
   /** Complete stdout lines (a line cut off by a kill is dropped, as a platform would drop it). */
   lines: string[];
-  killed: boolean;
-  ms: number;
 }
 
 /**
- * Runs the built connector. With `killAfterLines` it is sent SIGKILL as soon as that many
- * stdout lines have been read; lines already in the pipe still arrive and count.
+ * Runs the built connector from the repository root. With `killAfterLines` it is sent
+ * SIGKILL as soon as that many stdout lines have been read; a run past `timeoutMs` rejects.
  */
-export function runCli(
-  args: string[],
-  options: { env?: Record<string, string>; killAfterLines?: number; timeoutMs?: number; cwd?: string } = {},
-): Promise<CliRun> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [MAIN, ...args], {
-      cwd: options.cwd ?? REPO_ROOT,
-      env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let lineCount = 0;
-    let killed = false;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`connector ${args[0]} did not end within ${options.timeoutMs ?? 60_000} ms`));
-    }, options.timeoutMs ?? 60_000);
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      stdout += chunk;
-      if (options.killAfterLines === undefined || killed) return;
-      for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) lineCount += 1;
-      if (lineCount >= options.killAfterLines) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.stderr.on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const complete = stdout.endsWith('\n') ? stdout : stdout.slice(0, stdout.lastIndexOf('\n') + 1);
-      const lines = complete === '' ? [] : complete.slice(0, -1).split('\n');
-      resolve({ code, signal, stdout, stderr, lines, killed, ms: Date.now() - started });
-    });
-  });
+export async function runCli(args: string[], options: { env?: Record<string, string>; killAfterLines?: number; timeoutMs?: number } = {}): Promise<CliRun> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const run = await spawnCollect(nodeBinary(), [connectorEntryPoint(), ...args], { ...options, timeoutMs, cwd: REPO_ROOT });
+  if (run.timedOut) throw new Error(`connector ${args[0]} did not end within ${timeoutMs} ms`);
+  const complete = run.stdout.endsWith('\n') ? run.stdout : run.stdout.slice(0, run.stdout.lastIndexOf('\n') + 1);
+  return { ...run, lines: complete === '' ? [] : complete.slice(0, -1).split('\n') };
 }
 
 /**
@@ -177,6 +130,32 @@ export function assertCleanOutput(run: { stdout: string; stderr: string; lines?:
   assertNoSecret(run.stderr, token, `${label} stderr`);
   const lines = run.lines ?? (run.stdout === '' ? [] : run.stdout.replace(/\n$/, '').split('\n'));
   return assertProtocolLines(lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+}
+
+/** `assertCleanOutput` for an in-process run: its stdout lines are protocol messages without the token. */
+export function assertCleanRun(run: Pick<RunResult, 'lines'>, token: string, label = 'run'): Message[] {
+  return assertCleanOutput({ stdout: `${run.lines.join('\n')}\n`, stderr: '' }, token, label);
+}
+
+/** Runs `work` over `items`, at most `limit` at once; a failed item yields its Error rather than stopping the rest. */
+export async function inParallel<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<Array<R | Error>> {
+  const out: Array<R | Error> = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        out[index] = await work(items[index]!).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+      }
+    }),
+  );
+  return out;
+}
+
+/** msw answering as the fake CircleCI API of `world` at TEST_API, with `overrides` in front (msw consults them first). */
+export function serveFake(api: MockApi, world: World, ...overrides: Parameters<MockApi['server']['use']>): void {
+  api.server.use(...fakeCircleCiHandlers({ world, baseUrl: TEST_API }).handlers);
+  api.server.use(...overrides);
 }
 
 /** Fixed-width text table for console output in CI logs. */

@@ -13,12 +13,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpResponse, http } from 'msw';
 
-import { createWorld, fakeCircleCiHandlers, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
-import { allStreams, catalogOf, runRead } from '../support/connector.js';
+import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
+import { allStreams, catalogOf, fakeConfig, runRead } from '../support/connector.js';
 import { TEST_API, useMockApi } from '../support/http.js';
-import { assertProtocolLines, ofType, type Message } from '../support/protocol.js';
-import { assertNoSecret } from '../support/secrets.js';
-import { assertCleanOutput, runCli, type CliRun } from './harness.js';
+import { ofType, type Message } from '../support/protocol.js';
+import { assertCleanOutput, assertCleanRun, inParallel, runCli, serveFake, type CliRun } from './harness.js';
 
 const START = '2026-08-01T00:00:00Z';
 const world: World = createWorld({ preset: 'tiny', seed: 21 });
@@ -46,13 +45,7 @@ interface Case {
   then?: (messages: Message[]) => void;
 }
 
-const validConfig = (): Record<string, unknown> => ({
-  api_token: world.token,
-  project_slugs: [slug],
-  start_date: START,
-  api_url: fake.url,
-  requests_per_minute: 100_000,
-});
+const validConfig = (): Record<string, unknown> => fakeConfig(world, fake.url, { project_slugs: [slug], start_date: START });
 const without = (field: string) => () => {
   const config = validConfig();
   delete config[field];
@@ -196,15 +189,8 @@ const runs = new Map<string, CliRun | Error>();
 
 beforeAll(async () => {
   fake = await startFakeCircleCi({ world });
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 3 }, async () => {
-      while (next < CASES.length) {
-        const c = CASES[next++]!;
-        runs.set(c.name, await runCase(c).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))));
-      }
-    }),
-  );
+  const results = await inParallel(CASES, 3, runCase);
+  CASES.forEach((c, i) => runs.set(c.name, results[i]!));
 }, 170_000);
 
 afterAll(async () => {
@@ -230,14 +216,14 @@ describe('bad configs, catalogs and states through the built CLI', () => {
     expect(run.stderr).not.toMatch(STACK_FRAME);
     const errors = ofType(messages, 'TRACE', 'ERROR');
     if (c.expect === 'error') {
-      expect(run.code).not.toBe(0);
+      expect(run.exitCode).not.toBe(0);
       expect(errors).toHaveLength(1);
       const error = errors[0]!.trace.error;
       expect(error.failure_type).toBe(c.failureType);
       for (const part of c.names ?? []) expect(error.message).toMatch(part);
       expect(ofType(messages, 'RECORD')).toEqual([]);
     } else if (c.expect === 'failed') {
-      expect(run.code).toBe(0);
+      expect(run.exitCode).toBe(0);
       expect(errors).toEqual([]);
       expect(messages.map((m) => m.type)).toEqual(['CONNECTION_STATUS']);
       const status = messages[0]!.connectionStatus;
@@ -245,7 +231,7 @@ describe('bad configs, catalogs and states through the built CLI', () => {
       for (const part of c.names ?? []) expect(status.message).toMatch(part);
     } else {
       expect(errors).toEqual([]);
-      expect(run.code).toBe(0);
+      expect(run.exitCode).toBe(0);
       c.then?.(messages);
     }
   });
@@ -253,24 +239,17 @@ describe('bad configs, catalogs and states through the built CLI', () => {
 
 describe('API responses of unexpected shapes (msw: the fake plus narrower handlers in front)', () => {
   const api = useMockApi();
-  const config = { api_token: world.token, project_slugs: [slug], start_date: START, api_url: TEST_API, requests_per_minute: 100_000 };
+  const config = fakeConfig(world, TEST_API, { project_slugs: [slug], start_date: START });
   const pipelinePath = `${TEST_API}/api/v2/project/${slug}/pipeline`;
-
-  /** Installs the fake, then `overrides`, which msw consults first. */
-  function serve(...overrides: Parameters<typeof api.server.use>): void {
-    api.server.use(...fakeCircleCiHandlers({ world, baseUrl: TEST_API }).handlers);
-    api.server.use(...overrides);
-  }
 
   async function read(streams: Parameters<typeof runRead>[0]['streams']) {
     const run = await runRead({ config, streams });
-    assertProtocolLines(`${run.lines.join('\n')}\n`);
-    assertNoSecret(run.lines.join('\n'), world.token);
+    assertCleanRun(run, world.token);
     return run;
   }
 
   it('a page without "items": a system_error naming the route and the stream', async () => {
-    serve(http.get(`${TEST_API}/api/v2/context`, () => HttpResponse.json({ next_page_token: null, data: [] })));
+    serveFake(api, world, http.get(`${TEST_API}/api/v2/context`, () => HttpResponse.json({ next_page_token: null, data: [] })));
     const run = await read({ context: 'full_refresh', collaborations: 'full_refresh' });
     expect(run.exitCode).not.toBe(0);
     expect(run.errors).toHaveLength(1);
@@ -290,7 +269,7 @@ describe('API responses of unexpected shapes (msw: the fake plus narrower handle
       vcs: i === 0 ? null : p.vcs,
       brand_new_field: { nested: [1, 'two', null] },
     }));
-    serve(http.get(pipelinePath, () => HttpResponse.json({ items: served, next_page_token: null })));
+    serveFake(api, world, http.get(pipelinePath, () => HttpResponse.json({ items: served, next_page_token: null })));
     const run = await read({ pipelines: 'full_refresh' });
     expect(run.errors).toEqual([]);
     expect(run.exitCode).toBe(0);
@@ -300,7 +279,9 @@ describe('API responses of unexpected shapes (msw: the fake plus narrower handle
   it('an enormous page (5,000 items): every record emitted, once', async () => {
     const org = world.collaborations()[0]!;
     const items = Array.from({ length: 5000 }, (_, i) => ({ id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, name: `context-${i}`, created_at: '2026-01-01T00:00:00Z' }));
-    serve(
+    serveFake(
+      api,
+      world,
       http.get(`${TEST_API}/api/v2/context`, ({ request }) =>
         new URL(request.url).searchParams.get('owner-id') === org.id ? HttpResponse.json({ items, next_page_token: null }) : HttpResponse.json({ items: [], next_page_token: null }),
       ),
@@ -316,7 +297,7 @@ describe('API responses of unexpected shapes (msw: the fake plus narrower handle
   it('an item without its primary key: an error naming the stream and the key', async () => {
     const served = world.truth('pipelines', { projectSlugs: [slug] });
     const { id: _dropped, ...withoutId } = served[1]!;
-    serve(http.get(pipelinePath, () => HttpResponse.json({ items: [served[0], withoutId], next_page_token: null })));
+    serveFake(api, world, http.get(pipelinePath, () => HttpResponse.json({ items: [served[0], withoutId], next_page_token: null })));
     const run = await read({ pipelines: 'full_refresh' });
     expect(run.exitCode).not.toBe(0);
     expect(run.errors).toHaveLength(1);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
 import { STREAMS } from '../../src/streams/streams.js';
 import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
-import { allStreams, catalogOf, parseRun, primaryKeyOf, writeJson, type RunResult } from '../support/connector.js';
+import { allStreams, catalogOf, fakeConfig, parseRun, primaryKeyOf, writeJson, type RunResult } from '../support/connector.js';
 import { assertCleanOutput, describeDiff, destinationOf, diffTables, formatTable, lastStates, runCli, seededRandom, truthTables } from './harness.js';
 
 const START = '2026-06-01T00:00:00Z';
@@ -67,7 +67,7 @@ async function runCampaign(seed: number, killBudget: number): Promise<Campaign> 
     const cli = await runCli(args, { killAfterLines: killAfter, env: { SOURCE_CIRCLECI_CHECKPOINT_RECORDS: String(CHECKPOINT_RECORDS) }, timeoutMs: 60_000 });
     assertCleanOutput(cli, world.token, `campaign ${seed} run ${attempt + 1}`);
     const killed = cli.signal === 'SIGKILL';
-    const run = parseRun(cli.lines.join('\n'), cli.code ?? -1);
+    const run = parseRun(cli.lines.join('\n'), cli.exitCode ?? -1);
     let reEmitted = 0;
     const reEmittedByProject = new Map<string, number>();
     for (const stream of RESUMABLE) {
@@ -95,7 +95,7 @@ beforeAll(async () => {
   // A little latency per request, so a kill lands while requests are in flight.
   fake = await startFakeCircleCi({ world, faults: { latency: { fixedMs: 2 } } });
   slugs = world.projectSlugs();
-  configPath = writeJson({ api_token: world.token, project_slugs: slugs, start_date: START, api_url: fake.url, requests_per_minute: 100_000 });
+  configPath = writeJson(fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START }));
   catalogPath = writeJson(catalogOf(allStreams()));
   // Campaigns are independent (each restarts only from its own states): run them side by side.
   campaigns.push(...(await Promise.all(CAMPAIGN_SEEDS.map((seed) => runCampaign(seed, KILLS_PER_CAMPAIGN)))));

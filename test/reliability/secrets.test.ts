@@ -8,14 +8,16 @@ import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpResponse, http } from 'msw';
 
+import { dispatch } from '../../src/commands/dispatch.js';
 import { TRANSIENT_MAX_ATTEMPTS } from '../../src/http/retry-policy.js';
 import { ConfigError } from '../../src/errors.js';
-import { createWorld, fakeCircleCiHandlers, startFakeCircleCi, type FaultOptions, type RunningFake } from '../../tools/fake-circleci/index.js';
-import { catalogOf, runRead, writeJson } from '../support/connector.js';
+import { Emitter } from '../../src/protocol/emitter.js';
+import { createWorld, startFakeCircleCi, type FaultOptions, type RunningFake } from '../../tools/fake-circleci/index.js';
+import { catalogOf, fakeConfig, runRead, writeJson } from '../support/connector.js';
 import { TEST_API, useMockApi } from '../support/http.js';
-import { ofType } from '../support/protocol.js';
+import { CapturingStream, ofType } from '../support/protocol.js';
 import { assertNoSecret, findSecret, secretForms } from '../support/secrets.js';
-import { assertCleanOutput, runCli, type CliRun } from './harness.js';
+import { assertCleanOutput, runCli, serveFake, type CliRun } from './harness.js';
 
 const world = createWorld({ preset: 'tiny', seed: 33 });
 const TOKEN = world.token;
@@ -48,8 +50,8 @@ describe('failure paths of the built CLI never print the token (stdout and stder
   interface Failure {
     name: string;
     faults?: FaultOptions;
-    /** Overrides api_url / api_token. */
-    config?: () => Promise<Record<string, unknown>>;
+    /** An api_url other than a fake's. */
+    apiUrl?: () => Promise<string>;
     failureType: string;
     says: RegExp;
     /** A short request timeout, only where the answers hang: under load (these CLIs run in parallel) a 500 can take longer. */
@@ -58,7 +60,7 @@ describe('failure paths of the built CLI never print the token (stdout and stder
   const fakes: RunningFake[] = [];
   const results = new Map<string, { read: CliRun; check: CliRun }>();
   const FAILURES: Failure[] = [
-    { name: 'network error (connection refused)', config: async () => ({ api_url: `http://127.0.0.1:${await closedPort()}` }), failureType: 'transient_error', says: /ECONNREFUSED/ },
+    { name: 'network error (connection refused)', apiUrl: async () => `http://127.0.0.1:${await closedPort()}`, failureType: 'transient_error', says: /ECONNREFUSED/ },
     { name: 'timeout (every response hangs)', faults: { hangs: { route: '*' } }, failureType: 'transient_error', says: /ETIMEDOUT/, shortTimeout: true },
     { name: '401 (token rejected)', faults: { revokeTokenAfter: 0 }, failureType: 'config_error', says: /invalid or expired/ },
     { name: '500 burst beyond the retry policy', faults: { serverErrors: { status: 500 } }, failureType: 'transient_error', says: /500/ },
@@ -67,14 +69,14 @@ describe('failure paths of the built CLI never print the token (stdout and stder
   beforeAll(async () => {
     await Promise.all(
       FAILURES.map(async (failure) => {
-        let overrides: Record<string, unknown> = {};
-        if (failure.config) overrides = await failure.config();
+        let apiUrl: string;
+        if (failure.apiUrl) apiUrl = await failure.apiUrl();
         else {
           const fake = await startFakeCircleCi({ world, faults: failure.faults });
           fakes.push(fake);
-          overrides = { api_url: fake.url };
+          apiUrl = fake.url;
         }
-        const config = writeJson({ api_token: TOKEN, project_slugs: [slug], start_date: START, requests_per_minute: 100_000, ...overrides });
+        const config = writeJson(fakeConfig(world, apiUrl, { project_slugs: [slug], start_date: START }));
         const env: Record<string, string> = failure.shortTimeout ? { SOURCE_CIRCLECI_REQUEST_TIMEOUT_MS: '300' } : {};
         const [read, check] = await Promise.all([
           runCli(['read', '--config', config, '--catalog', writeJson(catalogOf({ collaborations: 'full_refresh' }))], { env, timeoutMs: 60_000 }),
@@ -91,7 +93,7 @@ describe('failure paths of the built CLI never print the token (stdout and stder
   it.each(FAILURES.map((f) => [f.name, f] as const))('%s: read ends in a TRACE ERROR without the token', (name, failure) => {
     const { read } = results.get(name)!;
     const messages = assertCleanOutput(read, TOKEN, `${name} read`);
-    expect(read.code).not.toBe(0);
+    expect(read.exitCode).not.toBe(0);
     const errors = ofType(messages, 'TRACE', 'ERROR');
     expect(errors.length).toBeGreaterThan(0);
     for (const error of errors) {
@@ -103,7 +105,7 @@ describe('failure paths of the built CLI never print the token (stdout and stder
   it.each(FAILURES.map((f) => [f.name, f] as const))('%s: check answers FAILED without the token', (name, failure) => {
     const { check } = results.get(name)!;
     const messages = assertCleanOutput(check, TOKEN, `${name} check`);
-    expect(check.code).toBe(0);
+    expect(check.exitCode).toBe(0);
     // Retry warnings may come first; the answer is one CONNECTION_STATUS.
     expect(messages.filter((m) => m.type !== 'LOG').map((m) => m.type)).toEqual(['CONNECTION_STATUS']);
     const status = messages[messages.length - 1]!.connectionStatus;
@@ -122,7 +124,7 @@ describe('the token goes only to the configured api_url host', () => {
   const api = useMockApi();
   const OTHER_HOST = 'https://collector.elsewhere.test';
   const otherHostRequests: string[] = [];
-  const config = { api_token: TOKEN, project_slugs: [slug], start_date: START, api_url: TEST_API, requests_per_minute: 100_000 };
+  const config = fakeConfig(world, TEST_API, { project_slugs: [slug], start_date: START });
 
   afterEach(() => {
     otherHostRequests.length = 0;
@@ -130,14 +132,11 @@ describe('the token goes only to the configured api_url host', () => {
 
   /** The fake at TEST_API, a recorder at OTHER_HOST, and `overrides` in front of both. */
   function serve(...overrides: Parameters<typeof api.server.use>): void {
-    api.server.use(
-      ...fakeCircleCiHandlers({ world, baseUrl: TEST_API }).handlers,
-      http.all(`${OTHER_HOST}/*`, ({ request }) => {
-        otherHostRequests.push(`${request.method} ${request.url} token=${request.headers.get('circle-token') === TOKEN}`);
-        return HttpResponse.json({ items: [], next_page_token: null });
-      }),
-    );
-    api.server.use(...overrides);
+    const recorder = http.all(`${OTHER_HOST}/*`, ({ request }) => {
+      otherHostRequests.push(`${request.method} ${request.url} token=${request.headers.get('circle-token') === TOKEN}`);
+      return HttpResponse.json({ items: [], next_page_token: null });
+    });
+    serveFake(api, world, ...overrides, recorder);
   }
 
   it.each([301, 302, 307, 308])('a %d redirect to another host is not followed; the stream fails saying so', async (status) => {
@@ -155,9 +154,6 @@ describe('the token goes only to the configured api_url host', () => {
 
   it('check: a redirect of /me is a FAILED status, and nothing reaches the other host', async () => {
     serve(http.get(`${TEST_API}/api/v2/me`, () => new HttpResponse(null, { status: 302, headers: { Location: `${OTHER_HOST}/me` } })));
-    const { dispatch } = await import('../../src/commands/dispatch.js');
-    const { Emitter } = await import('../../src/protocol/emitter.js');
-    const { CapturingStream } = await import('../support/protocol.js');
     const out = new CapturingStream();
     expect(await dispatch({ name: 'check', config: writeJson(config) }, new Emitter(out))).toBe(0);
     assertNoSecret(out.text, TOKEN);

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { Command } from '../../src/cli/args.js';
 import { dispatch } from '../../src/commands/dispatch.js';
 import { Emitter } from '../../src/protocol/emitter.js';
 import type { StreamName } from '../../src/streams/schemas/index.js';
@@ -21,7 +22,8 @@ export interface RunResult {
   logs: Array<{ level: string; message: string }>;
 }
 
-class LineSink extends Writable {
+/** Collects what the connector writes, as text. */
+export class LineSink extends Writable {
   text = '';
   override _write(chunk: Buffer, _encoding: string, done: () => void): void {
     this.text += chunk.toString('utf8');
@@ -81,21 +83,31 @@ export function parseRun(text: string, exitCode: number): RunResult {
   };
 }
 
-/** Runs `read` in-process against an API URL and returns everything it printed. */
-export async function runRead(options: {
+export interface ReadInputs {
   config: Record<string, unknown>;
   streams: Partial<Record<StreamName, 'full_refresh' | 'incremental'>>;
   state?: unknown;
-}): Promise<RunResult> {
-  const sink = new LineSink();
-  const emitter = new Emitter(sink);
-  const command = {
-    name: 'read' as const,
-    config: writeJson(options.config),
-    catalog: writeJson(catalogOf(options.streams)),
-    ...(options.state !== undefined ? { state: writeJson(options.state) } : {}),
+}
+
+/** A config for a fake CircleCI world served at `url`: its token and a rate ceiling that never binds; `fields` add the rest. */
+export function fakeConfig(world: { token: string }, url: string, fields: Record<string, unknown>): Record<string, unknown> {
+  return { api_token: world.token, api_url: url, requests_per_minute: 100_000, ...fields };
+}
+
+/** The `read` command for these inputs, written to files as the CLI would be given them. */
+export function readCommand(inputs: ReadInputs): Command {
+  return {
+    name: 'read',
+    config: writeJson(inputs.config),
+    catalog: writeJson(catalogOf(inputs.streams)),
+    ...(inputs.state !== undefined ? { state: writeJson(inputs.state) } : {}),
   };
-  const exitCode = await dispatch(command, emitter);
+}
+
+/** Runs `read` in-process against an API URL and returns everything it printed. */
+export async function runRead(inputs: ReadInputs): Promise<RunResult> {
+  const sink = new LineSink();
+  const exitCode = await dispatch(readCommand(inputs), new Emitter(sink));
   return parseRun(sink.text, exitCode);
 }
 

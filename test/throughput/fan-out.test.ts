@@ -8,37 +8,37 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { dispatch } from '../../src/commands/dispatch.js';
 import { Emitter } from '../../src/protocol/emitter.js';
-import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
+import { STREAM_NAMES } from '../../src/streams/schemas/index.js';
 import { createWorld, startFakeCircleCi, type FaultOptions, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
 import type { RequestLogEntry } from '../../tools/fake-circleci/dispatch.js';
 import { worldFigures } from '../../tools/bench/world-figures.js';
-import { allStreams, catalogOf, dedupe, parseRun, runRead, writeJson, type RunResult } from '../support/connector.js';
+import { allStreams, dedupe, fakeConfig, parseRun, readCommand, runRead, type RunResult } from '../support/connector.js';
 
 const START = '2025-01-01T00:00:00Z';
 
-let fake: RunningFake | undefined;
+/** The fake the current test started; closed after it. */
+let current: RunningFake | undefined;
 afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
+  await current?.close();
+  current = undefined;
 });
 
 /** A fake over `world` that logs every request it answers. */
 async function startLogged(world: World, faults: FaultOptions = {}): Promise<{ fake: RunningFake; log: RequestLogEntry[] }> {
   const log: RequestLogEntry[] = [];
-  fake = await startFakeCircleCi({ world, faults, onRequest: (entry) => log.push(entry) });
-  return { fake, log };
+  current = await startFakeCircleCi({ world, faults, onRequest: (entry) => log.push(entry) });
+  return { fake: current, log };
 }
 
 function configFor(world: World, url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { api_token: world.token, project_slugs: world.projectSlugs(), start_date: START, api_url: url, requests_per_minute: 100_000, ...extra };
+  return fakeConfig(world, url, { project_slugs: world.projectSlugs(), start_date: START, ...extra });
 }
 
 /** Every stream's records equal the world's truth, and none was emitted twice. */
 function expectComplete(run: RunResult, world: World): void {
   expect(run.errors).toEqual([]);
   expect(run.exitCode).toBe(0);
-  for (const name of STREAM_NAMES) {
-    const stream = name as StreamName;
+  for (const stream of STREAM_NAMES) {
     const emitted = run.records.get(stream) ?? [];
     const truth = world.truth(stream, { projectSlugs: world.projectSlugs(), startDate: START }) as Array<Record<string, unknown>>;
     expect(dedupe(stream, emitted).size).toBe(emitted.length);
@@ -140,12 +140,7 @@ describe('backpressure from stdout', () => {
     const maxConcurrency = 4;
     let requestsAtBlock = 0;
     const stdout = new GatedStdout(1_500, () => (requestsAtBlock = fake.stats.total));
-    const command = {
-      name: 'read' as const,
-      config: writeJson(configFor(world, fake.url, { max_concurrency: maxConcurrency })),
-      catalog: writeJson(catalogOf(allStreams())),
-    };
-    const finished = dispatch(command, new Emitter(stdout));
+    const finished = dispatch(readCommand({ config: configFor(world, fake.url, { max_concurrency: maxConcurrency }), streams: allStreams() }), new Emitter(stdout));
     // Wait until no request has been made for a while (the sync is stalled on stdout).
     let seen = -1;
     while (stdout.blockedAt === undefined || fake.stats.total !== seen || fake.stats.inFlight > 0) {

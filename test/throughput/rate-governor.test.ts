@@ -32,7 +32,7 @@ afterEach(async () => {
 });
 
 /** A governor on the (fake) real clock: the gate's own timers and bottleneck's both run on it. */
-function governorOn(time: VirtualTime, maxConcurrency: number, requestsPerMinute: number): RateGovernor {
+function governorOn(maxConcurrency: number, requestsPerMinute: number): RateGovernor {
   const governor = new RateGovernor({ maxConcurrency, requestsPerMinute });
   running!.governors.push(governor);
   return governor;
@@ -49,7 +49,7 @@ function scriptedServer(answer: (now: number, index: number) => Answer | undefin
 describe('concurrency and rate', () => {
   it('keeps at most max_concurrency attempts in flight, and uses all of them', async () => {
     const time = virtualTime();
-    const traffic = await simulate({ governor: governorOn(time, 4, 100_000), time, server: scriptedServer(() => undefined), requests: 200, workers: 20, latencyMs: 100 });
+    const traffic = await simulate({ governor: governorOn(4, 100_000), time, server: scriptedServer(() => undefined), requests: 200, workers: 20, latencyMs: 100 });
     expect(traffic.completed).toBe(200);
     expect(traffic.peakInFlight).toBe(4);
     // Latency-bound: 200 requests, 4 at a time, 100 ms each (plus bottleneck's steps).
@@ -59,7 +59,7 @@ describe('concurrency and rate', () => {
 
   it('never starts more than requests_per_minute in any 60 s window, and uses ≥ 95% of it', async () => {
     const time = virtualTime();
-    const traffic = await simulate({ governor: governorOn(time, 8, 120), time, server: scriptedServer(() => undefined), requests: 600, workers: 16, latencyMs: 50 });
+    const traffic = await simulate({ governor: governorOn(8, 120), time, server: scriptedServer(() => undefined), requests: 600, workers: 16, latencyMs: 50 });
     expect(traffic.completed).toBe(600);
     expect(mostInAnyWindow(traffic.starts, 60_000)).toBeLessThanOrEqual(120);
     const used = ratePerMinute(traffic.starts, 0, time.now());
@@ -99,7 +99,7 @@ describe('quota headers', () => {
   it('spreads the remaining quota over the time to the reset instead of spending it at once', async () => {
     const time = virtualTime();
     const server = fixedWindowServer(600, 60_000);
-    const traffic = await simulate({ governor: governorOn(time, 8, 100_000), time, server, requests: 1_500, workers: 16, latencyMs: 20 });
+    const traffic = await simulate({ governor: governorOn(8, 100_000), time, server, requests: 1_500, workers: 16, latencyMs: 20 });
     expect(traffic.completed).toBe(1_500);
     expect(server.refused).toBeLessThanOrEqual(3);
     // Unspread, a window's 600 would go in about 1.5 s (8 at a time, 20 ms each) and
@@ -111,7 +111,7 @@ describe('quota headers', () => {
 
   it('Remaining 0 holds every request until the reset; then one asks, and its answer opens the new window', async () => {
     const time = virtualTime();
-    const governor = governorOn(time, 4, 100_000);
+    const governor = governorOn(4, 100_000);
     const first = await time.until(governor.schedule(async (permit) => permit));
     const t0 = time.now();
     governor.quota(first, 0, 5_000);
@@ -139,7 +139,7 @@ describe('quota headers', () => {
   it('a sliding window announced in headers: ≥ 90% of the limit used, ≤ 1% of requests refused', async () => {
     const time = virtualTime();
     const traffic = await simulate({
-      governor: governorOn(time, 8, 500),
+      governor: governorOn(8, 500),
       time,
       server: slidingWindowServer({ requestsPerMinute: 100, windowMs: 60_000 }),
       requests: 1_000,
@@ -155,7 +155,7 @@ describe('quota headers', () => {
 describe('429', () => {
   it('pauses everyone until Retry-After, then sends one probe before opening up again', async () => {
     const time = virtualTime();
-    const governor = governorOn(time, 4, 100_000);
+    const governor = governorOn(4, 100_000);
     let refusedAt: number | undefined;
     const server = scriptedServer((now, index) => {
       if (index !== 10) return undefined;
@@ -210,7 +210,7 @@ describe('429', () => {
   it('a storm of bare 429s (3× too fast, no headers) becomes a steady rate: every request completes', async () => {
     const time = virtualTime();
     const traffic = await simulate({
-      governor: governorOn(time, 8, 300),
+      governor: governorOn(8, 300),
       time,
       server: slidingWindowServer({ requestsPerMinute: 100, windowMs: 60_000, headers: false }),
       requests: 1_500,

@@ -5,6 +5,7 @@
  * API's own rate limiter (FaultController.admit), so the simulated limit behaves like
  * the one the benchmark and the end-to-end tests meet.
  */
+import { quotaHeaders } from '../../src/http/client.js';
 import { RateGovernor } from '../../src/http/rate-governor.js';
 import { decideRetry, parseRetryAfter } from '../../src/http/retry-policy.js';
 import { FaultController, type RateLimitOptions } from '../../tools/fake-circleci/faults.js';
@@ -72,9 +73,8 @@ export async function simulate(options: TrafficOptions): Promise<Traffic> {
         await time.sleep(latencyMs);
         done();
         inFlight -= 1;
-        const remaining = numberHeader(answer.headers['RateLimit-Remaining']);
-        const reset = numberHeader(answer.headers['RateLimit-Reset']);
-        governor.quota(permit, remaining, reset === undefined ? undefined : reset * 1000);
+        const headers = asReceived(answer.headers);
+        governor.quota(permit, ...quotaHeaders(headers));
         if (answer.status !== 429) {
           governor.answered(permit);
           traffic.admitted.push(permit.startedAt);
@@ -82,7 +82,7 @@ export async function simulate(options: TrafficOptions): Promise<Traffic> {
         }
         traffic.rateLimited += 1;
         rateLimited += 1;
-        const retryAfter = answer.headers['Retry-After'];
+        const retryAfter = headers['retry-after'];
         const decision = decideRetry({ kind: 'status', status: 429, retryAfter }, { rateLimited, transient: 0, elapsedMs: time.now() - started }, time.now(), () => 0.5);
         if (!decision.retry) return { retryInMs: -1 };
         governor.rateLimited(permit, decision.delayMs, parseRetryAfter(retryAfter, time.now()) !== undefined);
@@ -112,10 +112,9 @@ export async function simulate(options: TrafficOptions): Promise<Traffic> {
   return traffic;
 }
 
-function numberHeader(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : undefined;
+/** Header names lowercased, as node:http hands them to the client. */
+function asReceived(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
 /** The most starts inside any window of `windowMs` (half-open: [t, t + windowMs)). */

@@ -43,6 +43,6 @@ export class VirtualTime {
 }
 
 /** Lets every pending promise reaction run (a real macrotask turn drains the microtask queue). */
-export function settle(): Promise<void> {
+function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }

@@ -9,12 +9,11 @@ import { join } from 'node:path';
 
 import { repoRoot } from '../repo-root.js';
 
-// Re-exported for the generator, which finds its default output folder with it.
-export { repoRoot };
-
 export interface ProcessResult {
-  /** null when the process was killed (timeout). */
+  /** null when the process was killed (timeout, or `killAfterLines`). */
   exitCode: number | null;
+  /** The signal that ended the process, if one did. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
   durationMs: number;
@@ -39,19 +38,36 @@ export function nodeBinary(): string {
 
 export interface SpawnOptions {
   env?: Record<string, string>;
+  cwd?: string;
   timeoutMs?: number;
   /** Called when the timeout fires, before the child is killed (e.g. `docker rm -f`). */
   onTimeout?: () => void;
+  /**
+   * SIGKILL the child as soon as this many stdout lines have arrived, as a platform killing
+   * a sync mid-run would; lines already in the pipe still arrive and are collected.
+   */
+  killAfterLines?: number;
 }
 
 /** Spawns `command args...`, collects stdout and stderr, never rejects on a non-zero exit. */
 export function spawnCollect(command: string, args: readonly string[], options: SpawnOptions = {}): Promise<ProcessResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env }, cwd: options.cwd });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    let lines = 0;
+    let killedAfterLines = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      if (options.killAfterLines === undefined || killedAfterLines) return;
+      // A newline byte never occurs inside a multi-byte UTF-8 character: counting bytes counts lines.
+      for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) lines += 1;
+      if (lines >= options.killAfterLines) {
+        killedAfterLines = true;
+        child.kill('SIGKILL');
+      }
+    });
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     let timedOut = false;
     const timer =
@@ -66,10 +82,11 @@ export function spawnCollect(command: string, args: readonly string[], options: 
       clearTimeout(timer);
       reject(error);
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({
         exitCode: code,
+        signal,
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
         durationMs: Date.now() - started,

@@ -22,7 +22,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { acceptanceWorld } from './fake-account.js';
-import { parseLines, repoRoot, runBuiltConnector } from './connector-process.js';
+import { repoRoot } from '../repo-root.js';
+import { parseLines, runBuiltConnector } from './connector-process.js';
 import { FAR_FUTURE } from './fake-account.js';
 import { renderIntegrationFiles, stateAt } from './integration-files.js';
 

@@ -15,14 +15,17 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { STREAMS } from '../../src/streams/streams.js';
+import { configuredCatalog } from '../acceptance/integration-files.js';
 import type { FaultOptions } from '../fake-circleci/faults.js';
+import { repoRoot } from '../repo-root.js';
 import { runConnector, type ConnectorRunResult } from './connector-run.js';
 import { startFakeChild } from './fake-child.js';
 import { shippedNodeFlags } from './shipped-command.js';
 
 const START_DATE = '2025-01-01T00:00:00Z';
-const SHIPPED_NODE_FLAGS = shippedNodeFlags(process.cwd());
+const SHIPPED_NODE_FLAGS = shippedNodeFlags(repoRoot());
+/** Every stream, incremental where it can be: the acceptance suite's configured catalog. */
+const CATALOG = configuredCatalog();
 const LIMIT_PER_MINUTE = 1000;
 
 interface Scenario {
@@ -167,17 +170,6 @@ function minimumMet(row: Row): boolean {
   return row.run.exitCode === 0 && row.answered === row.minimum && row.duplicates === 0 && row.run.records === row.expectedRecords;
 }
 
-function catalog(): unknown {
-  return {
-    streams: Object.values(STREAMS).map((decl) => ({
-      stream: { name: decl.name, json_schema: {}, supported_sync_modes: decl.cursor ? ['full_refresh', 'incremental'] : ['full_refresh'] },
-      sync_mode: decl.cursor ? 'incremental' : 'full_refresh',
-      destination_sync_mode: decl.cursor ? 'append_dedup' : 'overwrite',
-      ...(decl.cursor ? { cursor_field: [decl.cursor], primary_key: decl.primaryKey.map((key) => [key]) } : {}),
-    })),
-  };
-}
-
 async function run(scenario: Scenario): Promise<Row> {
   const fake = await startFakeChild(
     { seed: 1, pipelinesPerProject: scenario.pipelinesPerProject, faults: scenario.faults, connectorPageSize: 100 },
@@ -190,7 +182,7 @@ async function run(scenario: Scenario): Promise<Row> {
     let minimumByRoute = fake.figures.minimumByRoute;
     let expectedRecords = fake.figures.records;
     if (scenario.incrementalNothingNew) {
-      const first = await runConnector({ config, catalog: catalog() });
+      const first = await runConnector({ config, catalog: CATALOG });
       if (first.exitCode !== 0) throw new Error(`${scenario.id}: the first sync failed: ${first.errors.join('; ')}`);
       state = [...first.lastStates.values()].map((s) => ({ type: 'STREAM', ...(s as object) }));
       const unfinished = new Set<string>();
@@ -203,7 +195,7 @@ async function run(scenario: Scenario): Promise<Row> {
     }
     const result = await runConnector({
       config,
-      catalog: catalog(),
+      catalog: CATALOG,
       ...(state !== undefined ? { state } : {}),
       ...(scenario.pinned ? { cpus: '0' } : {}),
       nodeFlags: scenario.nodeFlags ?? SHIPPED_NODE_FLAGS,
@@ -267,8 +259,9 @@ function table(rows: Row[], all: Map<string, Row>): string {
 /** The commit measured, marked when the tree has uncommitted changes (read-only git). */
 function revision(): string {
   try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', 'src'], { encoding: 'utf8' }).trim() !== '';
+    const git = (args: string[]) => execFileSync('git', args, { cwd: repoRoot(), encoding: 'utf8' }).trim();
+    const commit = git(['rev-parse', '--short', 'HEAD']);
+    const dirty = git(['status', '--porcelain', '--untracked-files=no', 'src']) !== '';
     return `${commit}${dirty ? ' + uncommitted src changes' : ''}`;
   } catch {
     return 'unknown revision';

@@ -8,6 +8,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { connectorEntryPoint } from '../acceptance/connector-process.js';
+import { nodeCommand } from './node-command.js';
+
 export interface ConnectorRunOptions {
   config: Record<string, unknown>;
   catalog: unknown;
@@ -34,7 +37,6 @@ export interface ConnectorRunResult {
   cpuSeconds: number | undefined;
 }
 
-const NODE = 'node_modules/.bin/node';
 const TIME = '/usr/bin/time';
 const RECORD_PREFIX = Buffer.from('{"type":"RECORD"');
 const STATE_PREFIX = Buffer.from('{"type":"STATE"');
@@ -50,14 +52,13 @@ class CountingSink {
   private carry: Buffer = Buffer.alloc(0);
 
   write(chunk: Buffer): void {
-    let data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
+    const data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
     let start = 0;
     for (let end = data.indexOf(NEWLINE, start); end !== -1; end = data.indexOf(NEWLINE, start)) {
       this.line(data, start, end);
       start = end + 1;
     }
     this.carry = start < data.length ? Buffer.from(data.subarray(start)) : Buffer.alloc(0);
-    data = Buffer.alloc(0);
   }
 
   end(): void {
@@ -91,9 +92,9 @@ export async function runConnector(options: ConnectorRunOptions): Promise<Connec
     writeFileSync(path, JSON.stringify(value));
     return path;
   };
-  const args = [...(options.nodeFlags ?? []), 'dist/src/main.js', 'read', '--config', write('config.json', options.config), '--catalog', write('catalog.json', options.catalog)];
+  const args = [...(options.nodeFlags ?? []), connectorEntryPoint(), 'read', '--config', write('config.json', options.config), '--catalog', write('catalog.json', options.catalog)];
   if (options.state !== undefined) args.push('--state', write('state.json', options.state));
-  const pinned = options.cpus !== undefined ? ['taskset', '-c', options.cpus, NODE] : [NODE];
+  const pinned = nodeCommand(options.cpus);
   const useTime = existsSync(TIME);
   const command = useTime ? [TIME, '-v', ...pinned, ...args] : [...pinned, ...args];
   const sink = new CountingSink();
@@ -114,10 +115,11 @@ export async function runConnector(options: ConnectorRunOptions): Promise<Connec
   const userCpu = /User time \(seconds\): ([\d.]+)/.exec(stderr);
   const systemCpu = /System time \(seconds\): ([\d.]+)/.exec(stderr);
   const fromTime = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  const timedExit = useTime ? /Exit status: (\d+)/.exec(stderr) : null;
   const connectorStderr = useTime ? stderr.replace(/\tCommand being timed:[\s\S]*$/, '').trim() : stderr.trim();
   if (connectorStderr) sink.errors.push(`stderr: ${connectorStderr.slice(0, 400)}`);
   return {
-    exitCode: useTime && /Exit status: (\d+)/.exec(stderr) ? Number(/Exit status: (\d+)/.exec(stderr)![1]) : exitCode,
+    exitCode: timedExit ? Number(timedExit[1]) : exitCode,
     wallMs,
     lines: sink.lines,
     records: sink.records,

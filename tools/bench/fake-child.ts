@@ -1,11 +1,12 @@
 // Starts tools/bench/fake-process.js as a child process and talks to it over IPC.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../repo-root.js';
 import type { FakeProcessInit, FakeReply, FakeRequestMessage } from './fake-process.js';
 import type { WorldFigures } from './world-figures.js';
 import type { StatsSnapshot } from '../fake-circleci/stats.js';
-
-const SCRIPT = 'dist/tools/bench/fake-process.js';
+import { nodeCommand } from './node-command.js';
 
 export interface FakeChild {
   url: string;
@@ -19,9 +20,9 @@ export interface FakeChild {
 }
 
 export async function startFakeChild(init: FakeProcessInit, cpus?: string): Promise<FakeChild> {
-  const node = 'node_modules/.bin/node';
-  const command = cpus !== undefined ? ['taskset', '-c', cpus, node] : [node];
-  const child: ChildProcess = spawn(command[0]!, [...command.slice(1), SCRIPT, JSON.stringify(init)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [command, ...prefix] = nodeCommand(cpus);
+  const script = join(repoRoot(), 'dist', 'tools', 'bench', 'fake-process.js');
+  const child: ChildProcess = spawn(command!, [...prefix, script, JSON.stringify(init)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const replies: Array<(reply: FakeReply) => void> = [];
   child.on('message', (reply: FakeReply) => replies.shift()?.(reply));
   const next = <T extends FakeReply['type']>(type: T): Promise<Extract<FakeReply, { type: T }>> =>
