@@ -1,16 +1,26 @@
 import { ConfigError } from '../errors.js';
+import { USAGE } from './usage.js';
 
+/** The four Airbyte commands: their stdout is protocol messages only. */
 export type Command =
   | { name: 'spec' }
   | { name: 'check'; config: string }
   | { name: 'discover'; config: string }
   | { name: 'read'; config: string; catalog: string; state?: string };
 
-const USAGE = 'usage: spec | check --config FILE | discover --config FILE | read --config FILE --catalog FILE [--state FILE]';
+/** A command line: one of the four commands, or `--help` / `--version` for a person at a terminal (plain text). */
+export type Invocation = Command | { name: 'help' } | { name: 'version' };
+
+const HELP_FLAGS = ['--help', '-h', 'help'];
 
 /** Parses argv (without node and the script). Throws a ConfigError that says what is wrong. */
-export function parseArgs(argv: string[]): Command {
+export function parseArgs(argv: string[]): Invocation {
   const [name, ...rest] = argv;
+  // `--help` anywhere in place of a flag (`read --help` too) asks for help, not a run.
+  if ((name !== undefined && HELP_FLAGS.includes(name)) || rest.some((arg, i) => (arg === '--help' || arg === '-h') && !isFlagValue(rest, i))) {
+    return { name: 'help' };
+  }
+  if (name === '--version' && rest.length === 0) return { name: 'version' };
   const flags = new Map<string, string>();
   for (let i = 0; i < rest.length; i += 1) {
     const arg = rest[i]!;
@@ -47,4 +57,10 @@ export function parseArgs(argv: string[]): Command {
     default:
       throw new ConfigError(`Unknown command "${name}"; ${USAGE}`);
   }
+}
+
+/** Whether rest[i] is the value of the flag before it (`--config --help` names a file). */
+function isFlagValue(rest: string[], i: number): boolean {
+  const previous = rest[i - 1];
+  return previous !== undefined && ['--config', '--catalog', '--state'].includes(previous);
 }

@@ -66,13 +66,16 @@ const ConfigInput = z.object({
         return z.NEVER;
       }
       const slugs: string[] = [];
+      const wrong: string[] = [];
       for (const slug of raw) {
         const normal = normaliseSlug(slug);
-        if (normal === undefined) {
-          ctx.addIssue({ code: 'custom', message: `project_slugs: "${slug}" is not a project slug; ${SLUG_HELP}` });
-          return z.NEVER;
-        }
-        if (!slugs.includes(normal)) slugs.push(normal);
+        if (normal === undefined) wrong.push(`"${slug}"`);
+        else if (!slugs.includes(normal)) slugs.push(normal);
+      }
+      if (wrong.length > 0) {
+        const subject = wrong.length === 1 ? `${wrong[0]} is not a project slug` : `${wrong.join(', ')} are not project slugs`;
+        ctx.addIssue({ code: 'custom', message: `project_slugs: ${subject}; ${SLUG_HELP}` });
+        return z.NEVER;
       }
       return slugs;
     }),
@@ -130,17 +133,27 @@ function normaliseApiUrl(value: string): string | { error: string } {
   return `${url.protocol}//${url.host}${path}`;
 }
 
-/** Validates a parsed config.json; throws a ConfigError naming the first bad field. */
+/**
+ * Validates a parsed config.json; throws one ConfigError naming every bad field, so that
+ * a user fixing a config by hand (or a first `{}`) learns all that is wrong in one run.
+ */
 export function parseConfig(raw: unknown): Config {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError('The config must be a JSON object with api_token, project_slugs and start_date');
   }
   const result = ConfigInput.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const field = issue.path.map(String).join('.');
-    const message = issue.message.startsWith(field.split('.')[0] ?? '\u0000') ? issue.message : `${field}: ${issue.message}`;
-    throw new ConfigError(`Invalid config: ${message}`);
+    // One problem per field: a value can break several rules of the same field at once.
+    const byField = new Map<string, string>();
+    for (const issue of result.error.issues) {
+      const field = issue.path.map(String).join('.');
+      const top = field.split('.')[0] ?? '';
+      if (byField.has(top)) continue;
+      byField.set(top, top !== '' && issue.message.startsWith(top) ? issue.message : `${field}: ${issue.message}`);
+    }
+    const problems = [...byField.values()];
+    const heading = problems.length === 1 ? 'Invalid config' : `Invalid config (${problems.length} problems)`;
+    throw new ConfigError(`${heading}: ${problems.join('; ')}`);
   }
   const c = result.data;
   return {

@@ -1,4 +1,4 @@
-/** parseArgs: the four commands, both flag spellings, and an error that says what is wrong. */
+/** parseArgs: the four commands, both flag spellings, --help and --version, and an error that says what is wrong. */
 import { describe, expect, it } from '@jest/globals';
 
 import { parseArgs } from '../../src/cli/args.js';
@@ -28,6 +28,25 @@ describe('parseArgs accepts', () => {
     expect(parseArgs(argv)).toEqual(expected);
   });
 
+  it.each([
+    [['--help']],
+    [['-h']],
+    [['help']],
+    [['read', '--help']],
+    [['check', '--config', 'c.json', '-h']],
+    [['sync', '--help']],
+  ])('%j asks for help', (argv) => {
+    expect(parseArgs(argv)).toEqual({ name: 'help' });
+  });
+
+  it('a file named --help is a file, not a request for help', () => {
+    expect(parseArgs(['check', '--config', '--help'])).toEqual({ name: 'check', config: '--help' });
+  });
+
+  it('--version asks for the version', () => {
+    expect(parseArgs(['--version'])).toEqual({ name: 'version' });
+  });
+
   it('read without --state has no state key', () => {
     expect(parseArgs(['read', '--config', 'c', '--catalog', 'k'])).not.toHaveProperty('state');
   });
@@ -51,6 +70,7 @@ describe('parseArgs rejects, with usage', () => {
     ['spec with --config', ['spec', '--config', 'c.json'], /spec does not take --config/],
     ['check with --catalog', ['check', '--config', 'c.json', '--catalog', 'k.json'], /check does not take --catalog/],
     ['discover with --state', ['discover', '--config', 'c.json', '--state', 's.json'], /discover does not take --state/],
+    ['--version with more', ['--version', 'spec'], /Unknown argument "spec"/],
   ])('%s', (_name, argv, message) => {
     const error = rejection(argv);
     expect(error.message).toMatch(message);

@@ -1,6 +1,7 @@
 /**
- * spec, check and discover through `dispatch` (in-process, msw for the API), and the
- * built CLI as a child process for the paths that end in a TRACE ERROR.
+ * check and discover through `dispatch` (in-process, msw for the API), and the built CLI
+ * as a child process for --help, --version and the paths that end in a TRACE ERROR.
+ * `spec` is tested once, on the built connector and the image: test/acceptance/spec.test.ts.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,16 +55,6 @@ const projects = (missing: string[] = []) =>
     if (missing.includes(slug)) return HttpResponse.json({ message: 'Project not found' }, { status: 404 });
     return HttpResponse.json({ slug, id: `id-${slug}`, organization_id: 'org-1' });
   });
-
-describe('spec', () => {
-  it('prints spec.json as one SPEC message, exit 0', async () => {
-    const { exitCode, messages } = await run({ name: 'spec' });
-    expect(exitCode).toBe(0);
-    expect(messages).toHaveLength(1);
-    expect(messages[0]!.type).toBe('SPEC');
-    expect(messages[0]!.spec).toEqual(JSON.parse(readFileSync(join(REPO_ROOT, 'spec.json'), 'utf8')));
-  });
-});
 
 describe('check', () => {
   it('SUCCEEDED when the token authenticates and every project is visible', async () => {
@@ -122,6 +113,13 @@ describe('check', () => {
     const status = onlyConnectionStatus(messages);
     expect(status.status).toBe('FAILED');
     expect(status.message).toContain(field);
+    expect(api.requests).toEqual([]);
+  });
+
+  it('FAILED for an empty config: one status naming every required field', async () => {
+    const status = onlyConnectionStatus((await run({ name: 'check', config: inputFile({}) })).messages);
+    expect(status.status).toBe('FAILED');
+    for (const field of ['api_token', 'project_slugs', 'start_date']) expect(status.message).toContain(`${field} is required`);
     expect(api.requests).toEqual([]);
   });
 
@@ -241,20 +239,19 @@ describe('the built CLI', () => {
   const node = join(REPO_ROOT, 'node_modules', '.bin', 'node');
   const main = join(REPO_ROOT, 'dist', 'src', 'main.js');
 
-  function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string; messages: Message[] }> {
+  function exec(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       execFile(node, [main, ...args], { cwd: REPO_ROOT, timeout: 30_000 }, (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') {
-          reject(error);
-          return;
-        }
-        try {
-          resolve({ code: error ? (error.code as number) : 0, stdout, stderr, messages: assertProtocolLines(stdout) });
-        } catch (invalid) {
-          reject(invalid as Error);
-        }
+        if (error && typeof error.code !== 'number') reject(error);
+        else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
       });
     });
+  }
+
+  /** A run of one of the four commands: stdout must be protocol lines only. */
+  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string; messages: Message[] }> {
+    const result = await exec(...args);
+    return { ...result, messages: assertProtocolLines(result.stdout) };
   }
 
   function onlyTraceError(messages: Message[]): Message {
@@ -262,11 +259,26 @@ describe('the built CLI', () => {
     return messages[0]!.trace.error;
   }
 
-  it('spec: one SPEC, exit 0', async () => {
-    const { code, messages } = await cli('spec');
+  it('--help: usage as plain text on stdout, exit 0; every command and file is explained', async () => {
+    for (const args of [['--help'], ['read', '--help']]) {
+      const { code, stdout, stderr } = await exec(...args);
+      expect(code).toBe(0);
+      expect(stderr).toBe('');
+      expect(stdout).toMatch(/^source-circleci \d+\.\d+\.\d+: /);
+      for (const line of ['spec', 'check    --config CONFIG', 'discover --config CONFIG', 'read     --config CONFIG --catalog CATALOG [--state STATE]']) {
+        expect(stdout).toContain(`source-circleci ${line}`);
+      }
+      for (const file of ['CONFIG ', 'CATALOG ', 'STATE ']) expect(stdout).toContain(`\n  ${file}`);
+      // Not a protocol message: nothing on stdout parses as one.
+      for (const text of stdout.split('\n')) expect(text.startsWith('{')).toBe(false);
+    }
+  });
+
+  it('--version: the package version, exit 0', async () => {
+    const { code, stdout } = await exec('--version');
     expect(code).toBe(0);
-    expect(messages.map((m) => m.type)).toEqual(['SPEC']);
-    expect(messages[0]!.spec.connectionSpecification.required).toEqual(['api_token', 'project_slugs', 'start_date']);
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+    expect(stdout).toBe(`${pkg.name} ${pkg.version}\n`);
   });
 
   it('an unknown command: one TRACE ERROR config_error, non-zero exit', async () => {

@@ -19,15 +19,22 @@ const addFormats = addFormatsModule.default;
 
 interface SpecProperty {
   type: string;
+  order?: number;
+  group?: string;
+  pattern?: string;
+  pattern_descriptor?: string;
+  items?: { pattern?: string; pattern_descriptor?: string };
   default?: unknown;
   minimum?: number;
   maximum?: number;
   examples?: unknown[];
 }
 const specFile = JSON.parse(readFileSync(join(REPO_ROOT, 'spec.json'), 'utf8')) as {
-  connectionSpecification: { required: string[]; properties: Record<string, SpecProperty> };
+  connectionSpecification: { required: string[]; groups: Array<{ id: string; title?: string }>; properties: Record<string, SpecProperty> };
 };
 const connectionSpecification = specFile.connectionSpecification;
+
+const SLUG_HELP_TEXT = 'expected gh/<org>/<repo>, bb/<workspace>/<repo> or circleci/<org-id>/<project-id>';
 
 const UUID_A = '0b4a0c2e-9c7a-4f0e-8f7b-1d2c3e4f5a6b';
 const UUID_B = 'f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9';
@@ -216,8 +223,33 @@ describe('invalid configs name the field', () => {
     expect(rejection(raw)).toMatch(/must be a JSON object/);
   });
 
-  it('a config without any field names the first required field', () => {
-    expect(rejection({})).toMatch(/api_token/);
+  it('a config without any field names every required field at once', () => {
+    const message = rejection({});
+    expect(message).toMatch(/^Invalid config \(3 problems\): /);
+    for (const field of connectionSpecification.required) expect(message).toContain(`${field} is required`);
+  });
+
+  it('every wrong field is named at once, each once, in one config_error', () => {
+    const message = rejection({
+      api_token: '',
+      project_slugs: ['gh/acme/web-app'],
+      start_date: 'soon',
+      api_url: 'http://circleci.com',
+      max_concurrency: -1.5,
+      page_size: 101,
+    });
+    expect(message).toMatch(/^Invalid config \(5 problems\): /);
+    for (const field of ['api_token is empty', 'start_date "soon"', 'api_url "http://circleci.com"', 'max_concurrency', 'page_size must be at most 100']) {
+      expect(message).toContain(field);
+    }
+    // -1.5 breaks two rules of max_concurrency; the field is still named once.
+    expect(message.match(/max_concurrency/g)).toHaveLength(1);
+    expect(message).not.toContain('project_slugs');
+  });
+
+  it('every malformed slug is named, not only the first', () => {
+    const message = rejection({ ...base, project_slugs: ['gh/acme/app', 'acme/app', 'gitlab/a/b'] });
+    expect(message).toBe(`Invalid config: project_slugs: "acme/app", "gitlab/a/b" are not project slugs; ${SLUG_HELP_TEXT}`);
   });
 });
 
@@ -315,5 +347,92 @@ describe('parseApiTime', () => {
     expect(parseApiTime('not a date')).toBeUndefined();
     expect(parseApiTime(123)).toBeUndefined();
     expect(parseApiTime(undefined)).toBeUndefined();
+  });
+});
+
+describe('spec.json as the Airbyte UI shows it', () => {
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const validate = ajv.compile(loadSpec().connectionSpecification);
+  const withApiUrl = (api_url: string) => ({ ...base, api_url });
+
+  // What users paste: the host, the host with a slash, the API root; the fake prints the last form.
+  it.each([
+    ['https://circleci.com', 'https://circleci.com'],
+    ['https://circleci.com/', 'https://circleci.com'],
+    ['https://circleci.com/api/v2', 'https://circleci.com'],
+    ['https://circleci.com/api/v2/', 'https://circleci.com'],
+    ['https://circleci.example.com:8443', 'https://circleci.example.com:8443'],
+    ['https://example.com/circleci/api/v2', 'https://example.com/circleci'],
+    ['http://127.0.0.1:8080/api/v2', 'http://127.0.0.1:8080'],
+    ['http://localhost:3000/', 'http://localhost:3000'],
+    ['http://[::1]:4000', 'http://[::1]:4000'],
+  ])('api_url %s: the spec accepts it, the connector uses %s', (input, normal) => {
+    expect([input, validate(withApiUrl(input)), validate.errors ?? []]).toEqual([input, true, []]);
+    expect(parsed({ api_url: input }).apiUrl).toBe(normal);
+  });
+
+  it.each([
+    ['http:// to a remote host', 'http://circleci.com'],
+    ['http:// to a host named like loopback', 'http://localhost.example.com'],
+    ['no scheme', 'circleci.com'],
+    ['another scheme', 'ftp://circleci.com'],
+    ['credentials', 'https://user:secret@circleci.com'],
+    ['a query', 'https://circleci.com/?x=1'],
+    ['a fragment', 'https://circleci.com/#top'],
+    ['no host', 'https://'],
+  ])('api_url with %s: the spec refuses it, and so does the connector', (_name, input) => {
+    expect([input, validate(withApiUrl(input))]).toEqual([input, false]);
+    expect(rejection(withApiUrl(input))).toContain('api_url');
+  });
+
+  it.each([
+    ['2025-01-01', true],
+    ['2025-01-01T10:00:00Z', true],
+    ['2025-01-01 10:00', true],
+    ['2025-01-01T10:00:00+02:00', true],
+    ['01/31/2025', true],
+    ['2025/01/31', false],
+    ['31.01.2025', false],
+    ['yesterday', false],
+  ])('start_date %s: the spec says %s, the connector agrees', (start_date, valid) => {
+    expect([start_date, validate({ ...base, start_date })]).toEqual([start_date, valid]);
+    if (valid) expect(() => parsed({ start_date })).not.toThrow();
+    else expect(rejection({ ...base, start_date })).toContain('start_date');
+  });
+
+  it.each([
+    [['gh/acme/web-app', 'github/acme/api', 'bb/acme/x', 'bitbucket/acme/y', 'circleci/org-id/project-id'], true],
+    [['acme/web-app'], false],
+    [['gitlab/acme/app'], false],
+    [['https://app.circleci.com/pipelines/gh/acme/app'], false],
+  ])('project_slugs %j: the spec says %s, the connector agrees', (project_slugs, valid) => {
+    expect([project_slugs, validate({ ...base, project_slugs })]).toEqual([project_slugs, valid]);
+    if (valid) expect(() => parsed({ project_slugs })).not.toThrow();
+    else expect(rejection({ ...base, project_slugs })).toContain('project_slugs');
+  });
+
+  it('every patterned field describes its pattern in words (the UI shows pattern_descriptor, not the regex)', () => {
+    const patterned: string[] = [];
+    for (const [name, property] of Object.entries(connectionSpecification.properties)) {
+      for (const [where, node] of [[name, property], [`${name}.items`, property.items ?? {}]] as const) {
+        if (node.pattern === undefined) continue;
+        patterned.push(where);
+        expect([where, typeof node.pattern_descriptor]).toEqual([where, 'string']);
+      }
+    }
+    expect(patterned.sort()).toEqual(['api_url', 'project_slugs.items', 'start_date']);
+  });
+
+  it('fields come in the order a first-time user fills them in: the required ones first, the advanced knobs after', () => {
+    const byOrder = Object.entries(connectionSpecification.properties).sort(([, a], [, b]) => a.order! - b.order!);
+    expect(byOrder.slice(0, 3).map(([name]) => name)).toEqual(['api_token', 'project_slugs', 'start_date']);
+    const groups = connectionSpecification.groups.map((g) => g.id);
+    for (const [name, property] of byOrder) {
+      const required = connectionSpecification.required.includes(name);
+      expect([name, property.group]).toEqual([name, required ? groups[0] : groups[1]]);
+    }
+    // Each group is a card in the UI; every property is in one that is declared.
+    expect(groups).toHaveLength(2);
   });
 });
