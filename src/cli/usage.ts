@@ -36,7 +36,8 @@ Files (JSON; --flag FILE or --flag=FILE):
   STATE    a JSON list of the "state" objects of an earlier read's STATE messages,
            the last one per stream (per-stream state; a single LEGACY state is refused)
 
-A failure ends with a TRACE message of type ERROR and a non-zero exit code; check
-reports a wrong token, project or setting as CONNECTION_STATUS FAILED, exit code 0.
+A failure ends with a TRACE ERROR message (during read, one per stream that failed)
+and a non-zero exit code; check reports a wrong token, project or setting as one
+CONNECTION_STATUS FAILED, exit code 0. User's guide: docs/integrations/circleci.md
 `;
 }
