@@ -21,6 +21,7 @@ export interface ReadContext {
 
 /** Lists one stream's items under one parent record, a page at a time. */
 export async function* listItems(decl: StreamDeclaration, parent: ApiRecord, context: ReadContext): AsyncIterable<ApiRecord[]> {
+  if (decl.when && !decl.when(parent)) return; // issue #13: a parent the stream does not exist under is not asked
   if (decl.list) {
     yield* decl.list(parent, context.listContext);
     return;

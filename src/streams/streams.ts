@@ -3,6 +3,8 @@ import type { CircleCiClient } from '../http/client.js';
 import { forEachConcurrent } from '../read/concurrency.js';
 import { slugPath, text, v2, type ApiRecord, type ListContext, type StreamDeclaration } from './declaration.js';
 import type { StreamName } from './schemas/index.js';
+import { redactSecrets } from './redact.js';
+import { hasTriggers } from './trigger-support.js';
 
 /**
  * The eleven streams. Organization-wide streams hang under `collaborations` (one record
@@ -69,9 +71,10 @@ const trigger: StreamDeclaration = {
   name: 'trigger',
   primaryKey: ['id', 'project_id', 'pipeline_definition_id', 'organization_id'],
   parent: 'pipeline_definition',
+  when: hasTriggers, // issue #13: only providers the spec lists for triggers
   request: (definition) => ({ path: v2`/projects/${definition.project_id}/pipeline-definitions/${definition.id}/triggers` }),
   enrich: (item, definition) => ({
-    ...item,
+    ...redactSecrets(item), // issue #13: webhook secrets never leave the connector
     project_id: definition.project_id,
     pipeline_definition_id: definition.id,
     organization_id: definition.organization_id,
