@@ -138,10 +138,14 @@ export const STREAMS: Record<StreamName, StreamDeclaration> = {
  * older installs) the configured slugs stand in, once per run.
  */
 async function* listOrganizationProjects(org: ApiRecord, context: ListContext): AsyncIterable<ApiRecord[]> {
-  const listing = context.client.pages<ApiRecord>('/api/private/project', {
-    'organization-id': text(org.id),
-    'page-size': PRIVATE_PROJECT_PAGE_SIZE,
-  });
+  const listing = context.client.pages<ApiRecord>(
+    '/api/private/project',
+    { 'organization-id': text(org.id), 'page-size': PRIVATE_PROJECT_PAGE_SIZE },
+    // issue #13: a 404 (no such listing here) takes the fallback below like any other failure
+    () => {
+      throw new ApiError('GET /api/private/project answered 404', 'transient_error', 'GET /api/private/project', 404);
+    },
+  );
   try {
     for await (const page of listing) {
       const slugs = page.map((item) => text(item.slug));
