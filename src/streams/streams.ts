@@ -3,6 +3,7 @@ import type { CircleCiClient } from '../http/client.js';
 import { forEachConcurrent } from '../read/concurrency.js';
 import { slugPath, text, v2, type ApiRecord, type ListContext, type StreamDeclaration } from './declaration.js';
 import type { StreamName } from './schemas/index.js';
+import { filledFrom } from './fallbacks.js';
 import { redactSecrets } from './redact.js';
 import { hasTriggers } from './trigger-support.js';
 
@@ -96,6 +97,7 @@ const pipelines: StreamDeclaration = {
   cursor: 'updated_at',
   parent: null,
   request: (configured) => ({ path: `/api/v2/project/${slugPath(text(configured.slug))}/pipeline` }),
+  enrich: filledFrom('updated_at', 'created_at'), // issue #13: the spec does not require updated_at
   partition: (configured) => text(configured.slug),
 };
 
