@@ -378,6 +378,13 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
       note('workflows', pipeline);
       return page(request, `workflows:${pipeline}`, PATHS.workflows, (item) => record('workflows', [item.id]));
     }),
+    // A workflow followed while unfinished, read again by id on a later sync.
+    http.get(api('/workflow/:workflow'), ({ params }) => {
+      const workflow = String(params.workflow);
+      note('workflow', workflow);
+      const gen = generator(`workflow:${workflow}`);
+      return HttpResponse.json({ ...(gen.value(gen.responseSchema('/workflow/{id}')) as JsonObject), id: workflow });
+    }),
     http.get(api('/workflow/:workflow/job'), ({ request, params }) => {
       const workflow = String(params.workflow);
       note('jobs', workflow);
