@@ -1,12 +1,14 @@
 import { parseConfig, type Config } from '../config/config.js';
+import { futureStartDate } from '../config/future-start.js';
 import { ConnectorError } from '../errors.js';
 import { ApiError } from '../http/api-error.js';
 import type { Emitter } from '../protocol/emitter.js';
 import { slugPath } from '../streams/declaration.js';
 
 /**
- * `check`: exactly one CONNECTION_STATUS. The token must authenticate (GET /me) and every
- * configured project must be visible to it (GET /project/{slug}); anything wrong is a
+ * `check`: exactly one CONNECTION_STATUS. The start date must have passed, the token must
+ * authenticate (GET /me) and every configured project must be visible to it (GET
+ * /project/{slug}; all that are not are named); anything wrong is a
  * FAILED status with a message saying what to fix, and exit code 0 as the protocol asks.
  */
 export async function check(rawConfig: unknown, emitter: Emitter): Promise<number> {
@@ -16,6 +18,12 @@ export async function check(rawConfig: unknown, emitter: Emitter): Promise<numbe
   } catch (error) {
     if (!(error instanceof ConnectorError)) throw error;
     emitter.connectionStatus({ status: 'FAILED', message: error.message });
+    return 0;
+  }
+  // Nothing with a cursor would be read: a mistake to hear of now, not after empty syncs.
+  const future = futureStartDate(config.startDate, Date.now());
+  if (future !== undefined) {
+    emitter.connectionStatus({ status: 'FAILED', message: future });
     return 0;
   }
   // Loaded here, not at the top: an invalid config is answered without loading the HTTP stack.
@@ -30,17 +38,20 @@ export async function check(rawConfig: unknown, emitter: Emitter): Promise<numbe
       });
       return 0;
     }
+    const notFound: string[] = [];
     for (const slug of config.projectSlugs) {
       const project = await client.get(`/api/v2/project/${slugPath(slug)}`);
-      if (project === undefined) {
-        emitter.connectionStatus({
-          status: 'FAILED',
-          message:
-            `Project ${slug} was not found (404) with this token. Check the slug (vcs-type/org/repo, as in the project's pipeline URL) ` +
-            `and that the token's user can see the project. Project API tokens do not work with CircleCI API v2: use a personal API token.`,
-        });
-        return 0;
-      }
+      if (project === undefined) notFound.push(slug);
+    }
+    if (notFound.length > 0) {
+      const which = notFound.length === config.projectSlugs.length ? 'None of the configured projects was found' : 'Some configured projects were not found';
+      emitter.connectionStatus({
+        status: 'FAILED',
+        message:
+          `${which} (404) with this token: ${notFound.join(', ')}. Check each slug (vcs-type/org/repo, ` +
+          `as in the project's pipeline URL) and that the token's user can see the project. Project API tokens do not work with CircleCI API v2: use a personal API token.`,
+      });
+      return 0;
     }
     emitter.connectionStatus({ status: 'SUCCEEDED' });
   } catch (error) {

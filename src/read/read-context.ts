@@ -6,6 +6,7 @@ import type { ApiRecord, ListContext, StreamDeclaration } from '../streams/decla
 import type { StreamName } from '../streams/schemas/index.js';
 import type { Selection } from './selection.js';
 import type { IncrementalState } from './state-input.js';
+import type { ReadSummary } from './read-summary.js';
 import type { StreamFailures } from './stream-failures.js';
 
 /** Everything one read shares: inputs, the one client, the one emitter, and the outcome so far. */
@@ -17,10 +18,17 @@ export interface ReadContext {
   states: Map<StreamName, IncrementalState>;
   failures: StreamFailures;
   listContext: ListContext;
+  /** What the read skipped or did not find, for its end (issue #13). */
+  summary: ReadSummary;
 }
 
-/** Lists one stream's items under one parent record, a page at a time. */
+/** Lists one stream's items under one parent record, a page at a time; items without their key are skipped (and counted). */
 export async function* listItems(decl: StreamDeclaration, parent: ApiRecord, context: ReadContext): AsyncIterable<ApiRecord[]> {
+  if (decl.when && !decl.when(parent)) return; // issue #13: a parent the stream does not exist under is not asked
+  for await (const page of listPages(decl, parent, context)) yield context.summary.keyed(decl, parent, page); // issue #13
+}
+
+async function* listPages(decl: StreamDeclaration, parent: ApiRecord, context: ReadContext): AsyncIterable<ApiRecord[]> {
   if (decl.list) {
     yield* decl.list(parent, context.listContext);
     return;
@@ -45,6 +53,7 @@ export async function* listItems(decl: StreamDeclaration, parent: ApiRecord, con
  */
 function logNotFound(decl: StreamDeclaration, parent: ApiRecord, path: string, context: ReadContext): void {
   if (decl.parent === null && typeof parent.slug === 'string') {
+    context.summary.projectNotFound(parent.slug); // issue #13: named at the end; all of them → config_error
     context.emitter.log(
       'WARN',
       `${decl.name}: project ${parent.slug} answered 404 (GET ${path}); nothing was read for it. Check the slug in project_slugs ` +

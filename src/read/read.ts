@@ -3,7 +3,10 @@ import { asConnectorError, type ConnectorError } from '../errors.js';
 import { createClient } from '../http/create-client.js';
 import type { Emitter } from '../protocol/emitter.js';
 import type { StreamName } from '../streams/schemas/index.js';
+import { futureStartDate } from '../config/future-start.js';
+import { HISTORY_STREAMS } from './project-walk.js';
 import { readProjectHistory } from './project-history.js';
+import { ReadSummary } from './read-summary.js';
 import type { ReadContext } from './read-context.js';
 import type { Selection } from './selection.js';
 import { emptyState, serialiseState, type IncrementalState } from './state-input.js';
@@ -24,6 +27,7 @@ export async function read(config: Config, selection: Selection, states: Map<Str
   const client = createClient(config, emitter);
   const failures = new StreamFailures();
   const halt = new AbortController();
+  const summary = new ReadSummary((level, message) => emitter.log(level, message)); // issue #13
   const context: ReadContext = {
     config,
     client,
@@ -32,7 +36,10 @@ export async function read(config: Config, selection: Selection, states: Map<Str
     states,
     failures,
     listContext: { client, config, log: (level, message) => emitter.log(level, message), signal: halt.signal },
+    summary,
   };
+  const future = futureStartDate(config.startDate, Date.now()); // issue #13: said, not failed (see README)
+  if (future !== undefined) emitter.log('WARN', future);
   for (const stream of selection.keys()) emitter.streamStatus(stream, 'STARTED');
   for (const stream of selection.keys()) emitter.streamStatus(stream, 'RUNNING');
   // Anything a side rejects with ends the read, as a fatal error always did.
@@ -56,6 +63,9 @@ export async function read(config: Config, selection: Selection, states: Map<Str
   }
   // The first fatal error is the one reported; the other side's are its echoes.
   const fatal: ConnectorError | undefined = halt.signal.aborted ? asConnectorError(halt.signal.reason) : undefined;
+  // issue #13: every configured project answered 404 → the history streams fail with a config_error naming them.
+  const noProject = summary.noProjectFound(config.projectSlugs);
+  if (noProject) failures.add(HISTORY_STREAMS.filter((stream) => finished.has(stream)), noProject);
 
   for (const [stream, mode] of selection) {
     if (!finished.has(stream) || failures.has(stream)) {
@@ -74,6 +84,6 @@ export async function read(config: Config, selection: Selection, states: Map<Str
     for (const [stream, error] of failures.entries()) emitter.error(`Stream ${stream} did not complete: ${error.message}`, error.failureType, { stream });
     return 1;
   }
-  emitter.log('INFO', `read complete: ${client.stats.requests} requests, ${client.stats.retries} retries, ${client.stats.rateLimited} rate-limited`);
+  emitter.log('INFO', `read complete: ${client.stats.requests} requests, ${client.stats.retries} retries, ${client.stats.rateLimited} rate-limited${summary.line(config.projectSlugs)}`);
   return 0;
 }

@@ -30,6 +30,8 @@ export interface StreamDeclaration {
    * `{items, next_page_token}` unless `bareArray`.
    */
   request?: (parent: ApiRecord, config: Config) => { path: string; query?: Query; bareArray?: boolean };
+  /** Listed only under parent records for which this holds (issue #13: triggers of supported providers only). */
+  when?: (parent: ApiRecord) => boolean;
   /** Custom listing, for a stream that needs more than one request shape. */
   list?: (parent: ApiRecord, context: ListContext) => AsyncIterable<ApiRecord[]>;
   /** Fields the connector adds from the parent record, e.g. keys. */

@@ -3,6 +3,9 @@ import type { CircleCiClient } from '../http/client.js';
 import { forEachConcurrent } from '../read/concurrency.js';
 import { slugPath, text, v2, type ApiRecord, type ListContext, type StreamDeclaration } from './declaration.js';
 import type { StreamName } from './schemas/index.js';
+import { filledFrom } from './fallbacks.js';
+import { redactSecrets } from './redact.js';
+import { hasTriggers } from './trigger-support.js';
 
 /**
  * The eleven streams. Organization-wide streams hang under `collaborations` (one record
@@ -69,9 +72,10 @@ const trigger: StreamDeclaration = {
   name: 'trigger',
   primaryKey: ['id', 'project_id', 'pipeline_definition_id', 'organization_id'],
   parent: 'pipeline_definition',
+  when: hasTriggers, // issue #13: only providers the spec lists for triggers
   request: (definition) => ({ path: v2`/projects/${definition.project_id}/pipeline-definitions/${definition.id}/triggers` }),
   enrich: (item, definition) => ({
-    ...item,
+    ...redactSecrets(item), // issue #13: webhook secrets never leave the connector
     project_id: definition.project_id,
     pipeline_definition_id: definition.id,
     organization_id: definition.organization_id,
@@ -93,6 +97,7 @@ const pipelines: StreamDeclaration = {
   cursor: 'updated_at',
   parent: null,
   request: (configured) => ({ path: `/api/v2/project/${slugPath(text(configured.slug))}/pipeline` }),
+  enrich: filledFrom('updated_at', 'created_at'), // issue #13: the spec does not require updated_at
   partition: (configured) => text(configured.slug),
 };
 
@@ -135,10 +140,14 @@ export const STREAMS: Record<StreamName, StreamDeclaration> = {
  * older installs) the configured slugs stand in, once per run.
  */
 async function* listOrganizationProjects(org: ApiRecord, context: ListContext): AsyncIterable<ApiRecord[]> {
-  const listing = context.client.pages<ApiRecord>('/api/private/project', {
-    'organization-id': text(org.id),
-    'page-size': PRIVATE_PROJECT_PAGE_SIZE,
-  });
+  const listing = context.client.pages<ApiRecord>(
+    '/api/private/project',
+    { 'organization-id': text(org.id), 'page-size': PRIVATE_PROJECT_PAGE_SIZE },
+    // issue #13: a 404 (no such listing here) takes the fallback below like any other failure
+    () => {
+      throw new ApiError('GET /api/private/project answered 404', 'transient_error', 'GET /api/private/project', 404);
+    },
+  );
   try {
     for await (const page of listing) {
       const slugs = page.map((item) => text(item.slug));

@@ -294,15 +294,20 @@ describe('API responses of unexpected shapes (msw: the fake plus narrower handle
     expect(records.every((r) => r.organization_id === org.id)).toBe(true);
   });
 
-  it('an item without its primary key: an error naming the stream and the key', async () => {
+  it('items without their primary key: skipped with one WARN naming the stream and the key, counted in the final line', async () => {
     const served = world.truth('pipelines', { projectSlugs: [slug] });
+    expect(served.length).toBeGreaterThan(2);
     const { id: _dropped, ...withoutId } = served[1]!;
-    serveFake(api, world, http.get(pipelinePath, () => HttpResponse.json({ items: [served[0], withoutId], next_page_token: null })));
+    const items = [served[0], withoutId, { ...served[2], id: null }, ...served.slice(3)];
+    serveFake(api, world, http.get(pipelinePath, () => HttpResponse.json({ items, next_page_token: null })));
     const run = await read({ pipelines: 'full_refresh' });
-    expect(run.exitCode).not.toBe(0);
-    expect(run.errors).toHaveLength(1);
-    expect(run.errors[0]!.failure_type).toBe('system_error');
-    expect(run.errors[0]!.message).toContain('pipelines');
-    expect(run.errors[0]!.message).toContain('"id"');
+    expect(run.errors).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(run.records.get('pipelines')).toEqual([served[0], ...served.slice(3)]);
+    const warnings = run.logs.filter((log) => log.level === 'WARN' && log.message.includes('without its key field'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toContain('pipelines');
+    expect(warnings[0]!.message).toContain('"id"');
+    expect(run.logs.at(-1)!.message).toContain('skipped without a primary key: pipelines 2');
   });
 });

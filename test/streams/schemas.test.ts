@@ -16,6 +16,7 @@ import {
   diffStreamSchemaFiles,
   findRepoRoot,
   keyFields,
+  requiredFields,
   loadSpec,
   renderSchema,
   sourceRecordSchema,
@@ -330,11 +331,11 @@ describe.each(STREAM_NAMES.map((stream) => [stream]))('%s schema', (stream: Stre
     }
   });
 
-  it('has every primary-key and cursor field as a required, non-null scalar', () => {
+  it('has every primary-key field, and the cursor where it is always there, as a required, non-null scalar', () => {
     expect(schema.type).toBe('object');
     const keys = [...source.primaryKey, ...(source.cursor !== undefined ? [source.cursor] : [])];
     expect(keyFields(stream)).toEqual([...new Set(keys)]);
-    for (const key of keys) {
+    for (const key of requiredFields(spec, stream)) {
       const field = properties[key];
       expect({ key, present: field !== undefined }).toEqual({ key, present: true });
       const types = typesOf(field ?? {});
@@ -345,7 +346,7 @@ describe.each(STREAM_NAMES.map((stream) => [stream]))('%s schema', (stream: Stre
   });
 
   it('makes every other top-level property nullable', () => {
-    const keys = new Set(keyFields(stream));
+    const keys = new Set(requiredFields(spec, stream));
     for (const [name, field] of Object.entries(properties)) {
       if (keys.has(name)) continue;
       const types = typesOf(field);
@@ -368,7 +369,7 @@ describe.each(STREAM_NAMES.map((stream) => [stream]))('%s schema', (stream: Stre
   });
 
   it('validates the spec sample with every non-key field null', () => {
-    const keys = new Set(keyFields(stream));
+    const keys = new Set(requiredFields(spec, stream));
     const sample = specSample(stream);
     const nulled = Object.fromEntries(Object.entries(sample).map(([k, v]) => [k, keys.has(k) ? v : null]));
     expect(validate(stream, nulled)).toEqual([]);
@@ -380,7 +381,7 @@ describe.each(STREAM_NAMES.map((stream) => [stream]))('%s schema', (stream: Stre
 
   it('rejects records with a null or missing key, a non-integer integer or a bad date-time', () => {
     const sample = specSample(stream);
-    for (const key of keyFields(stream)) {
+    for (const key of requiredFields(spec, stream)) {
       expect(validate(stream, { ...sample, [key]: null })).not.toEqual([]);
       const { [key]: _removed, ...without } = sample;
       expect(validate(stream, without)).not.toEqual([]);
@@ -389,6 +390,19 @@ describe.each(STREAM_NAMES.map((stream) => [stream]))('%s schema', (stream: Stre
       if (typesOf(field).includes('integer')) expect(validate(stream, { ...sample, [name]: 2.5 })).not.toEqual([]);
       if (field.format === 'date-time') expect(validate(stream, { ...sample, [name]: 'yesterday' })).not.toEqual([]);
     }
+  });
+});
+
+describe('cursor fields', () => {
+  it('are required only where always there: injected, required by the spec, or filled from a field the spec requires', () => {
+    const cursors = Object.fromEntries(
+      STREAM_NAMES.filter((stream) => STREAM_SOURCES[stream].cursor !== undefined).map((stream) => [stream, requiredFields(spec, stream).includes(STREAM_SOURCES[stream].cursor!)]),
+    );
+    // deploy: the spec requires no field of an environment; pipelines: updated_at is optional but created_at is required.
+    expect(cursors).toEqual({ deploy: false, jobs: true, pipelines: true, schedule: true, workflows: true });
+    expect(streamSchemas.deploy.properties?.['updated_at']?.type).toEqual(['string', 'null']);
+    expect(streamSchemas.deploy.required).not.toContain('updated_at');
+    expect(validate('deploy', { id: 'e1', organization_id: 'o1' })).toEqual([]);
   });
 });
 

@@ -89,8 +89,30 @@ describe('check', () => {
     expect(exitCode).toBe(0);
     const status = onlyConnectionStatus(messages);
     expect(status.status).toBe('FAILED');
-    expect(status.message).toContain('Project gh/acme/api was not found (404)');
+    expect(status.message).toContain('Some configured projects were not found (404) with this token: gh/acme/api.');
+    expect(status.message).not.toContain('web-app');
     expect(status.message).toContain('Project API tokens do not work with CircleCI API v2');
+  });
+
+  it('FAILED naming every slug when all of them answer 404', async () => {
+    api.server.use(me(), projects(['gh/acme/web-app', 'gh/acme/api']));
+    const { exitCode, messages } = await run({ name: 'check', config: inputFile(config) });
+    expect(exitCode).toBe(0);
+    const status = onlyConnectionStatus(messages);
+    expect(status.status).toBe('FAILED');
+    expect(status.message).toContain('None of the configured projects was found (404) with this token: gh/acme/web-app, gh/acme/api.');
+    expect(api.requestsTo('/api/v2/project/gh/acme/web-app')).toHaveLength(1);
+    expect(api.requestsTo('/api/v2/project/gh/acme/api')).toHaveLength(1);
+  });
+
+  it('FAILED for a start_date in the future, saying what it would do, before any request', async () => {
+    const { exitCode, messages } = await run({ name: 'check', config: inputFile({ ...config, start_date: '2999-01-01' }) });
+    expect(exitCode).toBe(0);
+    const status = onlyConnectionStatus(messages);
+    expect(status.status).toBe('FAILED');
+    expect(status.message).toContain('start_date 2999-01-01T00:00:00.000Z is in the future');
+    for (const stream of ['deploy', 'jobs', 'pipelines', 'schedule', 'workflows']) expect(status.message).toContain(stream);
+    expect(api.requests).toHaveLength(0);
   });
 
   it('FAILED when /me answers 404: the URL is not a CircleCI API', async () => {

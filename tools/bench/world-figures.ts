@@ -43,7 +43,8 @@ export function worldFigures(world: World, connectorPageSize: number): WorldFigu
       const definitions = world.definitions(p);
       count('pipeline_definition', definitions.length);
       for (const definition of p.definitions) {
-        add('triggers', 1);
+        // The spec lists triggers only for these providers; other definitions are not asked.
+        if (definition.provider === 'github_app' || definition.provider === 'bitbucket_dc') add('triggers', 1);
         count('trigger', world.triggers(definition).length);
       }
       add('schedules', pages(world.schedules(p).length, ps));

@@ -1406,7 +1406,8 @@ export class World {
         for (const p of this.projects) {
           for (const d of p.definitions) {
             for (const t of this.triggers(d)) {
-              yield { ...t, project_id: p.id, pipeline_definition_id: d.record.id, organization_id: p.org.id };
+              // What a destination may hold: the webhook URL without its `secret` (issue #13).
+              yield { ...withoutWebhookSecret(t), project_id: p.id, pipeline_definition_id: d.record.id, organization_id: p.org.id };
             }
           }
         }
@@ -1494,4 +1495,14 @@ export function createWorld(init: WorldInit = {}): World {
   if (!base) throw new Error(`unknown preset ${preset}`);
   const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<WorldOptions>;
   return new World({ seed: 1, ...base, ...defined });
+}
+
+/** A trigger as replicated: its webhook URL carries no `secret` query parameter (issue #13). */
+function withoutWebhookSecret(trigger: JsonObject): JsonObject {
+  const source = trigger.event_source as { webhook?: { url?: string } } | undefined;
+  const url = source?.webhook?.url;
+  if (url === undefined) return trigger;
+  const parsed = new URL(url);
+  parsed.searchParams.delete('secret');
+  return { ...trigger, event_source: { ...source, webhook: { ...source!.webhook, url: parsed.toString() } } };
 }

@@ -15,12 +15,13 @@
  * - every object allows additional properties (`additionalProperties: true`); maps
  *   (`additionalProperties: <schema>`) become free-form objects, their value schema is
  *   dropped (it was an anyOf in every case here);
- * - every property except primary-key and cursor fields is nullable
+ * - every property except primary-key fields, and cursor fields that are always there
+ *   (see requiredFields), is nullable
  *   (`type: [t, "null"]`): the API omits fields or sends null beyond what the spec says,
  *   and destinations need nullable columns. Array items are nullable only when the spec
  *   says so (`nullable` / `x-nullable`);
  * - `required` from the spec is dropped; the record's top level requires its
- *   primary-key and cursor fields only;
+ *   primary-key fields and the cursor where it is always there;
  * - enums are dropped: CircleCI adds values over time (job statuses, trigger types,
  *   event presets...) and a closed enum would reject new records and make every
  *   addition a breaking schema change;
@@ -61,6 +62,8 @@ export interface StreamSource {
   injected: Readonly<Record<string, InjectedField>>;
   primaryKey: readonly string[];
   cursor?: string;
+  /** The field the connector puts in the cursor's place when the API leaves the cursor out. */
+  cursorFallback?: string;
 }
 
 const ORGANIZATION_ID: InjectedField = { description: 'Injected by the connector: the UUID of the organization.' };
@@ -106,7 +109,8 @@ export const STREAM_SOURCES: Readonly<Record<StreamName, StreamSource>> = {
     injected: { project_id: PROJECT_ID, organization_id: ORGANIZATION_ID },
     primaryKey: ['id', 'project_id', 'organization_id'],
   },
-  pipelines: { path: '/project/{project-slug}/pipeline', location: 'items', injected: {}, primaryKey: ['id'], cursor: 'updated_at' },
+  // The spec does not require updated_at; a pipeline without one is bookmarked by its created_at.
+  pipelines: { path: '/project/{project-slug}/pipeline', location: 'items', injected: {}, primaryKey: ['id'], cursor: 'updated_at', cursorFallback: 'created_at' },
   // organization_id is part of the response body.
   project: { path: '/project/{project-slug}', location: 'body', injected: {}, primaryKey: ['id', 'organization_id'] },
   schedule: {
@@ -345,17 +349,40 @@ function sortedProperties(properties: Record<string, StreamJsonSchema>): Record<
   return Object.fromEntries(Object.keys(properties).sort().map((name) => [name, properties[name] as StreamJsonSchema]));
 }
 
-/** Key and cursor fields of `stream`: non-nullable and required. */
+/** Key and cursor fields of `stream`. */
 export function keyFields(stream: StreamName): readonly string[] {
   const { primaryKey, cursor } = STREAM_SOURCES[stream];
   return cursor === undefined || primaryKey.includes(cursor) ? primaryKey : [...primaryKey, cursor];
+}
+
+/** Whether the spec requires `name` in a record and does not let it be null. */
+function specGuarantees(record: OpenApiSchema, name: string): boolean {
+  const parts = [record, ...(record.allOf ?? [])];
+  const required = parts.some((part) => part.required?.includes(name));
+  const property = parts.map((part) => part.properties?.[name]).find((p) => p !== undefined);
+  return required && property !== undefined && !property.nullable && !property['x-nullable'];
+}
+
+/**
+ * Fields every record of `stream` has, non-null: the primary key (the connector skips
+ * items without it) and the cursor where it is always there: injected by the connector,
+ * guaranteed by the spec, or filled from a fallback the spec guarantees. A cursor the spec
+ * may leave out stays nullable: such records are read too.
+ */
+export function requiredFields(spec: OpenApiDocument, stream: StreamName): readonly string[] {
+  const source = STREAM_SOURCES[stream];
+  const { primaryKey, cursor, cursorFallback } = source;
+  if (cursor === undefined || primaryKey.includes(cursor)) return primaryKey;
+  const record = sourceRecordSchema(spec, stream);
+  const always = cursor in source.injected || specGuarantees(record, cursor) || (cursorFallback !== undefined && specGuarantees(record, cursorFallback));
+  return always ? [...primaryKey, cursor] : primaryKey;
 }
 
 export function deriveStreamSchema(spec: OpenApiDocument, stream: StreamName): StreamJsonSchema {
   const source = STREAM_SOURCES[stream];
   const record = flattenCombinators(sourceRecordSchema(spec, stream));
   if (schemaType(record) !== 'object') throw new Error(`${stream}: record schema is not an object`);
-  const keys = new Set(keyFields(stream));
+  const keys = new Set(requiredFields(spec, stream));
   const properties = convertProperties(record.properties ?? {}, keys);
 
   for (const [name, field] of Object.entries(source.injected)) {
@@ -370,7 +397,7 @@ export function deriveStreamSchema(spec: OpenApiDocument, stream: StreamName): S
     if (same === undefined) throw new Error(`${stream}: deviation ${deviation.property}: no property ${deviation.sameAs}`);
     properties[deviation.property] = { ...same };
   }
-  for (const name of keys) {
+  for (const name of keyFields(stream)) {
     if (properties[name] === undefined) throw new Error(`${stream}: key/cursor field ${name} is not in the record schema`);
   }
 

@@ -1,0 +1,88 @@
+import { ConfigError } from '../errors.js';
+import type { ApiRecord, StreamDeclaration } from '../streams/declaration.js';
+import type { StreamName } from '../streams/schemas/index.js';
+
+/**
+ * What a read passed over without failing, for the end-of-read summary: items CircleCI
+ * sent without their primary key (skipped: a destination cannot deduplicate them), and
+ * configured projects that answered 404.
+ */
+export class ReadSummary {
+  private readonly keyless = new Map<StreamName, number>();
+  private readonly notFound = new Set<string>();
+
+  constructor(private readonly log: (level: 'WARN', message: string) => void) {}
+
+  /**
+   * The items of a page that carry their key fields (after `decl.enrich`, which supplies
+   * the keys taken from the parent). The others are counted and skipped, with one WARN per
+   * stream at the first. Items that are not objects are kept: reading them is an error
+   * the caller reports.
+   */
+  keyed(decl: StreamDeclaration, parent: ApiRecord, items: readonly unknown[]): ApiRecord[] {
+    const kept: ApiRecord[] = [];
+    for (const item of items) {
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+        kept.push(item as ApiRecord);
+        continue;
+      }
+      const record = decl.enrich ? decl.enrich(item as ApiRecord, parent) : (item as ApiRecord);
+      const missing = decl.primaryKey.find((key) => !isKeyValue(record[key]));
+      if (missing === undefined) {
+        kept.push(item as ApiRecord);
+        continue;
+      }
+      const count = (this.keyless.get(decl.name) ?? 0) + 1;
+      this.keyless.set(decl.name, count);
+      if (count === 1) {
+        // Field names only: values may be anything, secrets included.
+        this.log(
+          'WARN',
+          `${decl.name}: CircleCI sent an item without its key field "${missing}" (fields: ${Object.keys(item).sort().join(', ') || 'none'}); ` +
+            `skipped, as are any further ones (counted at the end of the read)`,
+        );
+      }
+    }
+    return kept;
+  }
+
+  /** A configured project answered 404. */
+  projectNotFound(slug: string): void {
+    this.notFound.add(slug);
+  }
+
+  /** Items skipped for a missing key, per stream. */
+  get skippedWithoutKey(): ReadonlyMap<StreamName, number> {
+    return this.keyless;
+  }
+
+  /** Configured projects that answered 404, in the order of `configured`. */
+  projectsNotFound(configured: readonly string[]): string[] {
+    return configured.filter((slug) => this.notFound.has(slug));
+  }
+
+  /**
+   * The error for a read where every configured project answered 404: nothing of the
+   * project history can be read, which is a wrong config, not an empty account.
+   */
+  noProjectFound(configured: readonly string[]): ConfigError | undefined {
+    if (configured.length === 0 || this.projectsNotFound(configured).length < configured.length) return undefined;
+    return new ConfigError(
+      `None of the configured projects was found (404): ${configured.join(', ')}. Check project_slugs (vcs-type/org/repo, as in ` +
+        `the project's pipeline URL) and that the token's user can see the projects; project API tokens do not work with API v2.`,
+    );
+  }
+
+  /** The part of the final log line that reports these, or '' when there is nothing to say. */
+  line(configured: readonly string[]): string {
+    const parts: string[] = [];
+    const missing = this.projectsNotFound(configured);
+    if (missing.length > 0) parts.push(`projects not found (404): ${missing.join(', ')}`);
+    if (this.keyless.size > 0) parts.push(`skipped without a primary key: ${[...this.keyless].map(([stream, n]) => `${stream} ${n}`).join(', ')}`);
+    return parts.length === 0 ? '' : `; ${parts.join('; ')}`;
+  }
+}
+
+function isKeyValue(value: unknown): boolean {
+  return value !== undefined && value !== null && typeof value !== 'object';
+}

@@ -1,0 +1,395 @@
+/**
+ * API answers generated at random from CircleCI's OpenAPI spec (test/reference), not from
+ * the fake this project wrote: whatever the spec allows, a read must take. A seeded
+ * generator walks the spec's own response schemas ($ref, allOf/anyOf/oneOf, nullable and
+ * x-nullable, required) and, at random: omits optional fields, sends null where the spec
+ * says nullable, sends enum values the spec does not list, adds fields it does not know,
+ * and pages with empty pages that still carry a next_page_token.
+ *
+ * `specApi(seed)` serves every endpoint a read uses (msw handlers at TEST_API) and records
+ * what it served: the primary keys of every item, and which parents' child listings were
+ * asked for, so a test can check that every item with its key became a record.
+ */
+import { HttpResponse, http, type HttpHandler } from 'msw';
+
+import type { StreamName } from '../../src/streams/schemas/index.js';
+import { loadSpec, type OpenApiDocument, type OpenApiSchema } from '../../tools/schemas/derive-stream-schemas.js';
+import { TEST_API } from './http.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+/** mulberry32: small, seeded, good enough for test data. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A stable 32-bit hash of text, to derive one generator per route from the seed. */
+function hash(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+export interface GeneratorOdds {
+  /** A nullable value is null. */
+  nullable: number;
+  /** An optional property is left out. */
+  omitOptional: number;
+  /** An enum value is one the spec does not list. */
+  unknownEnum: number;
+  /** An object carries a field the spec does not list. */
+  extraField: number;
+}
+
+export const DEFAULT_ODDS: GeneratorOdds = { nullable: 0.2, omitOptional: 0.35, unknownEnum: 0.15, extraField: 0.3 };
+
+/** Dates fall in this range, so a start date before it reads them all. */
+const EARLIEST = Date.UTC(2001, 0, 1);
+const LATEST = Date.UTC(2026, 0, 1);
+
+/** Generates values that the spec's schemas accept (plus the allowed surprises above). */
+export class SpecGenerator {
+  constructor(
+    private readonly spec: OpenApiDocument,
+    private readonly random: () => number,
+    private readonly odds: GeneratorOdds = DEFAULT_ODDS,
+  ) {}
+
+  private chance(p: number): boolean {
+    return this.random() < p;
+  }
+
+  private int(min: number, max: number): number {
+    return min + Math.floor(this.random() * (max - min + 1));
+  }
+
+  uuid(): string {
+    const hex = Array.from({ length: 32 }, () => this.int(0, 15).toString(16)).join('');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20)}`;
+  }
+
+  private resolve(schema: OpenApiSchema): OpenApiSchema {
+    let current = schema;
+    for (let hops = 0; current.$ref !== undefined; hops++) {
+      if (hops > 20) throw new Error(`$ref chain too long at ${current.$ref}`);
+      const { $ref, ...siblings } = current;
+      let node: unknown = this.spec;
+      for (const raw of $ref.slice(2).split('/')) node = (node as Record<string, unknown>)[raw.replaceAll('~1', '/').replaceAll('~0', '~')];
+      if (node === undefined) throw new Error(`unresolvable $ref ${$ref}`);
+      current = { ...(node as OpenApiSchema), ...siblings };
+    }
+    return current;
+  }
+
+  /** A value of `schema`; `depth` bounds recursive schemas. */
+  value(input: OpenApiSchema, depth = 0): Json {
+    const schema = this.resolve(input);
+    const nullable = schema.nullable === true || schema['x-nullable'] === true;
+    if (nullable && this.chance(this.odds.nullable)) return null;
+    if (depth > 8) return null;
+    if (schema.allOf) {
+      const parts = schema.allOf.map((part) => this.value(part, depth + 1));
+      const objects = parts.filter((part): part is JsonObject => part !== null && typeof part === 'object' && !Array.isArray(part));
+      return objects.length === parts.length ? Object.assign({}, ...objects) : (parts[0] ?? null);
+    }
+    const alternatives = schema.anyOf ?? schema.oneOf;
+    if (alternatives) return this.value(alternatives[this.int(0, alternatives.length - 1)]!, depth + 1);
+    if (schema.enum) {
+      if (this.chance(this.odds.unknownEnum) && (schema.type === 'string' || typeof schema.enum[0] === 'string')) return `value-the-spec-does-not-list-${this.int(1, 99)}`;
+      return schema.enum[this.int(0, schema.enum.length - 1)] as Json;
+    }
+    const type = schema.type ?? (schema.properties || schema.additionalProperties ? 'object' : schema.items ? 'array' : undefined);
+    switch (type) {
+      case 'object':
+        return this.object(schema, depth);
+      case 'array':
+        return Array.from({ length: this.int(0, 3) }, () => this.value(schema.items ?? {}, depth + 1));
+      case 'string':
+        return this.string(schema);
+      case 'integer':
+        return this.int(0, 5000);
+      case 'number':
+        return this.int(0, 100_000) / 100;
+      case 'boolean':
+        return this.chance(0.5);
+      default:
+        return this.anything();
+    }
+  }
+
+  private object(schema: OpenApiSchema, depth: number): JsonObject {
+    const out: JsonObject = {};
+    const required = new Set(schema.required ?? []);
+    for (const [name, property] of Object.entries(schema.properties ?? {})) {
+      if (!required.has(name) && this.chance(this.odds.omitOptional)) continue;
+      out[name] = this.value(property, depth + 1);
+    }
+    if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
+      for (let i = this.int(0, 2); i > 0; i--) out[`key_${this.int(1, 999)}`] = this.value(schema.additionalProperties, depth + 1);
+    }
+    if (this.chance(this.odds.extraField)) out[`field_the_spec_does_not_list_${this.int(1, 9)}`] = this.anything();
+    return out;
+  }
+
+  private string(schema: OpenApiSchema): string {
+    if (schema.format === 'date-time') return new Date(EARLIEST + Math.floor(this.random() * (LATEST - EARLIEST))).toISOString();
+    if (schema.format === 'uuid') return this.uuid();
+    if (typeof schema.example === 'string' && this.chance(0.5)) return schema.example;
+    return `text-${this.int(0, 1_000_000).toString(36)}`;
+  }
+
+  private anything(): Json {
+    switch (this.int(0, 4)) {
+      case 0:
+        return null;
+      case 1:
+        return this.int(-5, 5);
+      case 2:
+        return `any-${this.int(0, 99)}`;
+      case 3:
+        return { nested: [this.chance(0.5), 'x', null] };
+      default:
+        return [1, 'two', null];
+    }
+  }
+
+  /** The schema of one list item (or the body) of a GET path's 200 answer. */
+  responseSchema(path: string): OpenApiSchema {
+    const body = this.spec.paths[path]?.get?.responses?.['200']?.content?.['application/json']?.schema;
+    if (!body) throw new Error(`no GET ${path} 200 schema in the spec`);
+    return this.resolve(body);
+  }
+
+  listItemSchema(path: string): OpenApiSchema {
+    const body = this.responseSchema(path);
+    const items = body.type === 'array' ? body.items : this.resolve(body.properties?.['items'] ?? {}).items;
+    if (!items) throw new Error(`GET ${path} 200 has no list items`);
+    return items;
+  }
+}
+
+/** The primary key of an item as the connector would record it, or undefined when a part is missing. */
+function keyOf(parts: readonly unknown[]): string | undefined {
+  return parts.every((part) => part !== undefined && part !== null && typeof part !== 'object') ? JSON.stringify(parts) : undefined;
+}
+
+export interface SpecApi {
+  handlers: HttpHandler[];
+  /** Primary keys (JSON of the key values) of every item served with its key, per stream. */
+  served: Map<StreamName, string[]>;
+  /** Items served without their key, per stream. */
+  keyless: Map<StreamName, number>;
+  /** Per child listing route, the parents it was asked for (org ids, project ids/slugs, definition ids, pipeline ids, workflow ids). */
+  listed: Map<string, Set<string>>;
+  /** Pipelines served without `updated_at`: id → created_at. */
+  pipelinesWithoutUpdatedAt: Map<string, Json>;
+  /** Definitions served, by id, with their config_source provider. */
+  definitionProviders: Map<string, Json>;
+  /** Secret values of webhook URLs served (`?secret=`). */
+  webhookSecrets: string[];
+  /** Empty pages served that carried a next_page_token. */
+  emptyPagesWithToken(): number;
+}
+
+const PATHS = {
+  collaborations: '/me/collaborations',
+  context: '/context',
+  groups: '/organizations/{org_id}/groups',
+  deploy: '/deploy/environments',
+  project: '/project/{project-slug}',
+  pipeline_definition: '/projects/{project_id}/pipeline-definitions',
+  trigger: '/projects/{project_id}/pipeline-definitions/{pipeline_definition_id}/triggers',
+  schedule: '/project/{project-slug}/schedule',
+  pipelines: '/project/{project-slug}/pipeline',
+  workflows: '/pipeline/{pipeline-id}/workflow',
+  jobs: '/workflow/{id}/job',
+} as const;
+
+/**
+ * msw handlers answering from the spec's schemas with `seed`. Each listing's pages are
+ * decided by the seed and the listing (route and parent), not by the order requests come
+ * in, so concurrent reads get the same answers.
+ */
+export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: GeneratorOdds = DEFAULT_ODDS): SpecApi {
+  const served = new Map<StreamName, string[]>();
+  const keyless = new Map<StreamName, number>();
+  const listed = new Map<string, Set<string>>();
+  const pipelinesWithoutUpdatedAt = new Map<string, Json>();
+  const definitionProviders = new Map<string, Json>();
+  const webhookSecrets: string[] = [];
+  /** Project id → organization_id, from the project details served. */
+  const projectOrg = new Map<string, Json>();
+  let emptyWithToken = 0;
+  const pages = new Map<string, Array<{ items: JsonObject[]; next: string | null | undefined }>>();
+
+  const generator = (listing: string) => new SpecGenerator(spec, seeded(hash(`${seed}:${listing}`)), odds);
+  const note = (route: string, parent: string) => {
+    const set = listed.get(route) ?? new Set<string>();
+    set.add(parent);
+    listed.set(route, set);
+  };
+  const record = (stream: StreamName, parts: readonly unknown[]) => {
+    const key = keyOf(parts);
+    if (key === undefined) keyless.set(stream, (keyless.get(stream) ?? 0) + 1);
+    else served.set(stream, [...(served.get(stream) ?? []), key]);
+  };
+
+  /** The pages of one listing: 1-3 pages of 0-4 items, empty pages with a next token included. */
+  function listing(listingKey: string, path: string, shape?: (item: JsonObject, gen: SpecGenerator) => JsonObject) {
+    let book = pages.get(listingKey);
+    if (!book) {
+      const gen = generator(listingKey);
+      const schema = gen.listItemSchema(path);
+      const count = 1 + Math.floor(gen.value({ type: 'integer' }) as number) % 3;
+      book = Array.from({ length: count }, (_, index) => {
+        const empty = index < count - 1 && gen.value({ type: 'boolean' }) === true && gen.value({ type: 'boolean' }) === true;
+        const size = empty ? 0 : (gen.value({ type: 'integer' }) as number) % 5;
+        const items = Array.from({ length: size }, () => {
+          const item = gen.value(schema) as JsonObject;
+          return shape ? shape(item, gen) : item;
+        });
+        // The last page ends the listing with null, an empty string, or no token at all.
+        const last = index === count - 1;
+        const ends = [null, '', undefined] as const;
+        return { items, next: last ? ends[(gen.value({ type: 'integer' }) as number) % 3] : `${listingKey}#${index + 1}` };
+      });
+      pages.set(listingKey, book);
+    }
+    return book;
+  }
+
+  /** Answers one page request and counts the page's items the first time it is served. */
+  function page(request: Request, listingKey: string, path: string, count: (item: JsonObject) => void, shape?: (item: JsonObject, gen: SpecGenerator) => JsonObject) {
+    const book = listing(listingKey, path, shape);
+    const token = new URL(request.url).searchParams.get('page-token');
+    const index = token === null ? 0 : Number(token.slice(token.lastIndexOf('#') + 1));
+    const current = book[index];
+    if (current === undefined || (token !== null && token !== `${listingKey}#${index}`)) return HttpResponse.json({ message: 'bad page token' }, { status: 404 });
+    if (!(current as { counted?: boolean }).counted) {
+      (current as { counted?: boolean }).counted = true;
+      for (const item of current.items) count(item);
+      if (current.items.length === 0 && current.next) emptyWithToken += 1;
+    }
+    const body: JsonObject = { items: current.items };
+    if (current.next !== undefined) body.next_page_token = current.next;
+    return HttpResponse.json(body);
+  }
+
+  const api = (path: string) => `${TEST_API}/api/v2${path}`;
+  const slugOf = (params: Record<string, unknown>) => `${String(params.vcs)}/${String(params.org)}/${String(params.repo)}`;
+
+  const handlers: HttpHandler[] = [
+    http.get(api('/me/collaborations'), () => {
+      const gen = generator('collaborations');
+      const schema = gen.listItemSchema(PATHS.collaborations);
+      const items = Array.from({ length: 1 + ((gen.value({ type: 'integer' }) as number) % 3) }, () => gen.value(schema) as JsonObject);
+      if (!listed.has('collaborations')) for (const item of items) record('collaborations', [item.id]);
+      note('collaborations', 'me');
+      return HttpResponse.json(items);
+    }),
+    http.get(api('/context'), ({ request }) => {
+      const org = new URL(request.url).searchParams.get('owner-id') ?? '';
+      note('context', org);
+      return page(request, `context:${org}`, PATHS.context, (item) => record('context', [item.id, org]));
+    }),
+    http.get(api('/organizations/:org/groups'), ({ request, params }) => {
+      const org = String(params.org);
+      note('groups', org);
+      return page(request, `groups:${org}`, PATHS.groups, (item) => record('groups', [item.id, org]));
+    }),
+    http.get(api('/deploy/environments'), ({ request }) => {
+      const org = new URL(request.url).searchParams.get('org-id') ?? '';
+      note('deploy', org);
+      return page(request, `deploy:${org}`, PATHS.deploy, (item) => record('deploy', [item.id, org]));
+    }),
+    // Not in the spec (test/reference/README.md): items carry id, name and slug.
+    http.get(`${TEST_API}/api/private/project`, ({ request }) => {
+      const org = new URL(request.url).searchParams.get('organization-id') ?? '';
+      note('private_projects', org);
+      const gen = generator(`private:${org}`);
+      const count = (gen.value({ type: 'integer' }) as number) % 4;
+      const items = Array.from({ length: count }, (_, i) => ({ id: gen.uuid(), name: `repo-${i}`, slug: `gh/org-${hash(org) % 1000}/repo-${i}` }));
+      return HttpResponse.json({ items, next_page_token: null });
+    }),
+    http.get(api('/project/:vcs/:org/:repo'), ({ params }) => {
+      const slug = slugOf(params);
+      const gen = generator(`project:${slug}`);
+      // CircleCI answers the slug it was asked for.
+      const detail: JsonObject = { ...(gen.value(gen.responseSchema(PATHS.project)) as JsonObject), slug };
+      if (!listed.get('project')?.has(slug)) {
+        record('project', [detail.id, detail.organization_id]);
+        if (typeof detail.id === 'string') projectOrg.set(detail.id, detail.organization_id ?? null);
+      }
+      note('project', slug);
+      return HttpResponse.json(detail);
+    }),
+    http.get(api('/projects/:project/pipeline-definitions'), ({ request, params }) => {
+      const project = String(params.project);
+      note('pipeline_definition', project);
+      return page(request, `definitions:${project}`, PATHS.pipeline_definition, (item) => {
+        record('pipeline_definition', [item.id, project, projectOrg.get(project)]);
+        if (typeof item.id === 'string') definitionProviders.set(item.id, (item.config_source as JsonObject | null | undefined)?.provider ?? null);
+      });
+    }),
+    http.get(api('/projects/:project/pipeline-definitions/:definition/triggers'), ({ request, params }) => {
+      const project = String(params.project);
+      const definition = String(params.definition);
+      note('trigger', definition);
+      return page(
+        request,
+        `triggers:${definition}`,
+        PATHS.trigger,
+        (item) => record('trigger', [item.id, project, definition, projectOrg.get(project)]),
+        (item, gen) => {
+          // The spec's example: webhook URLs carry the secret as a query parameter.
+          const webhook = (item.event_source as JsonObject | null | undefined)?.webhook as JsonObject | null | undefined;
+          if (webhook && typeof webhook === 'object') {
+            const secret = `whsec${gen.uuid().replaceAll('-', '')}`;
+            webhook.url = `https://some-webhook.invalid/some-endpoint?secret=${secret}&sender=x`;
+            webhookSecrets.push(secret);
+          }
+          return item;
+        },
+      );
+    }),
+    http.get(api('/project/:vcs/:org/:repo/schedule'), ({ request, params }) => {
+      const slug = slugOf(params);
+      note('schedule', slug);
+      return page(request, `schedule:${slug}`, PATHS.schedule, (item) => record('schedule', [item.id, item['project-slug']]));
+    }),
+    http.get(api('/project/:vcs/:org/:repo/pipeline'), ({ request, params }) => {
+      const slug = slugOf(params);
+      note('pipelines', slug);
+      return page(request, `pipelines:${slug}`, PATHS.pipelines, (item) => {
+        record('pipelines', [item.id]);
+        if (item.updated_at === undefined && typeof item.id === 'string') pipelinesWithoutUpdatedAt.set(item.id, item.created_at ?? null);
+      });
+    }),
+    http.get(api('/pipeline/:pipeline/workflow'), ({ request, params }) => {
+      const pipeline = String(params.pipeline);
+      note('workflows', pipeline);
+      return page(request, `workflows:${pipeline}`, PATHS.workflows, (item) => record('workflows', [item.id]));
+    }),
+    // A workflow followed while unfinished, read again by id on a later sync.
+    http.get(api('/workflow/:workflow'), ({ params }) => {
+      const workflow = String(params.workflow);
+      note('workflow', workflow);
+      const gen = generator(`workflow:${workflow}`);
+      return HttpResponse.json({ ...(gen.value(gen.responseSchema('/workflow/{id}')) as JsonObject), id: workflow });
+    }),
+    http.get(api('/workflow/:workflow/job'), ({ request, params }) => {
+      const workflow = String(params.workflow);
+      note('jobs', workflow);
+      return page(request, `jobs:${workflow}`, PATHS.jobs, (item) => record('jobs', [item.id, workflow]));
+    }),
+  ];
+  return { handlers, served, keyless, listed, pipelinesWithoutUpdatedAt, definitionProviders, webhookSecrets, emptyPagesWithToken: () => emptyWithToken };
+}
