@@ -1,13 +1,11 @@
 #!/usr/bin/env node
-import { parseArgs } from './cli/args.js';
-import { dispatch } from './commands/dispatch.js';
-import { asConnectorError } from './errors.js';
+import { runCommandLine } from './commands/dispatch.js';
 import { Emitter } from './protocol/emitter.js';
 
 /**
- * Entry point: `spec`, `check`, `discover` or `read`. Whatever goes wrong ends as one
- * TRACE ERROR on stdout and a non-zero exit code; the exit code is set rather than
- * forced so that stdout is flushed before the process ends.
+ * Entry point: `spec`, `check`, `discover` or `read`, with the default run options.
+ * Whatever goes wrong ends as one TRACE ERROR on stdout and a non-zero exit code; the exit
+ * code is set rather than forced so that stdout is flushed before the process ends.
  */
 const emitter = new Emitter();
 
@@ -17,16 +15,4 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-async function main(): Promise<void> {
-  try {
-    process.exitCode = await dispatch(parseArgs(process.argv.slice(2)), emitter);
-  } catch (error) {
-    const failure = asConnectorError(error);
-    emitter.error(failure.message, failure.failureType, failure.internalMessage ? { internalMessage: failure.internalMessage } : {});
-    process.exitCode = 1;
-  } finally {
-    emitter.flush();
-  }
-}
-
-await main();
+process.exitCode = await runCommandLine(process.argv.slice(2), emitter);

@@ -2,7 +2,7 @@ import type { Config } from '../config/config.js';
 import { ConnectorError } from '../errors.js';
 import type { CircleCiClient } from '../http/client.js';
 import type { Emitter } from '../protocol/emitter.js';
-import type { ApiRecord, ListContext, StreamDeclaration } from '../streams/declaration.js';
+import { fillPath, type AnyStreamDeclaration, type ApiRecord, type Listing, type ListContext } from '../streams/declaration.js';
 import type { StreamName } from '../streams/schemas/index.js';
 import type { Selection } from './selection.js';
 import type { IncrementalState } from './state-input.js';
@@ -20,47 +20,60 @@ export interface ReadContext {
 }
 
 /** Lists one stream's items under one parent record, a page at a time. */
-export async function* listItems(decl: StreamDeclaration, parent: ApiRecord, context: ReadContext): AsyncIterable<ApiRecord[]> {
+export async function* listItems(decl: AnyStreamDeclaration, parent: ApiRecord, context: ReadContext): AsyncIterable<ApiRecord[]> {
+  if (decl.when && !decl.when(parent)) return;
   if (decl.list) {
     yield* decl.list(parent, context.listContext);
     return;
   }
-  const request = decl.request!(parent, context.config);
-  const notFound = () => logNotFound(decl, parent, request.path, context);
-  if (request.bareArray) {
-    const body = await context.client.get<unknown>(request.path, request.query);
-    if (body === undefined) return notFound();
-    if (!Array.isArray(body)) {
-      throw new ConnectorError(`CircleCI answered GET ${request.path} with ${typeof body} where a list was expected; the API may have changed.`, 'system_error');
-    }
-    yield body as ApiRecord[];
+  const path = fillPath(decl.endpoint.path, decl.params?.(parent, context.config) ?? {});
+  const query = decl.query?.(parent, context.config);
+  const notFound = () => logNotFound(decl, parent, path, context);
+  if (decl.endpoint.shape === 'pages') {
+    yield* context.client.pages<ApiRecord>(path, query, notFound);
     return;
   }
-  yield* context.client.pages<ApiRecord>(request.path, request.query, notFound);
+  const body = await context.client.get<unknown>(path, query);
+  if (body === undefined) return notFound();
+  if (decl.endpoint.shape === 'single') {
+    yield [body as ApiRecord];
+    return;
+  }
+  if (!Array.isArray(body)) {
+    throw new ConnectorError(`CircleCI answered GET ${path} with ${typeof body} where a list was expected; the API may have changed.`, 'system_error');
+  }
+  yield body as ApiRecord[];
 }
 
 /**
  * A 404 is an empty result, never a failure, but it is said: under a parent it is a
- * deleted or expired resource; for a configured project it is most likely a wrong slug.
+ * deleted or expired resource; where the declaration says more (a configured project
+ * that does not exist is most likely a wrong slug), a warning.
  */
-function logNotFound(decl: StreamDeclaration, parent: ApiRecord, path: string, context: ReadContext): void {
-  if (decl.parent === null && typeof parent.slug === 'string') {
-    context.emitter.log(
-      'WARN',
-      `${decl.name}: project ${parent.slug} answered 404 (GET ${path}); nothing was read for it. Check the slug in project_slugs ` +
-        `and that the token's user can see the project.`,
-    );
-    return;
-  }
-  context.emitter.log('INFO', `${decl.name}: GET ${path} answered 404 (deleted or expired); read as empty`);
+function logNotFound(decl: AnyStreamDeclaration, parent: ApiRecord, path: string, context: ReadContext): void {
+  if (decl.notFound) context.emitter.log('WARN', `${decl.name}: ${decl.notFound(parent, path)}`);
+  else context.emitter.log('INFO', `${decl.name}: GET ${path} answered 404 (deleted or expired); read as empty`);
 }
 
-/** Builds the record a stream emits from an API item; rejects items without their key fields. */
-export function toRecord(decl: StreamDeclaration, item: ApiRecord, parent: ApiRecord): ApiRecord {
+/** Counts occurrences of keys within the listing under one parent. */
+export class ParentListing implements Listing {
+  private readonly counts = new Map<string, number>();
+  occurrence(key: string): number {
+    const count = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, count);
+    return count;
+  }
+}
+
+/**
+ * Builds the record a stream emits from an API item; rejects items without their key
+ * fields. `listing` is the one listing under `parent` the item came from.
+ */
+export function toRecord(decl: AnyStreamDeclaration, item: ApiRecord, parent: ApiRecord, listing: Listing): ApiRecord {
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
     throw new ConnectorError(`Stream ${decl.name}: CircleCI sent an item that is not an object (${JSON.stringify(item)?.slice(0, 100)}).`, 'system_error');
   }
-  const record = decl.enrich ? decl.enrich(item, parent) : item;
+  const record = decl.enrich ? { ...item, ...decl.enrich(item, parent, listing) } : item;
   for (const key of decl.primaryKey) {
     const value = record[key];
     if (value === undefined || value === null || typeof value === 'object') {

@@ -2,8 +2,10 @@ import type { Config } from '../config/config.js';
 import { asConnectorError, type ConnectorError } from '../errors.js';
 import { createClient } from '../http/create-client.js';
 import type { Emitter } from '../protocol/emitter.js';
+import { DEFAULT_CHECKPOINT_RECORDS, type RunOptions } from '../run-options.js';
 import type { StreamName } from '../streams/schemas/index.js';
-import { readProjectHistory } from './project-history.js';
+import { STREAM_GRAPH as graph } from '../streams/streams.js';
+import { readHistory } from './history-reader.js';
 import type { ReadContext } from './read-context.js';
 import type { Selection } from './selection.js';
 import { emptyState, serialiseState, type IncrementalState } from './state-input.js';
@@ -11,17 +13,23 @@ import { StreamFailures } from './stream-failures.js';
 import { readTree } from './tree-reader.js';
 
 /**
- * One `read`: the organization tree and the project histories side by side, then a final
- * state and status per stream. A stream that failed ends INCOMPLETE with a TRACE ERROR
+ * One `read`: every root's streams side by side (a newest-first root by the history
+ * reader, any other by the tree reader), then a final state and status per stream. A stream that failed ends INCOMPLETE with a TRACE ERROR
  * naming it, after the others have saved their state. Returns the process exit code.
  *
- * The two sides share the client, whose governor bounds the requests in flight, and a
- * `halt`: a fatal error (401, 400) on either side aborts it, the other side then starts
- * nothing new, and only once both have settled are the final messages written (nothing
- * is written after them). A side that was stopped never counts as finished.
+ * The sides share the client, whose governor bounds the requests in flight, and a
+ * `halt`: a fatal error (401, 400) on any side aborts it, the others then start nothing
+ * new, and only once all have settled are the final messages written (nothing is written
+ * after them). A side that was stopped never counts as finished.
  */
-export async function read(config: Config, selection: Selection, states: Map<StreamName, IncrementalState>, emitter: Emitter): Promise<number> {
-  const client = createClient(config, emitter);
+export async function read(
+  config: Config,
+  selection: Selection,
+  states: Map<StreamName, IncrementalState>,
+  emitter: Emitter,
+  options: RunOptions = {},
+): Promise<number> {
+  const client = createClient(config, emitter, options.requestTimeoutMs);
   const failures = new StreamFailures();
   const halt = new AbortController();
   const context: ReadContext = {
@@ -46,10 +54,12 @@ export async function read(config: Config, selection: Selection, states: Map<Str
   };
   const finished = new Set<StreamName>();
   try {
-    const outcomes = await Promise.allSettled([
-      side(() => readTree('collaborations', context, halt)),
-      side(() => readProjectHistory(context, halt)),
-    ]);
+    const checkpointRecords = options.checkpointRecords ?? DEFAULT_CHECKPOINT_RECORDS;
+    const outcomes = await Promise.allSettled(
+      graph.roots().map((root) =>
+        side(() => (graph.get(root).newestFirst ? readHistory(root, context, checkpointRecords, halt) : readTree(root, context, halt))),
+      ),
+    );
     for (const outcome of outcomes) if (outcome.status === 'fulfilled') for (const stream of outcome.value) finished.add(stream);
   } finally {
     await client.close();

@@ -64,7 +64,7 @@ async function runCampaign(seed: number, killBudget: number): Promise<Campaign> 
     const kills = restarts.filter((r) => r.killed).length;
     const killAfter = kills < killBudget ? 1 + Math.floor(random() * MAX_KILL_LINE) : Number.POSITIVE_INFINITY;
     const args = ['read', '--config', configPath, '--catalog', catalogPath, ...(states.length > 0 ? ['--state', writeJson(states)] : [])];
-    const cli = await runCli(args, { killAfterLines: killAfter, env: { SOURCE_CIRCLECI_CHECKPOINT_RECORDS: String(CHECKPOINT_RECORDS) }, timeoutMs: 60_000 });
+    const cli = await runCli(args, { killAfterLines: killAfter, runOptions: { checkpointRecords: CHECKPOINT_RECORDS }, timeoutMs: 60_000 });
     assertCleanOutput(cli, world.token, `campaign ${seed} run ${attempt + 1}`);
     const killed = cli.signal === 'SIGKILL';
     const run = parseRun(cli.lines.join('\n'), cli.exitCode ?? -1);
