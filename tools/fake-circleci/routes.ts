@@ -146,8 +146,11 @@ function findJob(req: RouteRequest, world: World): { job: JobRef } | RouteRespon
   const p = world.projectBySlug(req.params.slug ?? '');
   if (!p) return err(404, 'Project not found');
   const raw = req.params.jobNumber ?? '';
+  // The spec types {job-number} as nothing and documents only a default {message} error;
+  // the fake answers 400 for a non-number, as it does for other malformed path params.
   if (!/^\d+$/.test(raw)) return err(400, 'Invalid job-number: must be a positive integer.');
   const job = world.jobByNumber(p, Number(raw));
+  // No job with this number yet (or ever): approval jobs and jobs not started have none.
   if (!job) return err(404, 'Job not found');
   return { job };
 }

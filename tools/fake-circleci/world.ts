@@ -1400,7 +1400,8 @@ export class World {
       classname = `tests.test_${mod}.Test${Mod}`;
       name = `test_${snake}`;
     } else if (runner === 'gotestsum') {
-      // go test's JUnit output has no file attribute: the API sends an empty string.
+      // go test's JUnit output names no file. The spec requires `file` as a (non-null)
+      // string, so the fake sends '' (the spec wins over guessing null or absent).
       file = '';
       classname = `github.com/${p.org.name}/${p.name}/internal/${mod}`;
       name = `Test${Mod}${camel}`;
@@ -1409,7 +1410,8 @@ export class World {
       classname = `spec.${mod}_spec`;
       name = `${Mod} ${sentence}`;
     }
-    // Passing tests have no message (null); a JUnit <skipped/> without text gives ''.
+    // `message` is x-nullable in the spec: passing tests have none (null); a JUnit
+    // <skipped/> without text gives ''.
     return { message: result === 'skipped' ? '' : null, source: runner, run_time: roundSeconds(h), file, result, name, classname };
   }
 
