@@ -240,6 +240,35 @@ describe('OpenAPI conformance', () => {
     expect(jobs.some((j) => j.type === 'approval')).toBe(true);
     expect(walk.records.workflows.some((w) => w.stopped_at === null)).toBe(true);
     expect(walk.records.schedule.some((s) => s.description === null)).toBe(true);
+    const details = walk.records.job_details;
+    expect(details.some((d) => d.duration === null && d.stopped_at === null)).toBe(true);
+    expect(details.some((d) => (d.messages as JsonObject[]).some((m) => m.reason === undefined))).toBe(true);
+    expect(details.some((d) => (d.messages as JsonObject[]).some((m) => typeof m.reason === 'string'))).toBe(true);
+    expect(details.some((d) => (d.contexts as unknown[]).length > 0)).toBe(true);
+    expect(details.some((d) => (d.parallel_runs as unknown[]).length > 1)).toBe(true);
+    const tests = walk.records.tests;
+    for (const result of ['success', 'failure', 'skipped']) expect(tests.some((t) => t.result === result)).toBe(true);
+    expect(tests.some((t) => t.message === null)).toBe(true);
+    expect(tests.some((t) => t.file === '')).toBe(true);
+    expect(seen.get('job_tests 200')).toBeGreaterThan(details.length); // several pages, some empty
+  });
+
+  it('job details and tests: the closed spec schemas catch a field the spec does not define', async () => {
+    const job = world.jobDetailsTruth().next().value as JsonObject;
+    const number = job.number as number;
+    const slug = (job.project as JsonObject).slug as string;
+    const details = JSON.parse((await get(core, `/api/v2/project/${slug}/job/${number}`)).body) as JsonObject;
+    const strictDetails = ajv.compile(schemaFor('job_details', 200).schema);
+    expect(strictDetails(details)).toBe(true);
+    expect(strictDetails({ ...details, _job_id: job._job_id })).toBe(false);
+    expect(strictDetails({ ...details, executor: { ...(details.executor as JsonObject), invented: 1 } })).toBe(false);
+    const withTests = world.testsTruth().next().value as JsonObject;
+    const tests = JSON.parse(
+      (await get(core, `/api/v2/project/${withTests.project_slug as string}/${withTests._job_number as number}/tests`)).body,
+    ) as { items: JsonObject[] };
+    const strictTests = ajv.compile(schemaFor('job_tests', 200).schema);
+    expect(strictTests(tests)).toBe(true);
+    expect(strictTests({ ...tests, items: [{ ...tests.items[0], _test_key: 'k' }] })).toBe(false);
   });
 
   it('in-progress, finished and rerun states of a mutated world match the spec', async () => {
@@ -266,6 +295,7 @@ describe('OpenAPI conformance', () => {
     const pipeline = world.truth('pipelines')[0] as JsonObject;
     const workflow = world.truth('workflows')[0] as JsonObject;
     const def = world.truth('pipeline_definition')[0] as JsonObject;
+    const job = world.truth('jobs').find((j) => j.job_number !== undefined) as JsonObject;
     const unknownUuid = '6f1a3c2e-0d4b-4e8f-9a7c-5b2d1e0f3a4c';
     const paths: Record<RouteName, string> = {
       me: '/api/v2/me',
@@ -282,6 +312,8 @@ describe('OpenAPI conformance', () => {
       pipeline_workflows: `/api/v2/pipeline/${pipeline.id as string}/workflow`,
       workflow: `/api/v2/workflow/${workflow.id as string}`,
       workflow_jobs: `/api/v2/workflow/${workflow.id as string}/job`,
+      job_details: `/api/v2/project/${job.project_slug as string}/job/${job.job_number as number}`,
+      job_tests: `/api/v2/project/${job.project_slug as string}/${job.job_number as number}/tests`,
     };
     for (const [route, path] of Object.entries(paths) as [RouteName, string][]) {
       // 401: no token, a wrong token; the project token: 404 on project routes, else 401
@@ -296,7 +328,7 @@ describe('OpenAPI conformance', () => {
       check(proj);
       // 400: a bad page token on every route that reads one
       const bad = await get(core, `${path}${path.includes('?') ? '&' : '?'}page-token=garbage`);
-      if (['contexts', 'groups', 'deploy_environments', 'private_projects', 'schedules', 'pipelines', 'pipeline_workflows', 'workflow_jobs'].includes(route)) {
+      if (['contexts', 'groups', 'deploy_environments', 'private_projects', 'schedules', 'pipelines', 'pipeline_workflows', 'workflow_jobs', 'job_tests'].includes(route)) {
         expect(bad.status).toBe(400);
       }
       check(bad);
@@ -315,6 +347,10 @@ describe('OpenAPI conformance', () => {
       `/api/v2/pipeline/${unknownUuid}/workflow`,
       `/api/v2/workflow/${unknownUuid}`,
       `/api/v2/workflow/${unknownUuid}/job`,
+      '/api/v2/project/gh/nobody/nothing/job/1',
+      '/api/v2/project/gh/nobody/nothing/1/tests',
+      `/api/v2/project/${slug}/job/999999999`,
+      `/api/v2/project/${slug}/999999999/tests`,
     ];
     for (const path of notFound) {
       const res = await get(core, path);
@@ -329,6 +365,8 @@ describe('OpenAPI conformance', () => {
       '/api/v2/pipeline/not-a-uuid/workflow',
       '/api/v2/workflow/not-a-uuid',
       '/api/v2/projects/not-a-uuid/pipeline-definitions',
+      `/api/v2/project/${slug}/job/latest`,
+      `/api/v2/project/${slug}/-1/tests`,
     ]) {
       const res = await get(core, path);
       expect([path, res.status]).toEqual([path, 400]);

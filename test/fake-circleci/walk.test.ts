@@ -42,6 +42,16 @@ describe.each([
     expect(canonical(walk.records[stream])).toEqual(canonical(truth));
   });
 
+  it('job details and tests: paged records == the job-level truth', () => {
+    const details = [...world.jobDetailsTruth()];
+    const tests = [...world.testsTruth()];
+    expect(details.length).toBeGreaterThan(0);
+    expect(tests.length).toBeGreaterThan(0);
+    expect(canonical(walk.records.job_details)).toEqual(canonical(details));
+    // the fake's _test_key agrees with the documented rule as written in helpers.ts
+    expect(canonical(walk.records.tests)).toEqual(canonical(tests));
+  });
+
   it('incremental streams: records at or after startDate == truth with startDate', () => {
     const startDate = new Date(world.epochMs - 20 * 86_400_000).toISOString();
     const pipelines = walk.records.pipelines.filter((p) => (p.updated_at as string) >= startDate);
@@ -49,6 +59,13 @@ describe.each([
     const ids = new Set(pipelines.map((p) => p.id));
     expect(canonical(walk.records.workflows.filter((w) => ids.has(w.pipeline_id)))).toEqual(
       canonical(world.truth('workflows', { startDate })),
+    );
+    const workflowIds = new Set(walk.records.workflows.filter((w) => ids.has(w.pipeline_id)).map((w) => w.id));
+    expect(canonical(walk.records.job_details.filter((d) => ids.has((d.pipeline as { id: string }).id)))).toEqual(
+      canonical([...world.jobDetailsTruth({ startDate })]),
+    );
+    expect(canonical(walk.records.tests.filter((t) => workflowIds.has(t._workflow_id)))).toEqual(
+      canonical([...world.testsTruth({ startDate })]),
     );
   });
 
@@ -70,7 +87,9 @@ describe.each([
       const paged = new Set(
         walk.pages.filter(({ res }) => typeof (JSON.parse(res.body) as { next_page_token?: unknown }).next_page_token === 'string').map((p) => p.res.route),
       );
-      for (const r of ['contexts', 'groups', 'deploy_environments', 'pipelines', 'pipeline_workflows', 'workflow_jobs']) expect(paged).toContain(r);
+      for (const r of ['contexts', 'groups', 'deploy_environments', 'pipelines', 'pipeline_workflows', 'workflow_jobs', 'job_tests']) {
+        expect(paged).toContain(r);
+      }
     }
   });
 });

@@ -36,7 +36,7 @@ Faults (rates are probabilities per matching request, seeded by --fault-seed):
   --fault-route a,b        limit the rate faults above to these route names
   --fault-times N          each rate fault fires at most N times
   --fault-after N          each rate fault lets the first N matching requests through
-  --not-found-ids a,b      pipeline/workflow ids answering 404
+  --not-found-ids a,b      pipeline/workflow/job ids answering 404
   --forbidden-group-orgs a,b   org ids whose groups answer 403
   --revoke-after N         the token answers 401 after N requests
   --repeat-token-route R   page token repeats forever on route R

@@ -166,6 +166,10 @@ export class FakeCircleCiCore {
       if ((route === 'workflow' || route === 'workflow_jobs') && this.faults.isNotFoundId(params.workflowId ?? '')) {
         return finish(json(404, errorBody('Workflow not found'), extra));
       }
+      if ((route === 'job_details' || route === 'job_tests') && (this.faults.options.notFoundIds ?? []).length > 0) {
+        const jobId = this.world.jobIdByNumber(params.slug ?? '', params.jobNumber ?? '');
+        if (jobId !== undefined && this.faults.isNotFoundId(jobId)) return finish(json(404, errorBody('Job not found'), extra));
+      }
 
       const routeReq: RouteRequest = {
         method: req.method,

@@ -19,7 +19,9 @@ export type RouteName =
   | 'pipelines'
   | 'pipeline_workflows'
   | 'workflow'
-  | 'workflow_jobs';
+  | 'workflow_jobs'
+  | 'job_details'
+  | 'job_tests';
 
 export interface RouteRequest {
   method: string;
@@ -106,31 +108,51 @@ export function readPageToken(world: World, scope: string, query: URLSearchParam
   return { ok: true, cursor };
 }
 
-/** One page of a fully materialized (small) list, keyset-paginated, as the API answers it: `{items, next_page_token}`. */
+/**
+ * One page of a fully materialized (small) list, keyset-paginated, as the API answers it:
+ * `{items, next_page_token}`. The key of an item may use its position (lists with repeats).
+ */
 function paginate<T extends Json>(
   world: World,
   scope: string,
   query: URLSearchParams,
   items: T[],
-  keyOf: (t: T) => string,
+  keyOf: (t: T, index: number) => string,
   size: number,
 ): RouteResponse {
   const tok = readPageToken(world, scope, query);
   if (!tok.ok) return tok.response;
   let from = 0;
   if (tok.cursor !== undefined) {
-    const at = items.findIndex((t) => keyOf(t) === tok.cursor);
+    const at = items.findIndex((t, i) => keyOf(t, i) === tok.cursor);
     if (at < 0) return err(404, 'Page token not found or expired.');
     from = at + 1;
   }
   const page = items.slice(from, from + size);
   const last = page[page.length - 1];
-  const next = from + size < items.length && last !== undefined ? makePageToken(world, scope, keyOf(last)) : null;
+  const next =
+    from + size < items.length && last !== undefined ? makePageToken(world, scope, keyOf(last, from + page.length - 1)) : null;
   return ok({ items: page, next_page_token: next });
 }
 
 function isResponse(x: unknown): x is RouteResponse {
   return typeof x === 'object' && x !== null && 'status' in x && 'body' in x;
+}
+
+type JobRef = NonNullable<ReturnType<World['jobByNumber']>>;
+
+/** The job a `{project-slug}` and `{job-number}` path names, or the error answer. */
+function findJob(req: RouteRequest, world: World): { job: JobRef } | RouteResponse {
+  const p = world.projectBySlug(req.params.slug ?? '');
+  if (!p) return err(404, 'Project not found');
+  const raw = req.params.jobNumber ?? '';
+  // The spec types {job-number} as nothing and documents only a default {message} error;
+  // the fake answers 400 for a non-number, as it does for other malformed path params.
+  if (!/^\d+$/.test(raw)) return err(400, 'Invalid job-number: must be a positive integer.');
+  const job = world.jobByNumber(p, Number(raw));
+  // No job with this number yet (or ever): approval jobs and jobs not started have none.
+  if (!job) return err(404, 'Job not found');
+  return { job };
 }
 
 function parsePositiveInt(
@@ -331,6 +353,38 @@ export const routes: readonly Route[] = [
         }
       }
       return ok({ items, next_page_token: more ? makePageToken(world, scope, String(last)) : null });
+    },
+  },
+  // Before `project`: its three-segment slug pattern would also match an encoded slug
+  // followed by `job/{n}` or `{n}/tests`.
+  {
+    name: 'job_details',
+    method: 'GET',
+    path: '/api/v2/project/{project-slug}/job/{job-number}',
+    specPath: '/project/{project-slug}/job/{job-number}',
+    scope: 'project',
+    regex: re(`/api/v2/project/${SLUG}/job/${ID('jobNumber')}`),
+    handler: (req, world) => {
+      const found = findJob(req, world);
+      if (isResponse(found)) return found;
+      const { meta, index } = found.job;
+      return ok(world.jobDetailsRecords(meta)[index] as JsonObject);
+    },
+  },
+  {
+    name: 'job_tests',
+    method: 'GET',
+    path: '/api/v2/project/{project-slug}/{job-number}/tests',
+    specPath: '/project/{project-slug}/{job-number}/tests',
+    scope: 'project',
+    regex: re(`/api/v2/project/${SLUG}/${ID('jobNumber')}/tests`),
+    handler: (req, world) => {
+      const found = findJob(req, world);
+      if (isResponse(found)) return found;
+      const { meta, index } = found.job;
+      const scope = `tests:${meta.p.id}:${req.params.jobNumber ?? ''}`;
+      // Position keys: a suite may list the same test twice.
+      return paginate(world, scope, req.query, world.testItems(meta, index), (_t, i) => String(i), world.options.pageSize);
     },
   },
   {
