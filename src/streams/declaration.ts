@@ -33,9 +33,10 @@ export interface Endpoint<P extends string = string> {
   shape: 'pages' | 'array' | 'single';
 }
 
-/** A field the connector adds to every record: the schema generator declares it (always a string). */
+/** A field the connector adds to every record: the schema generator declares it (a string unless said). */
 export interface AddedField {
   description: string;
+  type?: 'string' | 'integer';
   format?: 'date-time';
 }
 

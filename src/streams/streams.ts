@@ -2,7 +2,7 @@ import { ApiError } from '../http/api-error.js';
 import type { CircleCiClient } from '../http/client.js';
 import { parseApiTime } from '../config/dates.js';
 import { forEachConcurrent } from '../util/concurrency.js';
-import { defineStream, fillPath, slugParam, text, type AddedField, type AnyStreamDeclaration, type ApiRecord, type ListContext } from './declaration.js';
+import { defineStream, fillPath, slugParam, text, type AddedField, type AnyStreamDeclaration, type ApiRecord, type ListContext, type Listing } from './declaration.js';
 import type { StreamName } from './schemas/types.js';
 import { StreamGraph } from './graph.js';
 import { validateStreams } from './validate.js';
@@ -10,7 +10,8 @@ import { validateStreams } from './validate.js';
 /**
  * Every stream of the connector. Organization-wide streams hang under `collaborations`
  * (one record per organization the token can see); pipelines and everything below them
- * cover the configured project slugs only.
+ * (workflows, jobs, and per job its details and test results) cover the configured project
+ * slugs only.
  */
 
 const ORGANIZATION_ID: AddedField = { description: 'Injected by the connector: the UUID of the organization.' };
@@ -163,20 +164,83 @@ const jobs = defineStream({
   // The job list carries next_page_token although the spec lists no page-token parameter.
   endpoint: { path: '/workflow/{id}/job', shape: 'pages' },
   params: (workflow) => ({ id: text(workflow.id) }),
-  adds: { _workflow_id: WORKFLOW_ID, _workflow_created_at: WORKFLOW_CREATED_AT },
-  enrich: (_item, workflow) => ({ _workflow_id: workflow.id, _workflow_created_at: workflow.created_at }),
+  adds: {
+    _workflow_id: WORKFLOW_ID,
+    _workflow_created_at: WORKFLOW_CREATED_AT,
+    _pipeline_id: { description: 'Injected by the connector: the UUID of the pipeline the job belongs to.' },
+  },
+  enrich: (_item, workflow) => ({ _workflow_id: workflow.id, _workflow_created_at: workflow.created_at, _pipeline_id: workflow.pipeline_id }),
 });
+
+const JOB_ID: AddedField = { description: 'Injected by the connector: the UUID of the job (its id in the workflow\'s job list).' };
+/** Approval jobs have no job number, and nothing to read under it. */
+const hasJobNumber = (job: ApiRecord): boolean => job.job_number !== undefined && job.job_number !== null;
+const jobPath = (job: ApiRecord) => ({ 'project-slug': slugParam(job.project_slug), 'job-number': text(job.job_number) });
+
+const jobDetails = defineStream({
+  name: 'job_details',
+  primaryKey: ['_job_id'],
+  cursor: '_workflow_created_at',
+  parent: 'jobs',
+  endpoint: { path: '/project/{project-slug}/job/{job-number}', shape: 'single' },
+  params: jobPath,
+  when: hasJobNumber,
+  adds: { _job_id: JOB_ID, _workflow_id: WORKFLOW_ID, _workflow_created_at: WORKFLOW_CREATED_AT },
+  enrich: (_item, job) => ({ _job_id: job.id, _workflow_id: job._workflow_id, _workflow_created_at: job._workflow_created_at }),
+});
+
+const tests = defineStream({
+  name: 'tests',
+  primaryKey: ['_job_id', '_test_key'],
+  cursor: '_workflow_created_at',
+  parent: 'jobs',
+  endpoint: { path: '/project/{project-slug}/{job-number}/tests', shape: 'pages' },
+  params: jobPath,
+  when: hasJobNumber,
+  adds: {
+    _job_id: JOB_ID,
+    _job_number: { description: 'Injected by the connector: the number of the job.', type: 'integer' },
+    _workflow_id: WORKFLOW_ID,
+    _workflow_created_at: WORKFLOW_CREATED_AT,
+    project_slug: { description: 'Injected by the connector: the slug of the project.' },
+    _test_key: {
+      description:
+        'Injected by the connector: file::classname::name of the test, with #k appended to the k-th (k ≥ 2) result of the same triple in the job, in listing order.',
+    },
+  },
+  enrich: (test, job, listing) => ({
+    _job_id: job.id,
+    _job_number: job.job_number,
+    _workflow_id: job._workflow_id,
+    _workflow_created_at: job._workflow_created_at,
+    project_slug: job.project_slug,
+    _test_key: testKey(test, listing),
+  }),
+});
+
+/**
+ * A test result's key within its job: stable across syncs (a finished job's results do not
+ * change, nor their order) and unique when a suite reports the same test more than once.
+ */
+function testKey(test: ApiRecord, listing: Listing): string {
+  const part = (value: unknown) => (value === undefined || value === null ? '' : String(value));
+  const base = `${part(test.file)}::${part(test.classname)}::${part(test.name)}`;
+  const occurrence = listing.occurrence(base);
+  return occurrence === 1 ? base : `${base}#${occurrence}`;
+}
 
 export const STREAMS: Readonly<Record<StreamName, AnyStreamDeclaration>> = validateStreams({
   collaborations,
   context,
   deploy,
   groups,
+  job_details: jobDetails,
   jobs,
   pipeline_definition: pipelineDefinition,
   pipelines,
   project,
   schedule,
+  tests,
   trigger,
   workflows,
 });

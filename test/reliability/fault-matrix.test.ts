@@ -1,5 +1,5 @@
 /**
- * Every fault the fake CircleCI API can inject, against a full sync of all eleven streams
+ * Every fault the fake CircleCI API can inject, against a full sync of every stream
  * (in-process, real HTTP to a loopback fake, real retry waits kept short).
  *
  * - transient: within the retry policy → the records equal the truth, nothing twice, exit 0.
@@ -172,8 +172,10 @@ const SCENARIOS: Scenario[] = [
       const hidden = new Set([...workflows.values()].filter((w) => w.pipeline_id === pipelineId).map((w) => String(w.id)));
       for (const [key, w] of workflows) if (hidden.has(String(w.id))) workflows.delete(key);
       hidden.add(workflowId);
-      const jobs = truth.get('jobs')!;
-      for (const [key, job] of jobs) if (hidden.has(String(job._workflow_id))) jobs.delete(key);
+      for (const stream of ['jobs', 'job_details', 'tests'] as const) {
+        const records = truth.get(stream)!;
+        for (const [key, record] of records) if (hidden.has(String(record._workflow_id))) records.delete(key);
+      }
     },
     logIncludes: (world, slugs) => ({ level: 'any', text: notFoundTargets(world, slugs).pipelineId }),
   },

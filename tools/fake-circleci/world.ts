@@ -1633,10 +1633,17 @@ export class World {
               }
               const wfId = this.workflowId(m.p, m.n, m.idx);
               const wfCreated = iso(m.createdMs);
-              for (const j of this.jobRecords(m)) yield { ...j, _workflow_id: wfId, _workflow_created_at: wfCreated };
+              const pipelineId = this.pipelineId(m.p, m.n);
+              for (const j of this.jobRecords(m)) yield { ...j, _workflow_id: wfId, _workflow_created_at: wfCreated, _pipeline_id: pipelineId };
             }
           }
         }
+        return;
+      case 'job_details':
+        yield* this.jobDetailsTruth(options);
+        return;
+      case 'tests':
+        yield* this.testsTruth(options);
         return;
       default: {
         const never: never = stream;

@@ -56,7 +56,7 @@ export interface StreamSource {
   /** OpenAPI path of the GET operation. */
   path: string;
   location: RecordLocation;
-  /** Fields the connector adds to every record (all strings). */
+  /** Fields the connector adds to every record. */
   injected: Readonly<Record<string, AddedField>>;
   primaryKey: readonly string[];
   cursor?: string;
@@ -309,7 +309,7 @@ export function deriveStreamSchema(spec: OpenApiDocument, stream: StreamName): S
   for (const [name, field] of Object.entries(source.injected)) {
     properties[name] = {
       description: field.description,
-      type: keys.has(name) ? 'string' : ['string', 'null'],
+      type: keys.has(name) ? (field.type ?? 'string') : [field.type ?? 'string', 'null'],
       ...(field.format !== undefined ? { format: field.format } : {}),
     };
   }
