@@ -314,6 +314,12 @@ describe('OpenAPI conformance', () => {
       workflow_jobs: `/api/v2/workflow/${workflow.id as string}/job`,
       job_details: `/api/v2/project/${job.project_slug as string}/job/${job.job_number as number}`,
       job_tests: `/api/v2/project/${job.project_slug as string}/${job.job_number as number}/tests`,
+      insights_workflows: `/api/v2/insights/${slug}/workflows?all-branches=true`,
+      insights_workflow_runs: `/api/v2/insights/${slug}/workflows/build-and-test?all-branches=true`,
+      insights_jobs: `/api/v2/insights/${slug}/workflows/build-and-test/jobs`,
+      insights_flaky_tests: `/api/v2/insights/${slug}/flaky-tests`,
+      insights_branches: `/api/v2/insights/${slug}/branches`,
+      insights_org_summary: `/api/v2/insights/${world.collaborations()[0]?.slug as string}/summary`,
     };
     for (const [route, path] of Object.entries(paths) as [RouteName, string][]) {
       // 401: no token, a wrong token; the project token: 404 on project routes, else 401
@@ -331,10 +337,17 @@ describe('OpenAPI conformance', () => {
       if (['contexts', 'groups', 'deploy_environments', 'private_projects', 'schedules', 'pipelines', 'pipeline_workflows', 'workflow_jobs', 'job_tests'].includes(route)) {
         expect(bad.status).toBe(400);
       }
+      if (['insights_workflows', 'insights_workflow_runs', 'insights_jobs'].includes(route)) expect(bad.status).toBe(400);
       check(bad);
     }
     // 404s for unknown entities
     const notFound = [
+      '/api/v2/insights/gh/nobody/nothing/workflows',
+      '/api/v2/insights/gh/nobody/nothing/workflows/build-and-test',
+      '/api/v2/insights/gh/nobody/nothing/workflows/build-and-test/jobs',
+      '/api/v2/insights/gh/nobody/nothing/flaky-tests',
+      '/api/v2/insights/gh/nobody/nothing/branches',
+      '/api/v2/insights/gh/nobody/summary',
       `/api/v2/context?owner-id=${unknownUuid}`,
       `/api/v2/organizations/${unknownUuid}/groups`,
       `/api/v2/deploy/environments?org-id=${unknownUuid}&page-size=5`,
@@ -359,6 +372,14 @@ describe('OpenAPI conformance', () => {
     }
     // 400s for malformed input
     for (const path of [
+      `/api/v2/insights/${slug}/workflows?reporting-window=last-year`,
+      `/api/v2/insights/${slug}/workflows?all-branches=yes`,
+      `/api/v2/insights/${slug}/workflows/build-and-test?all-branches=true&branch=main`,
+      `/api/v2/insights/${slug}/workflows/build-and-test?end-date=2026-10-01T00:00:00Z`,
+      `/api/v2/insights/${slug}/workflows/build-and-test?start-date=yesterday`,
+      `/api/v2/insights/${slug}/workflows/build-and-test?start-date=2026-01-01T00:00:00Z&end-date=2026-06-01T00:00:00Z`,
+      `/api/v2/insights/${slug}/workflows/build-and-test/jobs?reporting-window=last-week`,
+      `/api/v2/insights/${world.collaborations()[0]?.slug as string}/summary?reporting-window=all`,
       '/api/v2/context',
       `/api/v2/deploy/environments?org-id=${org}`,
       `/api/v2/organizations/${org}/groups?limit=0`,

@@ -3,6 +3,14 @@
 // faults are applied around it by dispatch.ts.
 
 import { hashStr, mac } from './hash.js';
+import {
+  handleFlakyTests,
+  handleInsightsBranches,
+  handleInsightsJobs,
+  handleInsightsWorkflows,
+  handleOrgSummary,
+  handleWorkflowRuns,
+} from './insights-routes.js';
 import type { Json, JsonObject, World } from './world.js';
 
 export type RouteName =
@@ -21,7 +29,13 @@ export type RouteName =
   | 'workflow'
   | 'workflow_jobs'
   | 'job_details'
-  | 'job_tests';
+  | 'job_tests'
+  | 'insights_workflows'
+  | 'insights_workflow_runs'
+  | 'insights_jobs'
+  | 'insights_flaky_tests'
+  | 'insights_branches'
+  | 'insights_org_summary';
 
 export interface RouteRequest {
   method: string;
@@ -112,7 +126,7 @@ export function readPageToken(world: World, scope: string, query: URLSearchParam
  * One page of a fully materialized (small) list, keyset-paginated, as the API answers it:
  * `{items, next_page_token}`. The key of an item may use its position (lists with repeats).
  */
-function paginate<T extends Json>(
+export function paginate<T extends Json>(
   world: World,
   scope: string,
   query: URLSearchParams,
@@ -445,6 +459,63 @@ export const routes: readonly Route[] = [
       if (!m) return err(404, 'Workflow not found');
       return ok(world.workflowRecord(m));
     },
+  },
+  // Insights (handlers in insights-routes.ts). Runs before summaries: `.../workflows/{name}`
+  // must not be read as a project slug followed by more path.
+  {
+    name: 'insights_workflow_runs',
+    method: 'GET',
+    path: '/api/v2/insights/{project-slug}/workflows/{workflow-name}',
+    specPath: '/insights/{project-slug}/workflows/{workflow-name}',
+    scope: 'project',
+    regex: re(`/api/v2/insights/${SLUG}/workflows/${ID('workflowName')}`),
+    handler: handleWorkflowRuns,
+  },
+  {
+    name: 'insights_jobs',
+    method: 'GET',
+    path: '/api/v2/insights/{project-slug}/workflows/{workflow-name}/jobs',
+    specPath: '/insights/{project-slug}/workflows/{workflow-name}/jobs',
+    scope: 'project',
+    regex: re(`/api/v2/insights/${SLUG}/workflows/${ID('workflowName')}/jobs`),
+    handler: handleInsightsJobs,
+  },
+  {
+    name: 'insights_workflows',
+    method: 'GET',
+    path: '/api/v2/insights/{project-slug}/workflows',
+    specPath: '/insights/{project-slug}/workflows',
+    scope: 'project',
+    regex: re(`/api/v2/insights/${SLUG}/workflows`),
+    handler: handleInsightsWorkflows,
+  },
+  {
+    name: 'insights_flaky_tests',
+    method: 'GET',
+    path: '/api/v2/insights/{project-slug}/flaky-tests',
+    specPath: '/insights/{project-slug}/flaky-tests',
+    scope: 'project',
+    regex: re(`/api/v2/insights/${SLUG}/flaky-tests`),
+    handler: handleFlakyTests,
+  },
+  {
+    name: 'insights_branches',
+    method: 'GET',
+    path: '/api/v2/insights/{project-slug}/branches',
+    specPath: '/insights/{project-slug}/branches',
+    scope: 'project',
+    regex: re(`/api/v2/insights/${SLUG}/branches`),
+    handler: handleInsightsBranches,
+  },
+  {
+    // `{org-slug}` is `vcs/org` (or `circleci/<org-id>`), `/` possibly URL-escaped.
+    name: 'insights_org_summary',
+    method: 'GET',
+    path: '/api/v2/insights/{org-slug}/summary',
+    specPath: '/insights/{org-slug}/summary',
+    scope: 'user',
+    regex: re('/api/v2/insights/(?<orgSlug>[^/]+(?:/[^/]+)?)/summary'),
+    handler: handleOrgSummary,
   },
 ];
 
