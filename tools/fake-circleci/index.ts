@@ -52,3 +52,15 @@ export {
 } from './dispatch.js';
 export { startFakeCircleCi, type StartOptions, type RunningFake } from './server.js';
 export { fakeCircleCiHandlers, type MswOptions, type FakeCircleCiHandlers } from './msw.js';
+export {
+  workflowRunsTruth,
+  insightsWorkflowsTruth,
+  insightsJobsTruth,
+  flakyTestsTruth,
+  insightsBranchesTruth,
+  orgSummaryTruth,
+  REPORTING_WINDOWS,
+  type ReportingWindow,
+  type BranchScope,
+  type RunRange,
+} from './insights.js';

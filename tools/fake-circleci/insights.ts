@@ -123,6 +123,8 @@ export function runItem(world: World, m: Meta): JsonObject {
     stopped_at: stopped === null ? null : new Date(stopped).toISOString(),
     credits_used: creditsOf(world, m),
     status: world.workflowStatus(m),
+    // The spec describes it as "if the job is an approval job"; for a workflow run the
+    // fake reads it as "has an approval job".
     is_approval: m.template === 'approval',
   };
 }
@@ -236,8 +238,9 @@ function listed(world: World, m: Meta, f: RunFilter): boolean {
 
 /**
  * One page of recent runs after `cursor`, newest first. The spec says nothing about the
- * order ("Get recent runs of a workflow"); newest first is what "recent runs" suggests
- * and what the live API is reported to answer.
+ * order ("Get recent runs of a workflow"); the fake lists newest first, as "recent runs"
+ * suggests, with ties broken by pipeline number and workflow index (descending). A client
+ * should select by start-date/end-date rather than rely on the order.
  */
 export function runsPage(
   world: World,
