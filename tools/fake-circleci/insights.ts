@@ -87,7 +87,17 @@ function inScope(world: World, m: Meta, branch: BranchScope): boolean {
   return branch === null || branchOf(world, m) === branch;
 }
 
-/** Jobs of a run that have started, with their credits (billed per started minute). */
+/**
+ * Credits of a job as its details (GET /project/{slug}/job/{number}) show it: its
+ * resource class's rate per started minute; 0 while it runs. Approval jobs have none.
+ */
+function jobCredits(details: JsonObject | undefined): number {
+  if (!details || typeof details.duration !== 'number') return 0;
+  const rc = (details.executor as JsonObject).resource_class as string;
+  return Math.ceil(details.duration / MINUTE) * (CREDITS_PER_MINUTE[rc] ?? 10);
+}
+
+/** Jobs of a run that have started (approval jobs included), with their credits. */
 function jobRuns(world: World, m: Meta): JobRun[] {
   const jobs = world.jobRecords(m);
   const details = world.jobDetailsRecords(m);
@@ -96,15 +106,13 @@ function jobRuns(world: World, m: Meta): JobRun[] {
     if (j.started_at === null) return;
     const started = Date.parse(j.started_at as string);
     const stopped = j.stopped_at === null ? null : Date.parse(j.stopped_at as string);
-    const rc = ((details[i]?.executor as JsonObject | undefined)?.resource_class as string | undefined) ?? '';
-    const credits = stopped === null || j.type === 'approval' ? 0 : Math.ceil((stopped - started) / MINUTE) * (CREDITS_PER_MINUTE[rc] ?? 10);
-    out.push({ name: j.name as string, status: j.status as string, startedMs: started, stoppedMs: stopped, credits });
+    out.push({ name: j.name as string, status: j.status as string, startedMs: started, stoppedMs: stopped, credits: jobCredits(details[i]) });
   });
   return out;
 }
 
 function creditsOf(world: World, m: Meta): number {
-  return jobRuns(world, m).reduce((a, j) => a + j.credits, 0);
+  return world.jobDetailsRecords(m).reduce((a, d) => a + jobCredits(d), 0);
 }
 
 function seconds(ms: number): number {
@@ -338,7 +346,9 @@ function workflowSummaries(world: World, p: Project, window: ReportingWindow, br
   const byName = new Map<string, Meta[]>();
   for (const m of windowRuns(world, p, window, slow)) {
     if (!inScope(world, m, branch)) continue;
-    byName.set(m.name, [...(byName.get(m.name) ?? []), m]);
+    const list = byName.get(m.name);
+    if (list) list.push(m);
+    else byName.set(m.name, [m]);
   }
   const days = REPORTING_WINDOWS[window];
   return [...byName.keys()].sort().map((name) => {
@@ -393,7 +403,9 @@ function jobSummaries(
     for (const j of jobRuns(world, m)) {
       // job-name: the full name or a substring of it (the spec).
       if (jobName !== undefined && !j.name.includes(jobName)) continue;
-      byName.set(j.name, [...(byName.get(j.name) ?? []), j]);
+      const list = byName.get(j.name);
+      if (list) list.push(j);
+      else byName.set(j.name, [j]);
     }
   }
   const days = REPORTING_WINDOWS[window];
