@@ -5,6 +5,7 @@
 import { describe, it, expect, beforeAll, afterAll, jest } from '@jest/globals';
 import { setupServer } from 'msw/node';
 import { gunzipSync } from 'node:zlib';
+import { parseCli } from '../../tools/fake-circleci/cli.js';
 import { createCore, type FakeCircleCiCore } from '../../tools/fake-circleci/dispatch.js';
 import { fakeCircleCiHandlers } from '../../tools/fake-circleci/msw.js';
 import { startFakeCircleCi, type RunningFake } from '../../tools/fake-circleci/server.js';
@@ -165,6 +166,19 @@ describe('usage export: job lifecycle', () => {
       [stuck, 'stuck'],
       [failing, 'fail'],
     ]);
+  });
+
+  it('the CLI maps --usage-export and --usage-export-polls to the export options', async () => {
+    expect(parseCli([]).usageExport).toEqual({});
+    const parsed = parseCli(['--usage-export', 'fail', '--usage-export-polls', '3']).usageExport;
+    expect(parsed).toEqual({ outcome: 'fail', processingPolls: 3 });
+    expect(() => parseCli(['--usage-export', 'never'])).toThrow(/--usage-export/);
+    const w = createWorld({ preset: 'tiny', seed: 2 });
+    configureUsageExport(w, parsed);
+    const c = createCore({ world: w });
+    const o = w.collaborations()[0]?.id as string;
+    const id = body(await create(c, o, { start: daysBefore(w, 3), end: daysBefore(w, 1) })).usage_export_job_id as string;
+    expect((await pollUntilDone(c, o, id)).states).toEqual(['created', 'processing', 'processing', 'processing', 'failed']);
   });
 
   it('400 for a bad body or window; the window rules: at most 32 days, within 13 months, end not before start', async () => {
