@@ -165,6 +165,7 @@ describe('inventory routes: paged walks equal the truth, every page matches the 
     expect(clear.length).toBe(walk.envvars.length);
     const served = walk.pages.map((p) => p.res.body).join('\n');
     for (const s of clear) expect(served.includes(s)).toBe(false);
+    expect(secrets.has(world.token)).toBe(true);
     // context env vars have names only
     for (const v of walk.contextVars) expect(Object.keys(v).sort()).toEqual(['context_id', 'created_at', 'updated_at', 'variable']);
   });

@@ -15,6 +15,7 @@ import {
   USAGE_COLUMNS,
   usageExportJobs,
   usageRowsTruth,
+  usageUrlSecrets,
   type UsageRow,
 } from '../../tools/fake-circleci/usage-export.js';
 import { createWorld, type JsonObject, type World } from '../../tools/fake-circleci/world.js';
@@ -361,6 +362,19 @@ describe('usage export: files', () => {
     const fresh = body(await poll(core, org, job)).download_urls as string[];
     expect(fresh[0]).not.toBe(url);
     expect((await download(core, fresh[0] as string)).status).toBe(200);
+  });
+
+  it('every signature handed out is listed by usageUrlSecrets; faults reach the file host too', async () => {
+    const listed = new Set(usageUrlSecrets(world));
+    for (const url of urls) expect(listed.has(new URL(url).searchParams.get('X-Amz-Signature') as string)).toBe(true);
+    const w = createWorld({ preset: 'small', seed: 9 });
+    const c = createCore({ world: w, faults: { truncated: { rate: 1, route: ['usage_export_file'] } } });
+    const o = w.collaborations()[0]?.id as string;
+    const id = body(await create(c, o, { start: daysBefore(w, 32), end: daysBefore(w, 0) })).usage_export_job_id as string;
+    const [first] = (await pollUntilDone(c, o, id)).last.download_urls as string[];
+    const cut = await download(c, first as string);
+    expect(cut.status).toBe(200);
+    expect(() => gunzipSync(Buffer.from(cut.body, 'latin1'))).toThrow();
   });
 
   it('same seed, same requests: the same job ids and byte-identical files', async () => {

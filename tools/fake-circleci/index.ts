@@ -67,6 +67,7 @@ export {
   configureUsageExport,
   usageExportJobs,
   usageRowsTruth,
+  usageUrlSecrets,
   toCsv,
   USAGE_COLUMNS,
   USAGE_FILES_PREFIX,

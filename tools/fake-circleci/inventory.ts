@@ -360,13 +360,13 @@ export function webhooksTruth(world: World): JsonObject[] {
 }
 
 /**
- * Every secret value the fake world holds or serves: masked env var values, the invented
- * clear values behind them, webhook signing secrets. A connector's output must contain
- * none of them. (Page-token and download-URL signatures are not listed: they are not
- * data the API's owner entered.)
+ * Every secret value the fake world holds or serves: the API tokens, masked env var
+ * values, the invented clear values behind them, webhook signing secrets. A connector's
+ * output must contain none of them. (Download-URL signatures depend on what was
+ * requested: see usageUrlSecrets in usage-export.ts.)
  */
 export function secretValues(world: World): string[] {
-  const out = new Set<string>();
+  const out = new Set<string>([world.token, world.projectToken]);
   for (const p of world.projects) {
     for (const v of envVarDrafts(world, p)) {
       out.add(v.value);

@@ -131,6 +131,8 @@ interface UsageState {
   jobs: Map<string, UsageExportJob>;
   posts: Map<string, number[]>;
   created: number;
+  /** X-Amz-Signature of every download URL handed out. */
+  signatures: Set<string>;
 }
 
 const states = new WeakMap<World, UsageState>();
@@ -138,7 +140,7 @@ const states = new WeakMap<World, UsageState>();
 function stateOf(world: World): UsageState {
   let s = states.get(world);
   if (!s) {
-    s = { options: { ...DEFAULTS }, jobs: new Map(), posts: new Map(), created: 0 };
+    s = { options: { ...DEFAULTS }, jobs: new Map(), posts: new Map(), created: 0, signatures: new Set() };
     states.set(world, s);
   }
   return s;
@@ -297,16 +299,26 @@ export function usageDownloadUrls(world: World, job: UsageExportJob, baseUrl: st
   const expires = String(s.options.urlTtlSeconds);
   const base = baseUrl.replace(/\/+$/, '');
   return Array.from({ length: usageFileCount(world, job) }, (_, k) => {
+    const sig = signature(world, job.id, k, date, expires);
+    s.signatures.add(sig);
     const q = new URLSearchParams({
       'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
       'X-Amz-Credential': `FAKEACCESSKEY/${date.slice(0, 8)}/us-east-1/s3/aws4_request`,
       'X-Amz-Date': date,
       'X-Amz-Expires': expires,
       'X-Amz-SignedHeaders': 'host',
-      'X-Amz-Signature': signature(world, job.id, k, date, expires),
+      'X-Amz-Signature': sig,
     });
     return `${base}${USAGE_FILES_PREFIX}/${job.id}/${k}.csv.gz?${q.toString()}`;
   });
+}
+
+/**
+ * The signatures of every download URL handed out so far: a pre-signed URL grants access
+ * to the file until it expires, so it belongs in no connector output either.
+ */
+export function usageUrlSecrets(world: World): string[] {
+  return [...stateOf(world).signatures];
 }
 
 export type FileResult = { ok: true; bytes: Buffer } | { ok: false; status: 400 | 403 | 404; code: string; message: string };
