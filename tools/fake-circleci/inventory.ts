@@ -64,7 +64,7 @@ export interface ComponentRef {
 /** Components of a project: one per project, a second ("-worker") for every other one. */
 function projectComponents(world: World, p: Project): ComponentRef[] {
   const k = keyOf(world);
-  const gIdx = world.projects.indexOf(p);
+  const gIdx = p.gIdx;
   const count = gIdx % 2 === 0 ? 2 : 1;
   const out: ComponentRef[] = [];
   for (let c = 0; c < count; c++) {
@@ -102,7 +102,7 @@ interface VersionDraft {
 function componentVersions(world: World, ref: ComponentRef): VersionDraft[] {
   const k = keyOf(world);
   const p = ref.project;
-  const gIdx = world.projects.indexOf(p);
+  const gIdx = p.gIdx;
   const count = world.pipelineCount(p);
   const drafts: VersionDraft[] = [];
   ref.org.environments.forEach((env, e) => {
@@ -202,7 +202,7 @@ interface EnvVarDraft {
 
 function envVarDrafts(world: World, p: Project): EnvVarDraft[] {
   const k = keyOf(world);
-  const gIdx = world.projects.indexOf(p);
+  const gIdx = p.gIdx;
   const count = between(hashInts(k, T.envvar, gIdx), 2, 6);
   const start = between(hashInts(k, T.envvar, gIdx, 1), 0, ENV_VAR_NAMES.length - 1);
   const out: EnvVarDraft[] = [];
@@ -239,7 +239,7 @@ function sha256Fingerprint(h: number): string {
  */
 export function projectCheckoutKeys(world: World, p: Project, digest: 'md5' | 'sha256' = 'md5'): JsonObject[] {
   const k = keyOf(world);
-  const gIdx = world.projects.indexOf(p);
+  const gIdx = p.gIdx;
   const kinds: ('deploy-key' | 'github-user-key')[] = gIdx % 3 === 0 ? ['deploy-key', 'github-user-key'] : ['deploy-key'];
   return kinds.map((type, i) => {
     const h = hashInts(k, T.checkoutKey, gIdx, i);
@@ -304,7 +304,7 @@ function webhookSecret(world: World, gIdx: number, w: number): string {
  */
 export function projectWebhooks(world: World, p: Project): JsonObject[] {
   const k = keyOf(world);
-  const gIdx = world.projects.indexOf(p);
+  const gIdx = p.gIdx;
   const count = between(hashInts(k, T.webhook, gIdx), 0, 2);
   const out: JsonObject[] = [];
   for (let w = 0; w < count; w++) {

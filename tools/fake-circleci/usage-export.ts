@@ -413,7 +413,7 @@ function* windowWorkflows(world: World, p: Project, startMs: number, endMs: numb
 
 function projectCreatedMs(world: World, p: Project): number {
   const first = world.pipelineCount(p) > 0 ? world.pipelineCreatedMs(p, 1) : world.epochMs;
-  return first - between(hashInts(keyOf(world), T.project, world.projects.indexOf(p)), 1, 60) * DAY;
+  return first - between(hashInts(keyOf(world), T.project, p.gIdx), 1, 60) * DAY;
 }
 
 function orgCreatedMs(world: World, org: Org): number {
@@ -458,7 +458,9 @@ function projectRows(world: World, p: Project, startMs: number, endMs: number, c
   const org = p.org;
   const rows: UsageRow[] = [];
   let lastBuild: string | null | undefined;
-  const gIdx = world.projects.indexOf(p);
+  const gIdx = p.gIdx;
+  const orgCreated = ts(orgCreatedMs(world, org));
+  const projectCreated = ts(projectCreatedMs(world, p));
   for (const m of windowWorkflows(world, p, startMs, endMs)) {
     const details = world.jobDetailsRecords(m);
     const jobs = world.jobRecords(m);
@@ -497,10 +499,10 @@ function projectRows(world: World, p: Project, startMs: number, endMs: number, c
       rows.push({
         ORGANIZATION_ID: org.id,
         ORGANIZATION_NAME: org.name,
-        ORGANIZATION_CREATED_DATE: ts(orgCreatedMs(world, org)),
+        ORGANIZATION_CREATED_DATE: orgCreated,
         PROJECT_ID: p.id,
         PROJECT_NAME: p.name,
-        PROJECT_CREATED_DATE: ts(projectCreatedMs(world, p)),
+        PROJECT_CREATED_DATE: projectCreated,
         LAST_BUILD_FINISHED_AT: lastBuild,
         VCS_NAME: (vcs.provider_name as string).toLowerCase(),
         VCS_URL: p.vcsUrl,
