@@ -452,11 +452,10 @@ function pct(h: number, lo: number, hi: number): string {
   return (lo + unit(h) * (hi - lo)).toFixed(2);
 }
 
-/** Rows of one project for a window, in pipeline, workflow and job order. */
-function projectRows(world: World, p: Project, startMs: number, endMs: number, cutoffMs: number): UsageRow[] {
+/** Rows of one project for a window, in pipeline, workflow and job order (yielded: a file holds only its text). */
+function* projectRows(world: World, p: Project, startMs: number, endMs: number, cutoffMs: number): Generator<UsageRow> {
   const k = keyOf(world);
   const org = p.org;
-  const rows: UsageRow[] = [];
   let lastBuild: string | null | undefined;
   const gIdx = p.gIdx;
   const orgCreated = ts(orgCreatedMs(world, org));
@@ -496,7 +495,7 @@ function projectRows(world: World, p: Project, startMs: number, endMs: number, c
       const storage = between(hashInts(h, 3), 0, 40);
       const network = between(hashInts(h, 4), 0, 20);
       const total = compute + dlc + storage + network;
-      rows.push({
+      yield {
         ORGANIZATION_ID: org.id,
         ORGANIZATION_NAME: org.name,
         ORGANIZATION_CREATED_DATE: orgCreated,
@@ -545,10 +544,9 @@ function projectRows(world: World, p: Project, startMs: number, endMs: number, c
         LEASE_OVERAGE_CREDITS: money(0),
         IPRANGES_CREDITS: money(0),
         TOTAL_CREDITS: money(total),
-      });
+      };
     }
   }
-  return rows;
 }
 
 /**
@@ -556,9 +554,10 @@ function projectRows(world: World, p: Project, startMs: number, endMs: number, c
  * a backslash or a line break inside a field, `\N` is null; public readers of these files
  * use `escapechar='\\'` and `na_values=['\\N']`). One header line per file.
  */
-export function toCsv(rows: readonly UsageRow[]): string {
+export function toCsv(rows: Iterable<UsageRow>): string {
   const field = (v: string | null): string => (v === null ? '\\N' : v.replace(/[\\,\n\r]/g, (c) => `\\${c}`));
-  const lines = [USAGE_COLUMNS.join(','), ...rows.map((r) => USAGE_COLUMNS.map((c) => field(r[c])).join(','))];
+  const lines = [USAGE_COLUMNS.join(',')];
+  for (const r of rows) lines.push(USAGE_COLUMNS.map((c) => field(r[c])).join(','));
   return `${lines.join('\n')}\n`;
 }
 
@@ -578,5 +577,5 @@ export function usageRowsTruth(
   if (!org) throw new Error(`usageRowsTruth: unknown organization ${orgId}`);
   const ids = [org.id, ...(options.sharedOrgIds ?? []).map((id) => world.orgById(id)?.id ?? id)].filter((id, i, a) => a.indexOf(id) === i);
   const cutoff = cutoffOf(options.asOf ? Date.parse(options.asOf) : world.nowMs);
-  return projectsOf(world, ids).flatMap((p) => projectRows(world, p, Date.parse(start), Date.parse(end), cutoff));
+  return projectsOf(world, ids).flatMap((p) => [...projectRows(world, p, Date.parse(start), Date.parse(end), cutoff)]);
 }
