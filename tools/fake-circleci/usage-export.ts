@@ -457,7 +457,6 @@ function* projectRows(world: World, p: Project, startMs: number, endMs: number, 
   const k = keyOf(world);
   const org = p.org;
   let lastBuild: string | null | undefined;
-  const gIdx = p.gIdx;
   const orgCreated = ts(orgCreatedMs(world, org));
   const projectCreated = ts(projectCreatedMs(world, p));
   for (const m of windowWorkflows(world, p, startMs, endMs)) {
@@ -489,7 +488,7 @@ function* projectRows(world: World, p: Project, startMs: number, endMs: number, 
       const runStart = Date.parse(d.started_at as string);
       const runStop = Date.parse(d.stopped_at as string);
       const seconds = Math.max(1, Math.round((runStop - runStart) / 1000));
-      const h = hashInts(k, T.row, gIdx, m.n, m.idx, j, m.salt);
+      const h = hashInts(k, T.row, p.gIdx, m.n, m.idx, j, m.salt);
       const compute = Math.round(((seconds * parallelism) / 60) * (RATE_PER_MINUTE[resourceClass] ?? 10) * 100);
       const dlc = executor.type === 'docker' && unit(hashInts(h, 1)) < 0.2 ? 200 * between(hashInts(h, 2), 1, 3) * 100 : 0;
       const storage = between(hashInts(h, 3), 0, 40);
