@@ -107,6 +107,7 @@ export async function walkWorld(core: FakeCircleCiCore): Promise<WalkResult> {
     for (const e of await list(`/api/v2/deploy/environments?org-id=${orgId}&page-size=2`)) {
       records.deploy.push({ ...e, organization_id: orgId });
     }
+    await one(`/api/v2/insights/${org.slug as string}/summary`);
     const listed = await list(`/api/private/project?organization-id=${orgId}&page-size=50`);
     for (const [i, item] of listed.entries()) {
       const slug = item.slug as string;
@@ -125,6 +126,7 @@ export async function walkWorld(core: FakeCircleCiCore): Promise<WalkResult> {
           records.trigger.push({ ...t, project_id: projectId, pipeline_definition_id: d.id as string, organization_id: orgOfProject });
         }
       }
+      await walkInsights(slugPath, one, list);
       records.schedule.push(...(await list(`/api/v2/project/${slugPath}/schedule`)));
       const pipelines = await list(`/api/v2/project/${slugPath}/pipeline`);
       records.pipelines.push(...pipelines);
@@ -157,6 +159,25 @@ export async function walkWorld(core: FakeCircleCiCore): Promise<WalkResult> {
     }
   }
   return { pages, records };
+}
+
+/**
+ * Every Insights route of a project: workflow summaries, then per workflow name its recent
+ * runs (every page) and job summaries, then flaky tests and branches.
+ */
+async function walkInsights(
+  slugPath: string,
+  one: (path: string) => Promise<JsonObject>,
+  list: (path: string) => Promise<JsonObject[]>,
+): Promise<void> {
+  const base = `/api/v2/insights/${slugPath}`;
+  for (const summary of await list(`${base}/workflows?all-branches=true`)) {
+    const name = encodeURIComponent(summary.name as string);
+    await list(`${base}/workflows/${name}?all-branches=true`);
+    await list(`${base}/workflows/${name}/jobs?all-branches=true`);
+  }
+  await one(`${base}/flaky-tests`);
+  await one(`${base}/branches`);
 }
 
 /** Order-insensitive comparison key: records sorted by their JSON text. */

@@ -288,6 +288,17 @@ const HOUR_MS = 3_600_000;
 const MINUTE = 60_000;
 const PIPELINE_SPAN_MS = 90 * DAY;
 
+/**
+ * Every workflow derived from (seed, indices) is created within this long of its pipeline
+ * (at most ~204 s of workflow starts, plus for a same-day rerun its original's run of up
+ * to ~3 h 20 min and a 2 h pause). Late reruns and rerunWorkflow's are not: see
+ * latePipelines(). Insights lists runs newest first by scanning pipelines with it.
+ */
+export const DERIVED_WORKFLOW_LAG_MS = 8 * HOUR_MS;
+/** Late reruns: a rerun, hours before the newest initial pipeline, of the newest pipeline
+ * with workflows at least this much older than that pipeline. */
+const LATE_RERUN_AGES_MS = [3 * DAY, 10 * DAY];
+
 // Hash tags: one per kind of derived value, so independent draws stay independent.
 const T = {
   orgName: 1,
@@ -320,6 +331,7 @@ const T = {
   external: 28,
   jobExec: 29,
   tests: 30,
+  lateRerun: 31,
 } as const;
 
 // Kinds encoded in invertible ids.
@@ -451,6 +463,7 @@ export class World {
   private readonly projectsById = new Map<string, ProjectEntity>();
   private readonly orgsById = new Map<string, OrgEntity>();
   private readonly orgsBySlug = new Map<string, OrgEntity>();
+  private readonly lateRerunCache = new Map<ProjectEntity, number[]>();
 
   constructor(options: WorldOptions) {
     validateOptions(options);
@@ -1004,8 +1017,58 @@ export class World {
         }
       }
     }
+    if (this.lateRerunPipelines(p).includes(n)) {
+      // Re-run days later: its updated_at stays old, the new workflow is finished and
+      // created a few hours before the newest initial pipeline (so it does not move an
+      // incremental read's bookmark, the newest workflow created_at).
+      const target = metas.find((m) => m.plan === 'failed') ?? (metas[0] as WorkflowMeta);
+      const h = hashInts(k, T.lateRerun, p.gIdx, n);
+      metas.push({
+        ...target,
+        idx: metas.length,
+        createdMs: this.pipelineCreatedMs(p, p.baseCount) - between(h, 4 * HOUR_MS, 12 * HOUR_MS),
+        plan: unit(hashInts(h, 1)) < 0.8 ? 'success' : 'failed',
+        finished: false,
+        startedBy: pick(hashInts(h, 2), this.users).id,
+      });
+    }
     const extra = p.reruns.get(n);
     return extra ? [...metas, ...extra] : metas;
+  }
+
+  /**
+   * Initial pipelines that hold a late rerun (see LATE_RERUN_AGES_MS): for each age, the
+   * newest pipeline at least that much older than the newest initial pipeline that is
+   * neither errored nor possibly still running. Found by bisection (created_at grows with
+   * the number), so a million-job world pays a few dozen hashes once per project.
+   */
+  lateRerunPipelines(p: ProjectEntity): number[] {
+    const cached = this.lateRerunCache.get(p);
+    if (cached) return cached;
+    const out: number[] = [];
+    const newest = this.pipelineCreatedMs(p, p.baseCount);
+    for (const age of LATE_RERUN_AGES_MS) {
+      let lo = 0;
+      let hi = p.baseCount;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (this.pipelineCreatedMs(p, mid) <= newest - age) lo = mid;
+        else hi = mid - 1;
+      }
+      let n = Math.min(lo, p.baseCount - this.inProgressWindow(p));
+      while (n >= 1 && (this.pipelineErrored(p, n) || out.includes(n))) n--;
+      if (n >= 1) out.push(n);
+    }
+    this.lateRerunCache.set(p, out);
+    return out;
+  }
+
+  /**
+   * Pipelines whose workflows may be created more than DERIVED_WORKFLOW_LAG_MS after the
+   * pipeline: those with a late rerun or a rerun made by rerunWorkflow.
+   */
+  latePipelines(p: ProjectEntity): number[] {
+    return [...new Set([...this.lateRerunPipelines(p), ...p.reruns.keys()])];
   }
 
   private shapeWorkflow(
