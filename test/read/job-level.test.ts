@@ -69,4 +69,21 @@ describe('job-level streams', () => {
     }
     expect(dedupe('tests', emitted)).toEqual(dedupe('tests', world.truth('tests', { projectSlugs: slugs, startDate: START }) as Array<Record<string, unknown>>));
   });
+
+  it('job details and tests of a workflow still running are read again with it until final', async () => {
+    const followed = (both.finalState.find((s) => s.stream.stream_descriptor.name === 'job_details')!.stream.stream_state.unfinished as Array<{ id: string }>).map((w) => w.id);
+    expect(followed.length).toBeGreaterThan(0); // the world has running workflows
+    world.finishRunningWorkflows();
+    fake.stats.reset();
+    const next = await runRead({ config: { ...config, workflow_lookback_hours: 0 }, streams: { job_details: 'incremental', tests: 'incremental' }, state: both.finalState });
+    expect(next.exitCode).toBe(0);
+    const details = next.records.get('job_details') ?? [];
+    // Only the followed workflows' jobs are read again, now final.
+    expect([...new Set(details.map((d) => d._workflow_id))].sort()).toEqual([...followed].sort());
+    const scope = { projectSlugs: slugs, startDate: START };
+    const truthOf = (stream: 'job_details' | 'tests') => world.truth(stream, scope).filter((r) => followed.includes(String(r._workflow_id))) as Array<Record<string, unknown>>;
+    expect(dedupe('job_details', details)).toEqual(dedupe('job_details', truthOf('job_details')));
+    expect(dedupe('tests', next.records.get('tests'))).toEqual(dedupe('tests', truthOf('tests')));
+    expect(next.finalState.every((s) => (s.stream.stream_state.unfinished as unknown[]).length === 0)).toBe(true);
+  });
 });
