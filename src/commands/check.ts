@@ -3,6 +3,7 @@ import { futureStartDate } from '../config/future-start.js';
 import { ConnectorError } from '../errors.js';
 import { ApiError } from '../http/api-error.js';
 import type { Emitter } from '../protocol/emitter.js';
+import type { RunOptions } from '../run-options.js';
 import { slugPath } from '../streams/declaration.js';
 
 /**
@@ -11,7 +12,7 @@ import { slugPath } from '../streams/declaration.js';
  * /project/{slug}; all that are not are named); anything wrong is a
  * FAILED status with a message saying what to fix, and exit code 0 as the protocol asks.
  */
-export async function check(rawConfig: unknown, emitter: Emitter): Promise<number> {
+export async function check(rawConfig: unknown, emitter: Emitter, options: RunOptions = {}): Promise<number> {
   let config: Config;
   try {
     config = parseConfig(rawConfig);
@@ -28,7 +29,7 @@ export async function check(rawConfig: unknown, emitter: Emitter): Promise<numbe
   }
   // Loaded here, not at the top: an invalid config is answered without loading the HTTP stack.
   const { createClient } = await import('../http/create-client.js');
-  const client = createClient(config, emitter);
+  const client = createClient(config, emitter, options.requestTimeoutMs);
   try {
     const me = await client.get<{ login?: string }>('/api/v2/me');
     if (me === undefined) {

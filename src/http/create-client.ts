@@ -3,8 +3,8 @@ import type { Emitter } from '../protocol/emitter.js';
 import { USER_AGENT } from '../version.js';
 import { CircleCiClient } from './client.js';
 
-/** The run's one client, logging its retries through the emitter. */
-export function createClient(config: Config, emitter: Emitter, overrides: { requestTimeoutMs?: number } = {}): CircleCiClient {
+/** The run's one client, logging its retries through the emitter; `requestTimeoutMs` replaces the default (tests). */
+export function createClient(config: Config, emitter: Emitter, requestTimeoutMs?: number): CircleCiClient {
   emitter.redactor.add(config.apiToken);
   return new CircleCiClient({
     apiUrl: config.apiUrl,
@@ -12,13 +12,7 @@ export function createClient(config: Config, emitter: Emitter, overrides: { requ
     maxConcurrency: config.maxConcurrency,
     requestsPerMinute: config.requestsPerMinute,
     userAgent: USER_AGENT,
-    requestTimeoutMs: overrides.requestTimeoutMs ?? requestTimeoutFromEnv(),
+    ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
     log: (level, message) => emitter.log(level, message),
   });
-}
-
-/** Tests shorten the request timeout to exercise hung responses quickly. */
-function requestTimeoutFromEnv(): number | undefined {
-  const value = Number(process.env.SOURCE_CIRCLECI_REQUEST_TIMEOUT_MS);
-  return Number.isFinite(value) && value > 0 ? value : undefined;
 }

@@ -23,8 +23,9 @@ const RECORD_CHUNK_CHARS = 64 * 1024;
  * line; nothing else in the connector may print to stdout (lint forbids console.log).
  *
  * It also keeps the bookkeeping the protocol asks of a source: records per stream since
- * its last STATE (`sourceStats.recordCount`), no identical STATE twice in a row, and the
- * STARTED → RUNNING → COMPLETE/INCOMPLETE order of stream statuses.
+ * its last STATE (`sourceStats.recordCount`) and no identical STATE twice in a row.
+ * Stream statuses are written as the read says them (read.ts: STARTED and RUNNING for
+ * every selected stream before any record, COMPLETE or INCOMPLETE at the end).
  *
  * Records wait in a chunk (see RECORD_CHUNK_CHARS) until it is full, another message is
  * written, `flush()` is called, or the current turn of the event loop ends (a
@@ -33,7 +34,6 @@ const RECORD_CHUNK_CHARS = 64 * 1024;
 export class Emitter {
   private readonly recordsSinceState = new Map<string, number>();
   private readonly lastState = new Map<string, string>();
-  private readonly running = new Set<string>();
   private readonly recordPrefix = new Map<string, string>();
   private drain: Promise<void> | undefined;
   /** Record lines not yet written, in order. */
@@ -80,7 +80,6 @@ export class Emitter {
       prefix = `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":`;
       this.recordPrefix.set(stream, prefix);
     }
-    if (!this.running.has(stream)) this.streamStatus(stream, 'RUNNING');
     this.recordsSinceState.set(stream, (this.recordsSinceState.get(stream) ?? 0) + 1);
     this.pending += `${prefix}${JSON.stringify(data)},"emitted_at":${this.now()}}}\n`;
     if (this.pending.length >= RECORD_CHUNK_CHARS) this.flush();
@@ -113,7 +112,6 @@ export class Emitter {
   }
 
   streamStatus(stream: string, status: StreamStatus): void {
-    if (status === 'RUNNING') this.running.add(stream);
     this.write({
       type: 'TRACE',
       trace: { type: 'STREAM_STATUS', emitted_at: this.now(), stream_status: { stream_descriptor: { name: stream }, status } },
@@ -133,13 +131,6 @@ export class Emitter {
           ...(options.stream ? { stream_descriptor: { name: options.stream } } : {}),
         },
       },
-    });
-  }
-
-  estimate(stream: string, rowEstimate: number): void {
-    this.write({
-      type: 'TRACE',
-      trace: { type: 'ESTIMATE', emitted_at: this.now(), estimate: { name: stream, type: 'STREAM', row_estimate: rowEstimate } },
     });
   }
 

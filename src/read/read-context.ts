@@ -2,7 +2,7 @@ import type { Config } from '../config/config.js';
 import { ConnectorError } from '../errors.js';
 import type { CircleCiClient } from '../http/client.js';
 import type { Emitter } from '../protocol/emitter.js';
-import type { ApiRecord, ListContext, StreamDeclaration } from '../streams/declaration.js';
+import { fillPath, sanitized, type AnyStreamDeclaration, type ApiRecord, type Listing, type ListContext } from '../streams/declaration.js';
 import type { StreamName } from '../streams/schemas/index.js';
 import type { Selection } from './selection.js';
 import type { IncrementalState } from './state-input.js';
@@ -18,66 +18,83 @@ export interface ReadContext {
   states: Map<StreamName, IncrementalState>;
   failures: StreamFailures;
   listContext: ListContext;
-  /** What the read skipped or did not find, for its end (issue #13). */
+  /** What the read skipped or did not find, for its end. */
   summary: ReadSummary;
 }
 
-/** Lists one stream's items under one parent record, a page at a time; items without their key are skipped (and counted). */
-export async function* listItems(decl: StreamDeclaration, parent: ApiRecord, context: ReadContext): AsyncIterable<ApiRecord[]> {
-  if (decl.when && !decl.when(parent)) return; // issue #13: a parent the stream does not exist under is not asked
-  for await (const page of listPages(decl, parent, context)) yield context.summary.keyed(decl, parent, page); // issue #13
-}
-
-async function* listPages(decl: StreamDeclaration, parent: ApiRecord, context: ReadContext): AsyncIterable<ApiRecord[]> {
+/** Lists one stream's items under one parent record, a page at a time. */
+export async function* listItems(decl: AnyStreamDeclaration, parent: ApiRecord, context: ReadContext): AsyncIterable<ApiRecord[]> {
+  if (decl.when && !decl.when(parent)) return;
   if (decl.list) {
     yield* decl.list(parent, context.listContext);
     return;
   }
-  const request = decl.request!(parent, context.config);
-  const notFound = () => logNotFound(decl, parent, request.path, context);
-  if (request.bareArray) {
-    const body = await context.client.get<unknown>(request.path, request.query);
-    if (body === undefined) return notFound();
-    if (!Array.isArray(body)) {
-      throw new ConnectorError(`CircleCI answered GET ${request.path} with ${typeof body} where a list was expected; the API may have changed.`, 'system_error');
-    }
-    yield body as ApiRecord[];
+  const path = fillPath(decl.endpoint.path, decl.params?.(parent, context.config) ?? {});
+  const query = decl.query?.(parent, context.config);
+  const notFound = () => logNotFound(decl, parent, path, context);
+  if (decl.endpoint.shape === 'pages') {
+    yield* context.client.pages<ApiRecord>(path, query, notFound);
     return;
   }
-  yield* context.client.pages<ApiRecord>(request.path, request.query, notFound);
+  const body = await context.client.get<unknown>(path, query);
+  if (body === undefined) return notFound();
+  if (decl.endpoint.shape === 'single') {
+    yield [body as ApiRecord];
+    return;
+  }
+  if (!Array.isArray(body)) {
+    throw new ConnectorError(`CircleCI answered GET ${path} with ${typeof body} where a list was expected; the API may have changed.`, 'system_error');
+  }
+  yield body as ApiRecord[];
 }
 
 /**
  * A 404 is an empty result, never a failure, but it is said: under a parent it is a
- * deleted or expired resource; for a configured project it is most likely a wrong slug.
+ * deleted or expired resource; where the declaration says more (a configured project
+ * that does not exist is most likely a wrong slug), a warning.
  */
-function logNotFound(decl: StreamDeclaration, parent: ApiRecord, path: string, context: ReadContext): void {
-  if (decl.parent === null && typeof parent.slug === 'string') {
-    context.summary.projectNotFound(parent.slug); // issue #13: named at the end; all of them → config_error
-    context.emitter.log(
-      'WARN',
-      `${decl.name}: project ${parent.slug} answered 404 (GET ${path}); nothing was read for it. Check the slug in project_slugs ` +
-        `and that the token's user can see the project.`,
-    );
-    return;
-  }
-  context.emitter.log('INFO', `${decl.name}: GET ${path} answered 404 (deleted or expired); read as empty`);
+function logNotFound(decl: AnyStreamDeclaration, parent: ApiRecord, path: string, context: ReadContext): void {
+  if (isConfiguredProjectRoot(decl)) context.summary.projectNotFound(decl.partition!.key(parent)); // named at the end; all of them → config_error
+  if (decl.notFound) context.emitter.log('WARN', `${decl.name}: ${decl.notFound(parent, path)}`);
+  else context.emitter.log('INFO', `${decl.name}: GET ${path} answered 404 (deleted or expired); read as empty`);
 }
 
-/** Builds the record a stream emits from an API item; rejects items without their key fields. */
-export function toRecord(decl: StreamDeclaration, item: ApiRecord, parent: ApiRecord): ApiRecord {
+/** A root listed once per configured project (its partitions are the project slugs): its 404 is a project not found. */
+export function isConfiguredProjectRoot(decl: AnyStreamDeclaration): boolean {
+  return decl.parent === null && decl.under !== undefined && decl.partition?.kind === 'projects';
+}
+
+/** Counts occurrences of keys within the listing under one parent. */
+export class ParentListing implements Listing {
+  private readonly counts = new Map<string, number>();
+  occurrence(key: string): number {
+    const count = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, count);
+    return count;
+  }
+}
+
+/**
+ * The records a stream emits from one page listed under `parent`: each item sanitized
+ * (the declaration's `sanitize`), then enriched. Items without their key fields are
+ * skipped (a destination could not deduplicate them), counted, and said once per stream
+ * (ReadSummary). `listing` is the one listing under `parent` the page came from. Every
+ * reader builds records here, so the rule is the same wherever a page is read.
+ */
+export function toRecords(decl: AnyStreamDeclaration, page: readonly unknown[], parent: ApiRecord, listing: Listing, context: ReadContext): ApiRecord[] {
+  const records: ApiRecord[] = [];
+  for (const item of page) {
+    const record = toRecord(decl, item, parent, listing);
+    if (context.summary.hasKey(decl, record, item as ApiRecord)) records.push(record);
+  }
+  return records;
+}
+
+/** An item as its stream's record: sanitized, then enriched. An item that is not an object is a system_error. */
+function toRecord(decl: AnyStreamDeclaration, item: unknown, parent: ApiRecord, listing: Listing): ApiRecord {
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
     throw new ConnectorError(`Stream ${decl.name}: CircleCI sent an item that is not an object (${JSON.stringify(item)?.slice(0, 100)}).`, 'system_error');
   }
-  const record = decl.enrich ? decl.enrich(item, parent) : item;
-  for (const key of decl.primaryKey) {
-    const value = record[key];
-    if (value === undefined || value === null || typeof value === 'object') {
-      throw new ConnectorError(
-        `Stream ${decl.name}: CircleCI sent an item without its key field "${key}" (${JSON.stringify(item).slice(0, 200)}); the API may have changed.`,
-        'system_error',
-      );
-    }
-  }
-  return record;
+  const clean = sanitized(decl.sanitize, item as ApiRecord);
+  return decl.enrich ? { ...clean, ...decl.enrich(clean, parent, listing) } : clean;
 }

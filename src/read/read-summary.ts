@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import type { ApiRecord, StreamDeclaration } from '../streams/declaration.js';
+import type { AnyStreamDeclaration, ApiRecord } from '../streams/declaration.js';
 import type { StreamName } from '../streams/schemas/index.js';
 
 /**
@@ -14,36 +14,24 @@ export class ReadSummary {
   constructor(private readonly log: (level: 'WARN', message: string) => void) {}
 
   /**
-   * The items of a page that carry their key fields (after `decl.enrich`, which supplies
-   * the keys taken from the parent). The others are counted and skipped, with one WARN per
-   * stream at the first. Items that are not objects are kept: reading them is an error
-   * the caller reports.
+   * Whether `record` (the item sanitized and enriched, so keys taken from the parent
+   * count) carries its key fields. One that does not is counted, and the first of each
+   * stream is said with the field names of the API `item`, never their values.
    */
-  keyed(decl: StreamDeclaration, parent: ApiRecord, items: readonly unknown[]): ApiRecord[] {
-    const kept: ApiRecord[] = [];
-    for (const item of items) {
-      if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-        kept.push(item as ApiRecord);
-        continue;
-      }
-      const record = decl.enrich ? decl.enrich(item as ApiRecord, parent) : (item as ApiRecord);
-      const missing = decl.primaryKey.find((key) => !isKeyValue(record[key]));
-      if (missing === undefined) {
-        kept.push(item as ApiRecord);
-        continue;
-      }
-      const count = (this.keyless.get(decl.name) ?? 0) + 1;
-      this.keyless.set(decl.name, count);
-      if (count === 1) {
-        // Field names only: values may be anything, secrets included.
-        this.log(
-          'WARN',
-          `${decl.name}: CircleCI sent an item without its key field "${missing}" (fields: ${Object.keys(item).sort().join(', ') || 'none'}); ` +
-            `skipped, as are any further ones (counted at the end of the read)`,
-        );
-      }
+  hasKey(decl: AnyStreamDeclaration, record: ApiRecord, item: ApiRecord): boolean {
+    const missing = decl.primaryKey.find((key) => !isKeyValue(record[key]));
+    if (missing === undefined) return true;
+    const count = (this.keyless.get(decl.name) ?? 0) + 1;
+    this.keyless.set(decl.name, count);
+    if (count === 1) {
+      // Field names only: values may be anything, secrets included.
+      this.log(
+        'WARN',
+        `${decl.name}: CircleCI sent an item without its key field "${missing}" (fields: ${Object.keys(item).sort().join(', ') || 'none'}); ` +
+          `skipped, as are any further ones (counted at the end of the read)`,
+      );
     }
-    return kept;
+    return false;
   }
 
   /** A configured project answered 404. */

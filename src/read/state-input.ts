@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { STREAM_NAMES, type StreamName } from '../streams/schemas/index.js';
-import { STREAMS } from '../streams/streams.js';
+import { STREAM_GRAPH, STREAMS } from '../streams/streams.js';
 import type { Selection } from './selection.js';
 
 /**
  * The saved state of each incremental stream. One bookmark per partition (organization
  * or project), so a project added to the config later starts from the start date while
- * the others continue. Pipelines, workflows and jobs also remember an interrupted walk
- * (`resume`, `currently_syncing`) and the workflows still running (`unfinished`).
+ * the others continue. Streams of a newest-first history also remember an interrupted
+ * walk (`resume`, `currently_syncing`), and those selected by a followed record the
+ * records still unfinished (`unfinished`).
  */
 const Timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'is not a date-time' });
 
@@ -20,7 +21,8 @@ const Resume = z.strictObject({
 export type Resume = z.infer<typeof Resume>;
 
 const Unfinished = z.strictObject({ id: z.string(), project_slug: z.string(), created_at: Timestamp });
-export type UnfinishedWorkflow = z.infer<typeof Unfinished>;
+/** A followed record still unfinished; `created_at` holds its cursor value (the key names are those saved states have). */
+export type UnfinishedRecord = z.infer<typeof Unfinished>;
 
 const partitionEntry = (cursor: string) => z.strictObject({ [cursor]: Timestamp.optional(), resume: Resume.optional() });
 
@@ -32,20 +34,18 @@ export interface PartitionEntry {
 export interface IncrementalState {
   partitions: Map<string, PartitionEntry>;
   currentlySyncing?: string;
-  unfinished: UnfinishedWorkflow[];
+  unfinished: UnfinishedRecord[];
 }
 
-/** The key under which a stream's partitions are saved. */
+/** The key under which a stream's partitions are saved (validation guarantees an incremental stream has one). */
 export function partitionKind(stream: StreamName): 'organizations' | 'projects' {
-  return stream === 'deploy' ? 'organizations' : 'projects';
+  return STREAM_GRAPH.partition(stream)!.partition.kind;
 }
-
-const HISTORY: readonly StreamName[] = ['pipelines', 'workflows', 'jobs'];
 
 function stateSchema(stream: StreamName, cursor: string) {
   const fields: Record<string, z.ZodType> = { [partitionKind(stream)]: z.record(z.string(), partitionEntry(cursor)).optional() };
-  if (HISTORY.includes(stream)) fields.currently_syncing = z.string().nullable().optional();
-  if (stream === 'workflows' || stream === 'jobs') fields.unfinished = z.array(Unfinished).optional();
+  if (STREAM_GRAPH.inHistory(stream)) fields.currently_syncing = z.string().nullable().optional();
+  if (STREAM_GRAPH.follows(stream)) fields.unfinished = z.array(Unfinished).optional();
   return z.strictObject(fields);
 }
 
@@ -95,7 +95,7 @@ export function parseState(raw: unknown, selection: Selection): Map<StreamName, 
       if (value.resume) item.resume = value.resume as Resume;
       partitions.set(key, item);
     }
-    const state: IncrementalState = { partitions, unfinished: (data.unfinished as UnfinishedWorkflow[] | undefined) ?? [] };
+    const state: IncrementalState = { partitions, unfinished: (data.unfinished as UnfinishedRecord[] | undefined) ?? [] };
     if (typeof data.currently_syncing === 'string') state.currentlySyncing = data.currently_syncing;
     states.set(stream, state);
   });
@@ -113,7 +113,7 @@ export function serialiseState(stream: StreamName, state: IncrementalState): Rec
     partitions[key] = out;
   }
   const out: Record<string, unknown> = { [partitionKind(stream)]: partitions };
-  if (HISTORY.includes(stream)) out.currently_syncing = state.currentlySyncing ?? null;
-  if (stream === 'workflows' || stream === 'jobs') out.unfinished = state.unfinished;
+  if (STREAM_GRAPH.inHistory(stream)) out.currently_syncing = state.currentlySyncing ?? null;
+  if (STREAM_GRAPH.follows(stream)) out.unfinished = state.unfinished;
   return out;
 }

@@ -23,10 +23,6 @@ export class StreamFailures {
     return this.failures.has(stream);
   }
 
-  get(stream: StreamName): ConnectorError | undefined {
-    return this.failures.get(stream);
-  }
-
   get size(): number {
     return this.failures.size;
   }

@@ -1,20 +1,19 @@
 import { ApiError } from '../http/api-error.js';
 import { asConnectorError } from '../errors.js';
-import type { ApiRecord, StreamDeclaration } from '../streams/declaration.js';
-import { STREAM_NAMES, type StreamName } from '../streams/schemas/index.js';
-import { STREAMS } from '../streams/streams.js';
-import { forEachConcurrent, settleAll } from './concurrency.js';
+import type { AnyStreamDeclaration, ApiRecord } from '../streams/declaration.js';
+import type { StreamName } from '../streams/schemas/index.js';
+import { STREAM_GRAPH as graph } from '../streams/streams.js';
+import { forEachConcurrent, settleAll } from '../util/concurrency.js';
 import { floorFor, isNew, latest } from './cursor.js';
-import { listItems, toRecord, type ReadContext } from './read-context.js';
+import { listItems, ParentListing, toRecords, type ReadContext } from './read-context.js';
 import { emptyState, serialiseState } from './state-input.js';
 import { isFatal } from './stream-failures.js';
 
 /**
- * Reads the streams that form a parent → child tree from one root (the organizations
- * under `collaborations`): each parent is listed once and feeds every selected child,
- * whether or not the parent itself is selected. Incremental children (deploy, schedule)
- * filter on their cursor client-side (the API has no time filter) and save a bookmark per
- * partition once that partition has been read to the end.
+ * Reads the streams that form a parent → child tree from one root: each parent is listed
+ * once and feeds every selected child, whether or not the parent itself is selected.
+ * Incremental streams filter on their cursor client-side (the API has no time filter) and
+ * save a bookmark per partition once that partition has been read to the end.
  *
  * `halt` is shared with whatever else the read runs at the same time: a fatal error here
  * aborts it at once (so the other side stops too), and once it is aborted, from here or
@@ -22,31 +21,28 @@ import { isFatal } from './stream-failures.js';
  * it rejects with the abort's reason, so the tree's streams never count as finished.
  */
 export async function readTree(root: StreamName, context: ReadContext, halt = new AbortController()): Promise<StreamName[]> {
-  const members = STREAM_NAMES.filter((name) => rootOf(name) === root);
-  const selected = members.filter((name) => context.selection.has(name));
+  const selected = graph.members(root).filter((name) => context.selection.has(name));
   if (selected.length === 0) return [];
-  const needed = new Set<StreamName>();
-  for (const name of selected) for (let s: StreamName | null = name; s !== null; s = STREAMS[s].parent) needed.add(s);
-
-  const children = (name: StreamName) => members.filter((child) => STREAMS[child].parent === name && needed.has(child));
-  const descendants = (name: StreamName): StreamName[] => children(name).flatMap((child) => [child, ...descendants(child)]);
+  const needed = new Set(selected.flatMap((name) => graph.lineage(name)));
+  const children = (name: StreamName) => graph.children(name).filter((child) => needed.has(child));
   for (const name of selected) {
     if (context.selection.get(name) === 'incremental' && !context.states.has(name)) context.states.set(name, emptyState());
   }
 
   const { signal } = halt;
-  const walk = async (decl: StreamDeclaration, parent: ApiRecord): Promise<void> => {
+  const walk = async (decl: AnyStreamDeclaration, parent: ApiRecord): Promise<void> => {
     signal.throwIfAborted();
     if (context.failures.has(decl.name)) return;
     const emits = context.selection.has(decl.name);
     const incremental = context.selection.get(decl.name) === 'incremental';
-    const partition = decl.partition?.(parent);
+    const partition = decl.partition?.key(parent);
+    const listing = new ParentListing();
     const floor = decl.cursor && partition !== undefined ? floorFor(incremental ? context.states.get(decl.name) : undefined, partition, context.config.startDate) : undefined;
     let newest: string | undefined;
     try {
       for await (const page of listItems(decl, parent, context)) {
         signal.throwIfAborted(); // a page that lands after the read ended is dropped, and no next one is asked for
-        const records = page.map((item) => toRecord(decl, item, parent));
+        const records = toRecords(decl, page, parent, listing, context);
         if (emits) {
           for (const record of records) {
             const value = decl.cursor ? record[decl.cursor] : undefined;
@@ -59,7 +55,7 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
         const next = children(decl.name);
         if (next.length > 0) {
           // Every child listing of every record at once: the governor bounds the requests.
-          await forEachConcurrent(records, context.config.maxConcurrency, (record) => settleAll(next.map((child) => walk(STREAMS[child], record))));
+          await forEachConcurrent(records, context.config.maxConcurrency, (record) => settleAll(next.map((child) => walk(graph.get(child), record))));
         }
       }
     } catch (error) {
@@ -75,7 +71,7 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
         return;
       }
       const failure = asConnectorError(error);
-      context.failures.add([decl.name, ...descendants(decl.name)].filter((name) => context.selection.has(name)), failure);
+      context.failures.add([decl.name, ...graph.descendants(decl.name)].filter((name) => context.selection.has(name)), failure);
       context.emitter.log('ERROR', `${decl.name}: ${failure.message}`);
       return;
     }
@@ -88,14 +84,9 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
     }
   };
 
-  await walk(STREAMS[root], {});
+  const rootDecl = graph.get(root);
+  await settleAll((rootDecl.under?.(context.config) ?? [{}]).map((parent) => walk(rootDecl, parent)));
   return selected;
-}
-
-function rootOf(name: StreamName): StreamName {
-  let current = name;
-  for (let parent = STREAMS[current].parent; parent !== null; parent = STREAMS[current].parent) current = parent;
-  return current;
 }
 
 function describeParent(parent: ApiRecord): string {

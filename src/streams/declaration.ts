@@ -1,6 +1,6 @@
 import type { CircleCiClient, Query } from '../http/client.js';
 import type { Config } from '../config/config.js';
-import type { StreamName } from './schemas/index.js';
+import type { StreamName } from './schemas/types.js';
 
 export type ApiRecord = Record<string, unknown>;
 
@@ -13,51 +13,179 @@ export interface ListContext {
   signal?: AbortSignal;
 }
 
+/** The placeholders of an OpenAPI path template: `'/pipeline/{pipeline-id}/workflow'` → `'pipeline-id'`. */
+export type Placeholders<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? Name | Placeholders<Rest> : never;
+
+/** A project slug as a path value: each segment encoded, the slashes kept (CircleCI's form). */
+export interface SlugValue {
+  slug: string;
+}
+export type PathValue = string | number | SlugValue;
+
+/**
+ * Where a stream's records come from. The path is the OpenAPI path (under `/api/v2`):
+ * the readers fill its placeholders, and the schema generator takes the record schema
+ * from its 200 response, so it is written once.
+ */
+export interface Endpoint<P extends string = string> {
+  path: P;
+  /** `pages`: `{items, next_page_token}`, paged; `array`: a bare array; `single`: the body is one record. */
+  shape: 'pages' | 'array' | 'single';
+}
+
+/** A field the connector adds to every record: the schema generator declares it (a string unless said). */
+export interface AddedField {
+  description: string;
+  type?: 'string' | 'integer';
+  format?: 'date-time';
+}
+
+/**
+ * What the connector changes in the fields CircleCI sent, before anything else sees the
+ * item (`enrich`, the key check, the readers): the one place where API fields are
+ * rewritten, as `adds`/`enrich` are the one place where fields are added. Every reader
+ * applies it (`sanitized`), so a stream declares it and is done.
+ */
+export interface Sanitize {
+  /**
+   * Removes secrets from an item (a webhook URL's secret, an env var's value): no secret
+   * leaves the connector. Pure: returns a copy. Any stream whose API fields can carry a
+   * secret declares this (streams/redact.ts has `redactSecrets`).
+   */
+  redact?: (item: ApiRecord) => ApiRecord;
+  /**
+   * Fields filled from another field where CircleCI left them out or null, `{field:
+   * fallback}` (a pipeline's `updated_at` from its `created_at`). Declared as data: the
+   * schema generator reads it (a cursor with a fallback the spec guarantees is required).
+   */
+  fallbacks?: Readonly<Record<string, string>>;
+}
+
+/** `item` with the declaration's `sanitize` applied (the item itself when there is none). */
+export function sanitized(sanitize: Sanitize | undefined, item: ApiRecord): ApiRecord {
+  if (sanitize === undefined) return item;
+  let out = sanitize.redact ? sanitize.redact(item) : item;
+  for (const [field, fallback] of Object.entries(sanitize.fallbacks ?? {})) {
+    if (out[field] == null && out[fallback] != null) out = { ...out, [field]: out[fallback] };
+  }
+  return out;
+}
+
+/** The listing under one parent record, as an `enrich` sees it. */
+export interface Listing {
+  /** How many times `key` has been counted under this parent, this time included (1 the first time). */
+  occurrence(key: string): number;
+}
+
+/**
+ * Incremental streams keep one bookmark per partition. The key is taken from the parent
+ * record (an organization id, a project slug); `kind` names the partitions in the state.
+ */
+export interface Partition {
+  kind: 'organizations' | 'projects';
+  key: (parent: ApiRecord) => string;
+}
+
+/**
+ * A root listed newest first with no time filter (CircleCI's pipelines): an incremental
+ * sync pages down only until records are older than every bookmark, a bookmark moves only
+ * once its partition's walk is complete, and checkpoints save the range of positions
+ * already finished (`resume`) and the partition in progress (`currently_syncing`).
+ */
+export interface NewestFirst {
+  /** When a record last changed: the listing stops at the first record older than every floor. */
+  changedAt: (record: ApiRecord) => number | undefined;
+  /** The record's number in the listing, decreasing down the list: what a resume marker saves. */
+  position: (record: ApiRecord) => number | undefined;
+}
+
+/**
+ * A record that changes until it reaches a final state (a running workflow). Such records
+ * are saved in the state (`unfinished`) and read again on later syncs, with everything
+ * below them, until final. Streams below a followed stream are selected per followed
+ * record: their cursor is the followed record's cursor.
+ */
+export interface FollowUntilFinal {
+  isFinal: (record: ApiRecord) => boolean;
+  /** The OpenAPI path that reads one record by id (placeholder `{id}`), for those no longer listed. */
+  reread: string;
+  /**
+   * How far before the bookmark a newest-first listing still looks for new followed
+   * records (a rerun adds a workflow to an old pipeline without changing the pipeline).
+   */
+  lookbackMs: (config: Config) => number;
+}
+
 /**
  * A stream says what it is and where its records come from; the shared readers do the
  * reading. `parent` names the stream whose records this one is listed under (the parent
  * is walked once and feeds every selected child, whether or not it is selected itself);
- * a stream without a parent is a root.
+ * a stream without a parent is a root. Declarations are checked when the registry is
+ * built (streams/validate.ts): one the readers could not read stops the connector.
  */
-export interface StreamDeclaration {
+export interface StreamDeclaration<P extends string = string, A extends string = string> {
   name: StreamName;
-  primaryKey: string[];
+  primaryKey: readonly string[];
   /** Set for incremental streams: the field whose value orders and bookmarks records. */
   cursor?: string;
   parent: StreamName | null;
-  /**
-   * The request that lists the records under one parent record, paged with
-   * `{items, next_page_token}` unless `bareArray`.
-   */
-  request?: (parent: ApiRecord, config: Config) => { path: string; query?: Query; bareArray?: boolean };
-  /** Listed only under parent records for which this holds (issue #13: triggers of supported providers only). */
-  when?: (parent: ApiRecord) => boolean;
-  /** Custom listing, for a stream that needs more than one request shape. */
+  /** The records a root is listed under (default: one empty record). */
+  under?: (config: Config) => ApiRecord[];
+  endpoint: Endpoint<P>;
+  /** The values of the endpoint path's placeholders, from the parent record. */
+  params?: (parent: ApiRecord, config: Config) => Record<Placeholders<P>, PathValue>;
+  query?: (parent: ApiRecord, config: Config) => Query;
+  /** Custom listing, for a stream that needs more than one request shape (the endpoint then only names its schema). */
   list?: (parent: ApiRecord, context: ListContext) => AsyncIterable<ApiRecord[]>;
-  /** Fields the connector adds from the parent record, e.g. keys. */
-  enrich?: (item: ApiRecord, parent: ApiRecord) => ApiRecord;
-  /**
-   * Incremental streams keep one bookmark per partition: the parent record's key here
-   * (an organization id, a project slug).
-   */
-  partition?: (parent: ApiRecord) => string;
+  /** Parents this stream has nothing under (no request is made for them). */
+  when?: (parent: ApiRecord) => boolean;
+  /** Changes to CircleCI's own fields, applied to every item before `enrich` and the key check. */
+  sanitize?: Sanitize;
+  /** Fields the connector adds to each record; `enrich` computes them. */
+  adds?: Record<A, AddedField>;
+  enrich?: (item: ApiRecord, parent: ApiRecord, listing: Listing) => Record<NoInfer<A>, unknown>;
+  partition?: Partition;
+  /** A 404 of this listing is said as a warning with this text (default: an info line, deleted or expired). */
+  notFound?: (parent: ApiRecord, path: string) => string;
   /** A 403 listing this stream under one parent skips that parent with a warning instead of failing. */
   skipParentOnForbidden?: string;
+  newestFirst?: NewestFirst;
+  follow?: FollowUntilFinal;
 }
 
-/** `/api/v2` plus a path built from encoded segments. */
-export function v2(strings: TemplateStringsArray, ...values: unknown[]): string {
-  let path = '/api/v2';
-  strings.forEach((text, index) => {
-    path += text;
-    if (index < values.length) path += encodeURIComponent(String(values[index]));
-  });
-  return path;
+/** The registry's view of a declaration. */
+export type AnyStreamDeclaration = StreamDeclaration<string, string>;
+
+/** Declares a stream; the type parameters check `params` against the path and `enrich` against `adds`. */
+export function defineStream<const P extends string, const A extends string = never>(declaration: StreamDeclaration<P, A>): AnyStreamDeclaration {
+  return declaration as unknown as AnyStreamDeclaration;
+}
+
+export function slugParam(value: unknown): SlugValue {
+  return { slug: text(value) };
+}
+
+/** `/api/v2` plus the endpoint path with its placeholders filled, each value encoded. */
+export function fillPath(template: string, values: Partial<Record<string, PathValue>>): string {
+  return (
+    '/api/v2' +
+    template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
+      const value = values[name];
+      if (value === undefined) throw new Error(`no value for {${name}} in ${template}`);
+      if (typeof value === 'object') return slugPath(value.slug);
+      return encodeURIComponent(String(value));
+    })
+  );
 }
 
 /** A project slug in a path: each segment encoded, the slashes kept (CircleCI's form). */
 export function slugPath(slug: string): string {
   return slug.split('/').map(encodeURIComponent).join('/');
+}
+
+/** The placeholder names of a path template. */
+export function placeholdersOf(template: string): string[] {
+  return [...template.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]!);
 }
 
 export function text(value: unknown): string {

@@ -1,137 +1,259 @@
 import { ApiError } from '../http/api-error.js';
 import type { CircleCiClient } from '../http/client.js';
-import { forEachConcurrent } from '../read/concurrency.js';
-import { slugPath, text, v2, type ApiRecord, type ListContext, type StreamDeclaration } from './declaration.js';
-import type { StreamName } from './schemas/index.js';
-import { filledFrom } from './fallbacks.js';
+import { parseApiTime } from '../config/dates.js';
+import { forEachConcurrent } from '../util/concurrency.js';
+import { defineStream, fillPath, slugParam, text, type AddedField, type AnyStreamDeclaration, type ApiRecord, type ListContext, type Listing } from './declaration.js';
+import type { StreamName } from './schemas/types.js';
+import { StreamGraph } from './graph.js';
 import { redactSecrets } from './redact.js';
 import { hasTriggers } from './trigger-support.js';
+import { validateStreams } from './validate.js';
 
 /**
- * The eleven streams. Organization-wide streams hang under `collaborations` (one record
- * per organization the token can see); pipelines, workflows and jobs cover the
- * configured project slugs only.
+ * Every stream of the connector. Organization-wide streams hang under `collaborations`
+ * (one record per organization the token can see); pipelines and everything below them
+ * (workflows, jobs, and per job its details and test results) cover the configured project
+ * slugs only.
  */
 
-const collaborations: StreamDeclaration = {
+const ORGANIZATION_ID: AddedField = { description: 'Injected by the connector: the UUID of the organization.' };
+const PROJECT_ID: AddedField = { description: 'Injected by the connector: the UUID of the project.' };
+const WORKFLOW_ID: AddedField = { description: 'Injected by the connector: the UUID of the workflow the job belongs to.' };
+const WORKFLOW_CREATED_AT: AddedField = {
+  description: 'Injected by the connector: the creation time of the workflow the job belongs to.',
+  format: 'date-time',
+};
+
+const collaborations = defineStream({
   name: 'collaborations',
   primaryKey: ['id'],
   parent: null,
-  request: () => ({ path: v2`/me/collaborations`, bareArray: true }),
-};
+  endpoint: { path: '/me/collaborations', shape: 'array' },
+});
 
-const organizationId = (item: ApiRecord, org: ApiRecord): ApiRecord => ({ ...item, organization_id: org.id });
+const organizationId = (_item: ApiRecord, org: ApiRecord) => ({ organization_id: org.id });
 
-const context: StreamDeclaration = {
+const context = defineStream({
   name: 'context',
   primaryKey: ['id', 'organization_id'],
   parent: 'collaborations',
-  request: (org) => ({ path: v2`/context`, query: { 'owner-id': text(org.id), 'owner-type': 'organization' } }),
+  endpoint: { path: '/context', shape: 'pages' },
+  query: (org) => ({ 'owner-id': text(org.id), 'owner-type': 'organization' }),
+  adds: { organization_id: ORGANIZATION_ID },
   enrich: organizationId,
-};
+});
 
-const groups: StreamDeclaration = {
+const groups = defineStream({
   name: 'groups',
   primaryKey: ['id', 'organization_id'],
   parent: 'collaborations',
-  request: (org, config) => ({ path: v2`/organizations/${org.id}/groups`, query: { limit: config.pageSize } }),
+  endpoint: { path: '/organizations/{org_id}/groups', shape: 'pages' },
+  params: (org) => ({ org_id: text(org.id) }),
+  query: (_org, config) => ({ limit: config.pageSize }),
+  adds: { organization_id: ORGANIZATION_ID },
   enrich: organizationId,
   // Listing groups needs organization admin rights; other organizations still sync.
   skipParentOnForbidden: 'listing groups needs organization admin rights',
-};
+});
 
-const deploy: StreamDeclaration = {
+const deploy = defineStream({
   name: 'deploy',
   primaryKey: ['id', 'organization_id'],
   cursor: 'updated_at',
   parent: 'collaborations',
-  request: (org, config) => ({ path: v2`/deploy/environments`, query: { 'org-id': text(org.id), 'page-size': config.pageSize } }),
+  endpoint: { path: '/deploy/environments', shape: 'pages' },
+  query: (org, config) => ({ 'org-id': text(org.id), 'page-size': config.pageSize }),
+  adds: { organization_id: ORGANIZATION_ID },
   enrich: organizationId,
-  partition: (org) => text(org.id),
-};
+  partition: { kind: 'organizations', key: (org) => text(org.id) },
+});
 
 /** Largest page the private project listing accepts; larger sizes answer 500. */
 const PRIVATE_PROJECT_PAGE_SIZE = 50;
 
-const project: StreamDeclaration = {
+const project = defineStream({
   name: 'project',
+  // organization_id is part of the response body.
   primaryKey: ['id', 'organization_id'],
   parent: 'collaborations',
+  endpoint: { path: '/project/{project-slug}', shape: 'single' },
   list: listOrganizationProjects,
-};
+});
 
-const pipelineDefinition: StreamDeclaration = {
+const pipelineDefinition = defineStream({
   name: 'pipeline_definition',
   primaryKey: ['id', 'project_id', 'organization_id'],
   parent: 'project',
-  request: (proj) => ({ path: v2`/projects/${proj.id}/pipeline-definitions` }),
-  enrich: (item, proj) => ({ ...item, project_id: proj.id, organization_id: proj.organization_id }),
-};
+  endpoint: { path: '/projects/{project_id}/pipeline-definitions', shape: 'pages' },
+  params: (proj) => ({ project_id: text(proj.id) }),
+  adds: { project_id: PROJECT_ID, organization_id: ORGANIZATION_ID },
+  enrich: (_item, proj) => ({ project_id: proj.id, organization_id: proj.organization_id }),
+});
 
-const trigger: StreamDeclaration = {
+const trigger = defineStream({
   name: 'trigger',
   primaryKey: ['id', 'project_id', 'pipeline_definition_id', 'organization_id'],
   parent: 'pipeline_definition',
-  when: hasTriggers, // issue #13: only providers the spec lists for triggers
-  request: (definition) => ({ path: v2`/projects/${definition.project_id}/pipeline-definitions/${definition.id}/triggers` }),
-  enrich: (item, definition) => ({
-    ...redactSecrets(item), // issue #13: webhook secrets never leave the connector
+  endpoint: { path: '/projects/{project_id}/pipeline-definitions/{pipeline_definition_id}/triggers', shape: 'pages' },
+  params: (definition) => ({ project_id: text(definition.project_id), pipeline_definition_id: text(definition.id) }),
+  // The spec lists triggers only for github_app and bitbucket_dc definitions.
+  when: hasTriggers,
+  // A webhook trigger's URL carries its secret.
+  sanitize: { redact: redactSecrets },
+  adds: {
+    project_id: PROJECT_ID,
+    pipeline_definition_id: { description: 'Injected by the connector: the UUID of the pipeline definition.' },
+    organization_id: ORGANIZATION_ID,
+  },
+  enrich: (_item, definition) => ({
     project_id: definition.project_id,
     pipeline_definition_id: definition.id,
     organization_id: definition.organization_id,
   }),
-};
+});
 
-const schedule: StreamDeclaration = {
+const schedule = defineStream({
   name: 'schedule',
   primaryKey: ['id', 'project-slug'],
   cursor: 'updated-at',
   parent: 'project',
-  request: (proj) => ({ path: `/api/v2/project/${slugPath(text(proj.slug))}/schedule` }),
-  partition: (proj) => text(proj.slug),
-};
+  endpoint: { path: '/project/{project-slug}/schedule', shape: 'pages' },
+  params: (proj) => ({ 'project-slug': slugParam(proj.slug) }),
+  partition: { kind: 'projects', key: (proj) => text(proj.slug) },
+});
 
-const pipelines: StreamDeclaration = {
+/** Statuses after which a workflow (and its jobs) no longer changes. */
+const UNFINISHED_WORKFLOW_STATUSES = new Set(['running', 'failing', 'on_hold']);
+
+const pipelines = defineStream({
   name: 'pipelines',
   primaryKey: ['id'],
   cursor: 'updated_at',
   parent: null,
-  request: (configured) => ({ path: `/api/v2/project/${slugPath(text(configured.slug))}/pipeline` }),
-  enrich: filledFrom('updated_at', 'created_at'), // issue #13: the spec does not require updated_at
-  partition: (configured) => text(configured.slug),
-};
+  under: (config) => config.projectSlugs.map((projectSlug) => ({ slug: projectSlug })),
+  endpoint: { path: '/project/{project-slug}/pipeline', shape: 'pages' },
+  params: (configured) => ({ 'project-slug': slugParam(configured.slug) }),
+  // The spec does not require updated_at: a pipeline never updated was last changed when created.
+  sanitize: { fallbacks: { updated_at: 'created_at' } },
+  partition: { kind: 'projects', key: (configured) => text(configured.slug) },
+  notFound: (configured, path) =>
+    `project ${text(configured.slug)} answered 404 (GET ${path}); nothing was read for it. Check the slug in project_slugs and that the token's user can see the project.`,
+  newestFirst: {
+    // The latest moment a pipeline changed.
+    changedAt: (pipeline) => {
+      const updated = parseApiTime(pipeline.updated_at);
+      const created = parseApiTime(pipeline.created_at);
+      if (updated === undefined) return created;
+      return created === undefined ? updated : Math.max(updated, created);
+    },
+    position: (pipeline) => (typeof pipeline.number === 'number' && Number.isInteger(pipeline.number) ? pipeline.number : undefined),
+  },
+});
 
-const workflows: StreamDeclaration = {
+const workflows = defineStream({
   name: 'workflows',
   primaryKey: ['id'],
   cursor: 'created_at',
   parent: 'pipelines',
-  request: (pipeline) => ({ path: v2`/pipeline/${pipeline.id}/workflow` }),
-};
+  endpoint: { path: '/pipeline/{pipeline-id}/workflow', shape: 'pages' },
+  params: (pipeline) => ({ 'pipeline-id': text(pipeline.id) }),
+  follow: {
+    isFinal: (workflow) => !UNFINISHED_WORKFLOW_STATUSES.has(text(workflow.status)),
+    reread: '/workflow/{id}',
+    lookbackMs: (config) => config.workflowLookbackHours * 3600_000,
+  },
+});
 
-const jobs: StreamDeclaration = {
+const jobs = defineStream({
   name: 'jobs',
   primaryKey: ['id', '_workflow_id'],
   cursor: '_workflow_created_at',
   parent: 'workflows',
   // The job list carries next_page_token although the spec lists no page-token parameter.
-  request: (workflow) => ({ path: v2`/workflow/${workflow.id}/job` }),
-  enrich: (item, workflow) => ({ ...item, _workflow_id: workflow.id, _workflow_created_at: workflow.created_at }),
-};
+  endpoint: { path: '/workflow/{id}/job', shape: 'pages' },
+  params: (workflow) => ({ id: text(workflow.id) }),
+  adds: {
+    _workflow_id: WORKFLOW_ID,
+    _workflow_created_at: WORKFLOW_CREATED_AT,
+    _pipeline_id: { description: 'Injected by the connector: the UUID of the pipeline the job belongs to.' },
+  },
+  enrich: (_item, workflow) => ({ _workflow_id: workflow.id, _workflow_created_at: workflow.created_at, _pipeline_id: workflow.pipeline_id }),
+});
 
-export const STREAMS: Record<StreamName, StreamDeclaration> = {
+const JOB_ID: AddedField = { description: 'Injected by the connector: the UUID of the job (its id in the workflow\'s job list).' };
+/** Approval jobs have no job number, and nothing to read under it. */
+const hasJobNumber = (job: ApiRecord): boolean => job.job_number !== undefined && job.job_number !== null;
+const jobPath = (job: ApiRecord) => ({ 'project-slug': slugParam(job.project_slug), 'job-number': text(job.job_number) });
+
+const jobDetails = defineStream({
+  name: 'job_details',
+  primaryKey: ['_job_id'],
+  cursor: '_workflow_created_at',
+  parent: 'jobs',
+  endpoint: { path: '/project/{project-slug}/job/{job-number}', shape: 'single' },
+  params: jobPath,
+  when: hasJobNumber,
+  adds: { _job_id: JOB_ID, _workflow_id: WORKFLOW_ID, _workflow_created_at: WORKFLOW_CREATED_AT },
+  enrich: (_item, job) => ({ _job_id: job.id, _workflow_id: job._workflow_id, _workflow_created_at: job._workflow_created_at }),
+});
+
+const tests = defineStream({
+  name: 'tests',
+  primaryKey: ['_job_id', '_test_key'],
+  cursor: '_workflow_created_at',
+  parent: 'jobs',
+  endpoint: { path: '/project/{project-slug}/{job-number}/tests', shape: 'pages' },
+  params: jobPath,
+  when: hasJobNumber,
+  adds: {
+    _job_id: JOB_ID,
+    _job_number: { description: 'Injected by the connector: the number of the job.', type: 'integer' },
+    _workflow_id: WORKFLOW_ID,
+    _workflow_created_at: WORKFLOW_CREATED_AT,
+    project_slug: { description: 'Injected by the connector: the slug of the project.' },
+    _test_key: {
+      description:
+        'Injected by the connector: file::classname::name of the test, with #k appended to the k-th (k ≥ 2) result of the same triple in the job, in listing order.',
+    },
+  },
+  enrich: (test, job, listing) => ({
+    _job_id: job.id,
+    _job_number: job.job_number,
+    _workflow_id: job._workflow_id,
+    _workflow_created_at: job._workflow_created_at,
+    project_slug: job.project_slug,
+    _test_key: testKey(test, listing),
+  }),
+});
+
+/**
+ * A test result's key within its job: stable across syncs (a finished job's results do not
+ * change, nor their order) and unique when a suite reports the same test more than once.
+ */
+function testKey(test: ApiRecord, listing: Listing): string {
+  const part = (value: unknown) => (value === undefined || value === null ? '' : String(value));
+  const base = `${part(test.file)}::${part(test.classname)}::${part(test.name)}`;
+  const occurrence = listing.occurrence(base);
+  return occurrence === 1 ? base : `${base}#${occurrence}`;
+}
+
+export const STREAMS: Readonly<Record<StreamName, AnyStreamDeclaration>> = validateStreams({
   collaborations,
   context,
   deploy,
   groups,
+  job_details: jobDetails,
   jobs,
   pipeline_definition: pipelineDefinition,
   pipelines,
   project,
   schedule,
+  tests,
   trigger,
   workflows,
-};
+});
+
+export const STREAM_GRAPH = new StreamGraph(STREAMS);
 
 /**
  * Projects of one organization: the private listing (the only way to enumerate an
@@ -191,7 +313,7 @@ async function projectDetails(slugs: readonly string[], context: ListContext, on
   const details = new Array<ApiRecord | undefined>(slugs.length);
   await forEachConcurrent(slugs, context.config.maxConcurrency, async (slug, index) => {
     context.signal?.throwIfAborted();
-    details[index] = await context.client.get<ApiRecord>(`/api/v2/project/${slugPath(slug)}`);
+    details[index] = await context.client.get<ApiRecord>(fillPath(project.endpoint.path, { 'project-slug': slugParam(slug) }));
   });
   const found: ApiRecord[] = [];
   slugs.forEach((slug, index) => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
+import { STREAM_NAMES } from '../../src/streams/schemas/index.js';
 import { acceptanceWorld } from '../../tools/acceptance/fake-account.js';
 import { nodeBinary, spawnCollect, type ProcessResult } from '../../tools/acceptance/connector-process.js';
 import { createWorld } from '../../tools/fake-circleci/index.js';
@@ -29,9 +30,7 @@ describe('npm run demo', () => {
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
     const rows = run.stdout.split('\n').filter((line) => /^\S+\s+\d+\s+\d+\s+\d+\s+\d+$/.test(line));
-    expect(rows.map((row) => row.split(/\s+/)[0])).toEqual([
-      'collaborations', 'context', 'deploy', 'groups', 'jobs', 'pipeline_definition', 'pipelines', 'project', 'schedule', 'trigger', 'workflows', 'total',
-    ]);
+    expect(rows.map((row) => row.split(/\s+/)[0])).toEqual([...STREAM_NAMES, 'total']);
     const [, first, second, requests1, requests2] = rows.at(-1)!.split(/\s+/).map(Number);
     expect(first).toBeGreaterThan(second!);
     expect(requests1).toBeGreaterThan(requests2!);

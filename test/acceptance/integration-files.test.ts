@@ -93,7 +93,7 @@ describe('acceptance-test-config.yml', () => {
     const states = readRepoJson<Array<Record<string, any>>>(future.future_state_path);
     const declared = new Set([...states.map((s) => s.stream.stream_descriptor.name), ...(future.missing_streams ?? []).map((s: { name: string }) => s.name)]);
     const incremental = incrementalOnly(readRepoJson('integration_tests/configured_catalog.json')).streams.map((s) => s.stream.name);
-    expect(incremental.length).toBe(5);
+    expect(incremental.length).toBe(7);
     expect(incremental.filter((name) => !declared.has(name))).toEqual([]);
   });
 });
@@ -166,6 +166,8 @@ describe('integration_tests/', () => {
       pipelines: { kind: 'projects', keys: [...configured].sort() },
       workflows: { kind: 'projects', keys: [...configured].sort() },
       jobs: { kind: 'projects', keys: [...configured].sort() },
+      job_details: { kind: 'projects', keys: [...configured].sort() },
+      tests: { kind: 'projects', keys: [...configured].sort() },
     };
     expect(organizations).toHaveLength(3);
     expect(projects.length).toBeGreaterThanOrEqual(3);

@@ -11,56 +11,27 @@
 // deviation is listed in DEVIATIONS below and patched into the schema of that route only.
 
 import { describe, it, expect, beforeAll } from '@jest/globals';
-import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { createCore, type FakeCircleCiCore } from '../../tools/fake-circleci/dispatch.js';
-import { routeByName, routes, type RouteName } from '../../tools/fake-circleci/routes.js';
+import {
+  INVENTORY_ROUTE_NAMES,
+  routeByName,
+  routes as allRoutes,
+  USAGE_EXPORT_ROUTE_NAMES,
+  type InventoryRouteName,
+  type RouteName,
+  type UsageExportRouteName,
+} from '../../tools/fake-circleci/routes.js';
 import { createWorld, type JsonObject } from '../../tools/fake-circleci/world.js';
 import { body, get, walkWorld, type Response } from './helpers.js';
+import { ERROR_SCHEMA, resolveRef, spec, toJsonSchema, type Schema } from './openapi.js';
 
-type Schema = Record<string, unknown>;
-
-const spec = JSON.parse(
-  readFileSync(new URL('../../../test/reference/circleci-openapi.json', import.meta.url), 'utf8'),
-) as Schema;
-
-function resolveRef(ref: string): unknown {
-  if (!ref.startsWith('#/')) throw new Error(`external $ref ${ref}`);
-  let node: unknown = spec;
-  for (const part of ref.slice(2).split('/')) node = (node as Schema)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
-  if (node === undefined) throw new Error(`dangling $ref ${ref}`);
-  return node;
-}
-
-/** OpenAPI 3.0 schema -> closed JSON Schema (see header comment). */
-function toJsonSchema(node: unknown, depth = 0): unknown {
-  if (depth > 40) throw new Error('schema too deep (cyclic $ref?)');
-  if (Array.isArray(node)) return node.map((n) => toJsonSchema(n, depth + 1));
-  if (node === null || typeof node !== 'object') return node;
-  const src = node as Schema;
-  if (typeof src.$ref === 'string') return toJsonSchema(resolveRef(src.$ref), depth + 1);
-  const out: Schema = {};
-  for (const [k, v] of Object.entries(src)) {
-    if (k === 'nullable' || k === 'x-nullable' || k === 'example' || k === 'examples' || k.startsWith('x-')) continue;
-    if (k === 'properties') {
-      out.properties = Object.fromEntries(Object.entries(v as Schema).map(([pk, pv]) => [pk, toJsonSchema(pv, depth + 1)]));
-    } else out[k] = toJsonSchema(v, depth + 1);
-  }
-  if ((src.nullable === true || src['x-nullable'] === true) && typeof out.type === 'string') {
-    out.type = [out.type, 'null'];
-    if (Array.isArray(out.enum)) out.enum = [...(out.enum as unknown[]), null];
-  }
-  if (out.properties !== undefined && out.additionalProperties === undefined) out.additionalProperties = false;
-  return out;
-}
-
-const ERROR_SCHEMA: Schema = {
-  type: 'object',
-  properties: { message: { type: 'string' } },
-  required: ['message'],
-  additionalProperties: false,
-};
+// Inventory and usage export routes have suites of their own (inventory.test.ts,
+// usage-export.test.ts) that check them against the same spec with the same helpers.
+type CoreRouteName = Exclude<RouteName, InventoryRouteName | UsageExportRouteName>;
+const ownSuite: readonly RouteName[] = [...INVENTORY_ROUTE_NAMES, ...USAGE_EXPORT_ROUTE_NAMES];
+const routes = allRoutes.filter((r) => !ownSuite.includes(r.name));
 
 // ---------------------------------------------------------------------------------------
 // Live-API deviations from the spec, each patched into one route's schema. Everything not
@@ -147,7 +118,7 @@ function schemaFor(route: RouteName, status: number): { schema: Schema; source: 
     if (!deviation) throw new Error(`route ${route} is not in the spec and has no named deviation`);
     return { schema: deviation.patch({}, status), source: `deviation: ${deviation.why}` };
   }
-  const op = ((spec.paths as Schema)[r.specPath] as Schema).get as Schema;
+  const op = ((spec.paths as Schema)[r.specPath] as Schema)[r.method.toLowerCase()] as Schema;
   const responses = op.responses as Schema;
   let resp = (responses[String(status)] ?? responses.default) as Schema | undefined;
   if (resp?.$ref) resp = resolveRef(resp.$ref as string) as Schema;
@@ -240,6 +211,35 @@ describe('OpenAPI conformance', () => {
     expect(jobs.some((j) => j.type === 'approval')).toBe(true);
     expect(walk.records.workflows.some((w) => w.stopped_at === null)).toBe(true);
     expect(walk.records.schedule.some((s) => s.description === null)).toBe(true);
+    const details = walk.records.job_details;
+    expect(details.some((d) => d.duration === null && d.stopped_at === null)).toBe(true);
+    expect(details.some((d) => (d.messages as JsonObject[]).some((m) => m.reason === undefined))).toBe(true);
+    expect(details.some((d) => (d.messages as JsonObject[]).some((m) => typeof m.reason === 'string'))).toBe(true);
+    expect(details.some((d) => (d.contexts as unknown[]).length > 0)).toBe(true);
+    expect(details.some((d) => (d.parallel_runs as unknown[]).length > 1)).toBe(true);
+    const tests = walk.records.tests;
+    for (const result of ['success', 'failure', 'skipped']) expect(tests.some((t) => t.result === result)).toBe(true);
+    expect(tests.some((t) => t.message === null)).toBe(true);
+    expect(tests.some((t) => t.file === '')).toBe(true);
+    expect(seen.get('job_tests 200')).toBeGreaterThan(details.length); // several pages, some empty
+  });
+
+  it('job details and tests: the closed spec schemas catch a field the spec does not define', async () => {
+    const job = world.jobDetailsTruth().next().value as JsonObject;
+    const number = job.number as number;
+    const slug = (job.project as JsonObject).slug as string;
+    const details = JSON.parse((await get(core, `/api/v2/project/${slug}/job/${number}`)).body) as JsonObject;
+    const strictDetails = ajv.compile(schemaFor('job_details', 200).schema);
+    expect(strictDetails(details)).toBe(true);
+    expect(strictDetails({ ...details, _job_id: job._job_id })).toBe(false);
+    expect(strictDetails({ ...details, executor: { ...(details.executor as JsonObject), invented: 1 } })).toBe(false);
+    const withTests = world.testsTruth().next().value as JsonObject;
+    const tests = JSON.parse(
+      (await get(core, `/api/v2/project/${withTests.project_slug as string}/${withTests._job_number as number}/tests`)).body,
+    ) as { items: JsonObject[] };
+    const strictTests = ajv.compile(schemaFor('job_tests', 200).schema);
+    expect(strictTests(tests)).toBe(true);
+    expect(strictTests({ ...tests, items: [{ ...tests.items[0], _test_key: 'k' }] })).toBe(false);
   });
 
   it('in-progress, finished and rerun states of a mutated world match the spec', async () => {
@@ -266,8 +266,9 @@ describe('OpenAPI conformance', () => {
     const pipeline = world.truth('pipelines')[0] as JsonObject;
     const workflow = world.truth('workflows')[0] as JsonObject;
     const def = world.truth('pipeline_definition')[0] as JsonObject;
+    const job = world.truth('jobs').find((j) => j.job_number !== undefined) as JsonObject;
     const unknownUuid = '6f1a3c2e-0d4b-4e8f-9a7c-5b2d1e0f3a4c';
-    const paths: Record<RouteName, string> = {
+    const paths: Record<CoreRouteName, string> = {
       me: '/api/v2/me',
       collaborations: '/api/v2/me/collaborations',
       contexts: `/api/v2/context?owner-id=${org}&owner-type=organization`,
@@ -282,6 +283,14 @@ describe('OpenAPI conformance', () => {
       pipeline_workflows: `/api/v2/pipeline/${pipeline.id as string}/workflow`,
       workflow: `/api/v2/workflow/${workflow.id as string}`,
       workflow_jobs: `/api/v2/workflow/${workflow.id as string}/job`,
+      job_details: `/api/v2/project/${job.project_slug as string}/job/${job.job_number as number}`,
+      job_tests: `/api/v2/project/${job.project_slug as string}/${job.job_number as number}/tests`,
+      insights_workflows: `/api/v2/insights/${slug}/workflows?all-branches=true`,
+      insights_workflow_runs: `/api/v2/insights/${slug}/workflows/build-and-test?all-branches=true`,
+      insights_jobs: `/api/v2/insights/${slug}/workflows/build-and-test/jobs`,
+      insights_flaky_tests: `/api/v2/insights/${slug}/flaky-tests`,
+      insights_branches: `/api/v2/insights/${slug}/branches`,
+      insights_org_summary: `/api/v2/insights/${world.collaborations()[0]?.slug as string}/summary`,
     };
     for (const [route, path] of Object.entries(paths) as [RouteName, string][]) {
       // 401: no token, a wrong token; the project token: 404 on project routes, else 401
@@ -296,13 +305,20 @@ describe('OpenAPI conformance', () => {
       check(proj);
       // 400: a bad page token on every route that reads one
       const bad = await get(core, `${path}${path.includes('?') ? '&' : '?'}page-token=garbage`);
-      if (['contexts', 'groups', 'deploy_environments', 'private_projects', 'schedules', 'pipelines', 'pipeline_workflows', 'workflow_jobs'].includes(route)) {
+      if (['contexts', 'groups', 'deploy_environments', 'private_projects', 'schedules', 'pipelines', 'pipeline_workflows', 'workflow_jobs', 'job_tests'].includes(route)) {
         expect(bad.status).toBe(400);
       }
+      if (['insights_workflows', 'insights_workflow_runs', 'insights_jobs'].includes(route)) expect(bad.status).toBe(400);
       check(bad);
     }
     // 404s for unknown entities
     const notFound = [
+      '/api/v2/insights/gh/nobody/nothing/workflows',
+      '/api/v2/insights/gh/nobody/nothing/workflows/build-and-test',
+      '/api/v2/insights/gh/nobody/nothing/workflows/build-and-test/jobs',
+      '/api/v2/insights/gh/nobody/nothing/flaky-tests',
+      '/api/v2/insights/gh/nobody/nothing/branches',
+      '/api/v2/insights/gh/nobody/summary',
       `/api/v2/context?owner-id=${unknownUuid}`,
       `/api/v2/organizations/${unknownUuid}/groups`,
       `/api/v2/deploy/environments?org-id=${unknownUuid}&page-size=5`,
@@ -315,6 +331,10 @@ describe('OpenAPI conformance', () => {
       `/api/v2/pipeline/${unknownUuid}/workflow`,
       `/api/v2/workflow/${unknownUuid}`,
       `/api/v2/workflow/${unknownUuid}/job`,
+      '/api/v2/project/gh/nobody/nothing/job/1',
+      '/api/v2/project/gh/nobody/nothing/1/tests',
+      `/api/v2/project/${slug}/job/999999999`,
+      `/api/v2/project/${slug}/999999999/tests`,
     ];
     for (const path of notFound) {
       const res = await get(core, path);
@@ -323,12 +343,22 @@ describe('OpenAPI conformance', () => {
     }
     // 400s for malformed input
     for (const path of [
+      `/api/v2/insights/${slug}/workflows?reporting-window=last-year`,
+      `/api/v2/insights/${slug}/workflows?all-branches=yes`,
+      `/api/v2/insights/${slug}/workflows/build-and-test?all-branches=true&branch=main`,
+      `/api/v2/insights/${slug}/workflows/build-and-test?end-date=2026-10-01T00:00:00Z`,
+      `/api/v2/insights/${slug}/workflows/build-and-test?start-date=yesterday`,
+      `/api/v2/insights/${slug}/workflows/build-and-test?start-date=2026-01-01T00:00:00Z&end-date=2026-06-01T00:00:00Z`,
+      `/api/v2/insights/${slug}/workflows/build-and-test/jobs?reporting-window=last-week`,
+      `/api/v2/insights/${world.collaborations()[0]?.slug as string}/summary?reporting-window=all`,
       '/api/v2/context',
       `/api/v2/deploy/environments?org-id=${org}`,
       `/api/v2/organizations/${org}/groups?limit=0`,
       '/api/v2/pipeline/not-a-uuid/workflow',
       '/api/v2/workflow/not-a-uuid',
       '/api/v2/projects/not-a-uuid/pipeline-definitions',
+      `/api/v2/project/${slug}/job/latest`,
+      `/api/v2/project/${slug}/-1/tests`,
     ]) {
       const res = await get(core, path);
       expect([path, res.status]).toEqual([path, 400]);

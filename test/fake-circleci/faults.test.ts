@@ -1,4 +1,4 @@
-import { describe, it, expect } from '@jest/globals';
+import { describe, it, expect, jest } from '@jest/globals';
 import { createCore, type FakeCircleCiCore } from '../../tools/fake-circleci/dispatch.js';
 import { FaultController, type FaultOptions } from '../../tools/fake-circleci/faults.js';
 import { createWorld, type JsonObject } from '../../tools/fake-circleci/world.js';
@@ -19,17 +19,42 @@ async function statuses(c: FakeCircleCiCore, path: string, n: number): Promise<n
   return out;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * Run with a fake clock and fake timers (Date, setTimeout, performance), so delays and
+ * rate-limit windows are checked exactly, however loaded the machine is. Promise
+ * plumbing (nextTick, microtasks, setImmediate) stays real.
+ */
+async function withFakeClock<T>(fn: () => Promise<T>): Promise<T> {
+  jest.useFakeTimers({ now: FAKE_NOW, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+  try {
+    return await fn();
+  } finally {
+    jest.useRealTimers();
+  }
+}
+
+const FAKE_NOW = Date.parse('2026-11-01T00:00:00.000Z');
 
 describe('faults', () => {
   it('latency: fixed delay, seeded jitter, route targeting', async () => {
-    const c = core({ latency: { fixedMs: 60, route: 'pipelines' } });
-    let t = performance.now();
-    await get(c, PIPELINES);
-    expect(performance.now() - t).toBeGreaterThanOrEqual(55);
-    t = performance.now();
-    await get(c, ME);
-    expect(performance.now() - t).toBeLessThan(40);
+    await withFakeClock(async () => {
+      const c = core({ latency: { fixedMs: 60, route: 'pipelines' } });
+      let answered = false;
+      const slow = get(c, PIPELINES).then((r) => {
+        answered = true;
+        return r;
+      });
+      expect(jest.getTimerCount()).toBe(1);
+      await jest.advanceTimersByTimeAsync(59);
+      expect(answered).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(answered).toBe(true);
+      expect((await slow).status).toBe(200);
+      // another route waits for no timer at all
+      const fast = get(c, ME);
+      expect(jest.getTimerCount()).toBe(0);
+      expect((await fast).status).toBe(200);
+    });
     const a = new FaultController({ seed: 3, latency: { fixedMs: 10, jitterMs: 50 } });
     const b = new FaultController({ seed: 3, latency: { fixedMs: 10, jitterMs: 50 } });
     const seqA = Array.from({ length: 50 }, () => a.latencyMs('me'));
@@ -40,31 +65,42 @@ describe('faults', () => {
   });
 
   it('rate limit: requests per window answer 429 with Retry-After and RateLimit/X-RateLimit headers', async () => {
-    const c = core({ rateLimit: { requestsPerMinute: 3 } });
-    const ok = [await get(c, ME), await get(c, ME), await get(c, ME)];
-    expect(ok.map((r) => r.status)).toEqual([200, 200, 200]);
-    expect(ok.map((r) => r.headers['RateLimit-Remaining'])).toEqual(['2', '1', '0']);
-    const limited = await get(c, ME);
-    expect(limited.status).toBe(429);
-    expect(body(limited)).toEqual({ message: 'Rate limit exceeded.' });
-    const h = limited.headers;
-    expect(Number(h['Retry-After'])).toBeGreaterThanOrEqual(1);
-    expect(Number(h['Retry-After'])).toBeLessThanOrEqual(60);
-    expect(h['RateLimit-Limit']).toBe('3');
-    expect(h['RateLimit-Remaining']).toBe('0');
-    expect(Number(h['RateLimit-Reset'])).toBeGreaterThanOrEqual(1);
-    expect(h['X-RateLimit-Limit']).toBe('3');
-    expect(h['X-RateLimit-Remaining']).toBe('0');
-    expect(Number(h['X-RateLimit-Reset'])).toBeGreaterThan(Date.now() / 1000);
-    expect(c.stats.rateLimited).toBe(1);
-    expect(c.stats.byStatus['429']).toBe(1);
+    await withFakeClock(async () => {
+      const c = core({ rateLimit: { requestsPerMinute: 3 } });
+      const ok = [await get(c, ME), await get(c, ME), await get(c, ME)];
+      expect(ok.map((r) => r.status)).toEqual([200, 200, 200]);
+      expect(ok.map((r) => r.headers['RateLimit-Remaining'])).toEqual(['2', '1', '0']);
+      const limited = await get(c, ME);
+      expect(limited.status).toBe(429);
+      expect(body(limited)).toEqual({ message: 'Rate limit exceeded.' });
+      // the clock stood still: the window resets a full minute from now
+      expect(limited.headers).toEqual({
+        'Content-Type': 'application/json; charset=utf-8',
+        'Retry-After': '60',
+        'RateLimit-Limit': '3',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '60',
+        'X-RateLimit-Limit': '3',
+        'X-RateLimit-Remaining': '0',
+        'X-RateLimit-Reset': String(Math.ceil(FAKE_NOW / 1000) + 60),
+      });
+      // 20 s later the same window has 40 s left
+      jest.advanceTimersByTime(20_000);
+      expect((await get(c, ME)).headers['Retry-After']).toBe('40');
+      expect(c.stats.rateLimited).toBe(2);
+      expect(c.stats.byStatus['429']).toBe(2);
+    });
   });
 
-  it('rate limit: the window frees up (short window for tests)', async () => {
-    const c = core({ rateLimit: { requestsPerMinute: 2, windowMs: 60 } });
-    expect(await statuses(c, ME, 3)).toEqual([200, 200, 429]);
-    await sleep(70);
-    expect(await statuses(c, ME, 1)).toEqual([200]);
+  it('rate limit: the window frees up exactly when it has passed', async () => {
+    await withFakeClock(async () => {
+      const c = core({ rateLimit: { requestsPerMinute: 2, windowMs: 60 } });
+      expect(await statuses(c, ME, 3)).toEqual([200, 200, 429]);
+      jest.advanceTimersByTime(59);
+      expect(await statuses(c, ME, 1)).toEqual([429]);
+      jest.advanceTimersByTime(1);
+      expect(await statuses(c, ME, 3)).toEqual([200, 200, 429]);
+    });
   });
 
   it('rate limit: bare mode sends 429 with no Retry-After and no rate-limit headers', async () => {
@@ -78,15 +114,24 @@ describe('faults', () => {
   });
 
   it('rate limit: max concurrency answers 429 to requests beyond it; stats track peak concurrency', async () => {
-    const c = core({ latency: { fixedMs: 40 }, rateLimit: { maxConcurrent: 2 } });
-    const res = await Promise.all(Array.from({ length: 5 }, () => get(c, ME)));
-    expect(res.map((r) => r.status).sort()).toEqual([200, 200, 429, 429, 429]);
-    for (const r of res.filter((x) => x.status === 429)) expect(r.headers['Retry-After']).toBe('1');
-    expect(c.stats.peakInFlight).toBe(3); // two admitted + each rejected one, momentarily
-    expect(c.stats.inFlight).toBe(0);
-    expect(c.stats.rateLimited).toBe(3);
-    // after they finish, capacity is back
-    expect(await statuses(c, ME, 1)).toEqual([200]);
+    await withFakeClock(async () => {
+      const c = core({ latency: { fixedMs: 40 }, rateLimit: { maxConcurrent: 2 } });
+      const pending = Promise.all(Array.from({ length: 5 }, () => get(c, ME)));
+      // the two admitted requests wait out their latency; the other three were refused at once
+      expect(c.stats.inFlight).toBe(2);
+      expect(c.stats.rateLimited).toBe(3);
+      await jest.advanceTimersByTimeAsync(40);
+      const res = await pending;
+      expect(res.map((r) => r.status).sort()).toEqual([200, 200, 429, 429, 429]);
+      for (const r of res.filter((x) => x.status === 429)) expect(r.headers['Retry-After']).toBe('1');
+      expect(c.stats.peakInFlight).toBe(3); // two admitted + each rejected one, momentarily
+      expect(c.stats.inFlight).toBe(0);
+      expect(c.stats.rateLimited).toBe(3);
+      // after they finish, capacity is back
+      const again = get(c, ME);
+      await jest.advanceTimersByTimeAsync(40);
+      expect((await again).status).toBe(200);
+    });
   });
 
   it('5xx: the first N requests of a route (transient), other routes untouched', async () => {

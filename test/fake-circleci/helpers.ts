@@ -2,7 +2,7 @@
 // walk every route of a world the way a connector would.
 
 import type { FakeCircleCiCore, Outcome } from '../../tools/fake-circleci/dispatch.js';
-import type { JsonObject, StreamName } from '../../tools/fake-circleci/world.js';
+import { STREAM_NAMES, type JsonObject, type StreamName } from '../../tools/fake-circleci/world.js';
 
 export type Response = Extract<Outcome, { kind: 'response' }>;
 
@@ -47,32 +47,39 @@ export async function walkList(
   return { pages, items };
 }
 
+/** The job-level record sets the fake serves besides the connector's stream list. */
+export const JOB_LEVEL = ['job_details', 'tests'] as const;
+
 export interface WalkResult {
   /** Every response, in request order. */
   pages: { path: string; res: Response }[];
   /** Records as a connector would emit them (API items plus injected fields). */
-  records: Record<StreamName, JsonObject[]>;
+  records: Record<StreamName | (typeof JOB_LEVEL)[number], JsonObject[]>;
+}
+
+/**
+ * The documented `_test_key` rule, written here independently of the fake's:
+ * `${file}::${classname}::${name}`, `#k` on the k-th (k >= 2) repeat within a job.
+ */
+export function testKeysOf(items: readonly JsonObject[]): string[] {
+  const counts: Record<string, number> = {};
+  const keys: string[] = [];
+  for (const t of items) {
+    const triple = [t.file, t.classname, t.name].map((v) => (typeof v === 'string' ? v : '')).join('::');
+    counts[triple] = (counts[triple] ?? 0) + 1;
+    keys.push(counts[triple] === 1 ? triple : `${triple}#${counts[triple]}`);
+  }
+  return keys;
 }
 
 /**
  * Walk every route of the fake: discovery through /me/collaborations and the private
- * project listing, then every list route to its last page and every workflow by id.
+ * project listing, then every list route to its last page, every workflow by id, and the
+ * details and tests of every job that has a job_number.
  */
 export async function walkWorld(core: FakeCircleCiCore): Promise<WalkResult> {
   const pages: WalkResult['pages'] = [];
-  const records: Record<StreamName, JsonObject[]> = {
-    collaborations: [],
-    context: [],
-    deploy: [],
-    groups: [],
-    jobs: [],
-    pipeline_definition: [],
-    pipelines: [],
-    project: [],
-    schedule: [],
-    trigger: [],
-    workflows: [],
-  };
+  const records = Object.fromEntries([...STREAM_NAMES, ...JOB_LEVEL].map((name) => [name, []])) as unknown as WalkResult['records'];
   const one = async (path: string): Promise<JsonObject> => {
     const res = await get(core, path);
     pages.push({ path, res });
@@ -100,6 +107,7 @@ export async function walkWorld(core: FakeCircleCiCore): Promise<WalkResult> {
     for (const e of await list(`/api/v2/deploy/environments?org-id=${orgId}&page-size=2`)) {
       records.deploy.push({ ...e, organization_id: orgId });
     }
+    await one(`/api/v2/insights/${org.slug as string}/summary`);
     const listed = await list(`/api/private/project?organization-id=${orgId}&page-size=50`);
     for (const [i, item] of listed.entries()) {
       const slug = item.slug as string;
@@ -118,6 +126,7 @@ export async function walkWorld(core: FakeCircleCiCore): Promise<WalkResult> {
           records.trigger.push({ ...t, project_id: projectId, pipeline_definition_id: d.id as string, organization_id: orgOfProject });
         }
       }
+      await walkInsights(slugPath, one, list);
       records.schedule.push(...(await list(`/api/v2/project/${slugPath}/schedule`)));
       const pipelines = await list(`/api/v2/project/${slugPath}/pipeline`);
       records.pipelines.push(...pipelines);
@@ -126,14 +135,49 @@ export async function walkWorld(core: FakeCircleCiCore): Promise<WalkResult> {
         records.workflows.push(...workflows);
         for (const w of workflows) {
           await one(`/api/v2/workflow/${w.id as string}`);
+          const wf = { _workflow_id: w.id as string, _workflow_created_at: w.created_at as string };
           for (const j of await list(`/api/v2/workflow/${w.id as string}/job`)) {
-            records.jobs.push({ ...j, _workflow_id: w.id as string, _workflow_created_at: w.created_at as string });
+            records.jobs.push({ ...j, ...wf, _pipeline_id: w.pipeline_id as string });
+            if (j.job_number === undefined) continue;
+            const number = j.job_number as number;
+            records.job_details.push({ ...(await one(`/api/v2/project/${slugPath}/job/${number}`)), _job_id: j.id as string, ...wf });
+            const tests = await list(`/api/v2/project/${slugPath}/${number}/tests`);
+            const keys = testKeysOf(tests);
+            tests.forEach((t, i) => {
+              records.tests.push({
+                ...t,
+                _job_id: j.id as string,
+                _job_number: number,
+                ...wf,
+                project_slug: j.project_slug as string,
+                _test_key: keys[i] as string,
+              });
+            });
           }
         }
       }
     }
   }
   return { pages, records };
+}
+
+/**
+ * Every Insights route of a project: workflow summaries, then per workflow name its recent
+ * runs (every page) and job summaries, then flaky tests and branches.
+ */
+async function walkInsights(
+  slugPath: string,
+  one: (path: string) => Promise<JsonObject>,
+  list: (path: string) => Promise<JsonObject[]>,
+): Promise<void> {
+  const base = `/api/v2/insights/${slugPath}`;
+  for (const summary of await list(`${base}/workflows?all-branches=true`)) {
+    const name = encodeURIComponent(summary.name as string);
+    await list(`${base}/workflows/${name}?all-branches=true`);
+    await list(`${base}/workflows/${name}/jobs?all-branches=true`);
+  }
+  await one(`${base}/flaky-tests`);
+  await one(`${base}/branches`);
 }
 
 /** Order-insensitive comparison key: records sorted by their JSON text. */

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll } from '@jest/globals';
 import { createCore } from '../../tools/fake-circleci/dispatch.js';
-import { ROUTE_NAMES } from '../../tools/fake-circleci/routes.js';
+import { INVENTORY_ROUTE_NAMES, ROUTE_NAMES, USAGE_EXPORT_ROUTE_NAMES, type RouteName } from '../../tools/fake-circleci/routes.js';
 import { createWorld, STREAM_NAMES, type JsonObject, type World } from '../../tools/fake-circleci/world.js';
 import { body, canonical, get, walkList, walkWorld, withParam, type WalkResult } from './helpers.js';
 
@@ -8,7 +8,9 @@ describe('determinism', () => {
   it('same seed gives byte-identical responses for a walk of every route', async () => {
     const a = await walkWorld(createCore({ world: createWorld({ preset: 'tiny', seed: 11 }) }));
     const b = await walkWorld(createCore({ world: createWorld({ preset: 'tiny', seed: 11 }) }));
-    expect(new Set(a.pages.map((p) => p.res.route))).toEqual(new Set(ROUTE_NAMES));
+    // inventory and usage export routes: walked in inventory.test.ts and usage-export.test.ts
+    const ownSuite: readonly RouteName[] = [...INVENTORY_ROUTE_NAMES, ...USAGE_EXPORT_ROUTE_NAMES];
+    expect(new Set(a.pages.map((p) => p.res.route))).toEqual(new Set(ROUTE_NAMES.filter((r) => !ownSuite.includes(r))));
     expect(b.pages.map((p) => [p.path, p.res.status, p.res.body])).toEqual(a.pages.map((p) => [p.path, p.res.status, p.res.body]));
   });
 
@@ -17,7 +19,7 @@ describe('determinism', () => {
     const b = await walkWorld(createCore({ world: createWorld({ preset: 'tiny', seed: 12 }) }));
     const bodiesA = new Set(a.pages.map((p) => p.res.body));
     // every page with content differs (empty lists are the same in any world)
-    const empty = /^\{"items":\[\](,"next_page_token":null)?\}$/;
+    const empty = /^\{("items":\[\](,"next_page_token":null)?|"flaky-tests":\[\],"total-flaky-tests":0)\}$/;
     const shared = b.pages.filter((p) => bodiesA.has(p.res.body) && !empty.test(p.res.body));
     expect(b.pages.filter((p) => !empty.test(p.res.body)).length).toBeGreaterThan(50);
     expect(shared).toEqual([]);
@@ -44,6 +46,16 @@ describe.each([
     expect(canonical(paged)).toEqual(canonical(truth));
   });
 
+  it('job details and tests: paged records == the job-level truth', () => {
+    const details = [...world.jobDetailsTruth()];
+    const tests = [...world.testsTruth()];
+    expect(details.length).toBeGreaterThan(0);
+    expect(tests.length).toBeGreaterThan(0);
+    expect(canonical(walk.records.job_details)).toEqual(canonical(details));
+    // the fake's _test_key agrees with the documented rule as written in helpers.ts
+    expect(canonical(walk.records.tests)).toEqual(canonical(tests));
+  });
+
   it('incremental streams: records at or after startDate == truth with startDate', () => {
     const startDate = new Date(world.epochMs - 20 * 86_400_000).toISOString();
     const pipelines = walk.records.pipelines.filter((p) => (p.updated_at as string) >= startDate);
@@ -51,6 +63,13 @@ describe.each([
     const ids = new Set(pipelines.map((p) => p.id));
     expect(canonical(walk.records.workflows.filter((w) => ids.has(w.pipeline_id)))).toEqual(
       canonical(world.truth('workflows', { startDate })),
+    );
+    const workflowIds = new Set(walk.records.workflows.filter((w) => ids.has(w.pipeline_id)).map((w) => w.id));
+    expect(canonical(walk.records.job_details.filter((d) => ids.has((d.pipeline as { id: string }).id)))).toEqual(
+      canonical([...world.jobDetailsTruth({ startDate })]),
+    );
+    expect(canonical(walk.records.tests.filter((t) => workflowIds.has(t._workflow_id)))).toEqual(
+      canonical([...world.testsTruth({ startDate })]),
     );
   });
 
@@ -72,7 +91,9 @@ describe.each([
       const paged = new Set(
         walk.pages.filter(({ res }) => typeof (JSON.parse(res.body) as { next_page_token?: unknown }).next_page_token === 'string').map((p) => p.res.route),
       );
-      for (const r of ['contexts', 'groups', 'deploy_environments', 'pipelines', 'pipeline_workflows', 'workflow_jobs']) expect(paged).toContain(r);
+      for (const r of ['contexts', 'groups', 'deploy_environments', 'pipelines', 'pipeline_workflows', 'workflow_jobs', 'job_tests']) {
+        expect(paged).toContain(r);
+      }
     }
   });
 });

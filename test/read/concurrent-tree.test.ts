@@ -36,7 +36,7 @@ const STREAMS = allStreams();
 
 /** Routes the organization tree reads, and those the project histories read. */
 const TREE_ROUTES = new Set(['collaborations', 'contexts', 'groups', 'deploy_environments', 'private_projects', 'project', 'pipeline_definitions', 'triggers', 'schedules']);
-const HISTORY_ROUTES = new Set(['pipelines', 'pipeline_workflows', 'workflow', 'workflow_jobs']);
+const HISTORY_ROUTES = new Set(['pipelines', 'pipeline_workflows', 'workflow', 'workflow_jobs', 'job_details', 'job_tests']);
 
 type Side = 'tree' | 'history';
 

@@ -5,7 +5,7 @@ import { allStreams, dedupe, fakeConfig, runRead, type RunResult } from '../supp
 
 const START = '2026-08-01T00:00:00Z';
 
-describe('full refresh of all eleven streams', () => {
+describe('full refresh of every stream', () => {
   let world: World;
   let fake: RunningFake;
   let run: RunResult;

@@ -4,6 +4,8 @@ import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.j
 import { allStreams, dedupe, fakeConfig, parseRun, runRead, type RunResult } from '../support/connector.js';
 
 const START = '2026-06-01T00:00:00Z';
+/** Checkpoint every few records, so long project walks leave mid-project states. */
+const EVERY_5 = { checkpointRecords: 5 };
 
 /**
  * A sync stopped right after any STATE message and resumed from the states emitted so
@@ -18,18 +20,13 @@ describe('a sync stopped after any STATE and resumed from it', () => {
   let full: RunResult;
 
   beforeAll(async () => {
-    // Checkpoint every few records, so long project walks leave mid-project states.
-    process.env.SOURCE_CIRCLECI_CHECKPOINT_RECORDS = '5';
     world = createWorld({ preset: 'tiny', seed: 5, pipelinesPerProject: 12 });
     fake = await startFakeCircleCi({ world });
     slugs = world.projects.map((p) => p.slug);
     config = fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START });
-    full = await runRead({ config, streams: allStreams() });
+    full = await runRead({ config, streams: allStreams() }, EVERY_5);
   });
-  afterAll(async () => {
-    delete process.env.SOURCE_CIRCLECI_CHECKPOINT_RECORDS;
-    await fake.close();
-  });
+  afterAll(() => fake.close());
 
   it('the uninterrupted sync checkpoints inside projects (resume markers)', () => {
     expect(full.exitCode).toBe(0);
@@ -43,7 +40,7 @@ describe('a sync stopped after any STATE and resumed from it', () => {
     expect(stateIndexes.length).toBeGreaterThan(10);
     for (const cut of stateIndexes) {
       const before = parseRun(full.lines.slice(0, cut + 1).join('\n'), 0);
-      const resumed = await runRead({ config, streams: allStreams(), state: before.finalState });
+      const resumed = await runRead({ config, streams: allStreams(), state: before.finalState }, EVERY_5);
       expect(resumed.exitCode).toBe(0);
       for (const name of STREAM_NAMES) {
         const stream = name as StreamName;
@@ -54,14 +51,16 @@ describe('a sync stopped after any STATE and resumed from it', () => {
         expect(destination).toEqual(truth);
       }
     }
-  });
+    // One read per STATE (about a hundred, each a child process): on a loaded 2-core machine
+    // this takes longer than jest's default; the limit only guards against a hang.
+  }, 600_000);
 
   it('a resumed project does not re-read the pipelines finished before the stop', async () => {
     const marked = full.messages.findIndex(
       (m) => m.type === 'STATE' && m.state.stream.stream_descriptor.name === 'jobs' && Object.values(m.state.stream.stream_state.projects).some((p: any) => p.resume),
     );
     const before = parseRun(full.lines.slice(0, marked + 1).join('\n'), 0);
-    const resumed = await runRead({ config, streams: allStreams(), state: before.finalState });
+    const resumed = await runRead({ config, streams: allStreams(), state: before.finalState }, EVERY_5);
     const overlap = (resumed.records.get('jobs') ?? []).filter((job) => (before.records.get('jobs') ?? []).some((b) => b.id === job.id && b._workflow_id === job._workflow_id));
     expect(overlap.length).toBeLessThan((before.records.get('jobs') ?? []).length);
   });
@@ -82,19 +81,15 @@ describe('every checkpoint inside a walk saves records', () => {
   let config: Record<string, unknown>;
 
   beforeAll(async () => {
-    process.env.SOURCE_CIRCLECI_CHECKPOINT_RECORDS = '1';
     world = createWorld({ preset: 'tiny', seed: 3, workflowsPerPipeline: 1, pipelinesPerProject: 4 });
     fake = await startFakeCircleCi({ world });
     // The first project's newest pipeline ends in a running workflow (the world's rule for gIdx 0).
     config = fakeConfig(world, fake.url, { project_slugs: [world.projects[0]!.slug], start_date: START, max_concurrency: 1 });
   });
-  afterAll(async () => {
-    delete process.env.SOURCE_CIRCLECI_CHECKPOINT_RECORDS;
-    await fake.close();
-  });
+  afterAll(() => fake.close());
 
   it.each([['workflows'], ['jobs']] as const)('%s: a sync resumed from any mid-walk STATE reads fewer records than the uninterrupted one', async (stream) => {
-    const full = await runRead({ config, streams: { [stream]: 'incremental' } });
+    const full = await runRead({ config, streams: { [stream]: 'incremental' } }, { checkpointRecords: 1 });
     expect(full.exitCode).toBe(0);
     const fullCount = full.records.get(stream)?.length ?? 0;
     const followed = full.states.at(-1)!.stream.stream_state.unfinished as unknown[];
@@ -102,7 +97,7 @@ describe('every checkpoint inside a walk saves records', () => {
     const midWalk = full.states.filter((s) => Object.values(s.stream.stream_state.projects ?? {}).some((p: any) => p.resume));
     expect(midWalk.length).toBeGreaterThan(1);
     for (const [index, state] of midWalk.entries()) {
-      const resumed = await runRead({ config, streams: { [stream]: 'incremental' }, state: [{ type: 'STREAM', stream: state.stream }] });
+      const resumed = await runRead({ config, streams: { [stream]: 'incremental' }, state: [{ type: 'STREAM', stream: state.stream }] }, { checkpointRecords: 1 });
       expect(resumed.exitCode).toBe(0);
       expect({ state: index, fewer: (resumed.records.get(stream)?.length ?? 0) < fullCount }).toEqual({ state: index, fewer: true });
     }

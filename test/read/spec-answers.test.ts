@@ -3,8 +3,8 @@
  * (test/support/spec-answers.ts), over many seeds: whatever the spec allows must be read.
  * Each read must end with exit 0 and no error, emit one record for every item served with
  * its primary key (items without one are skipped and counted), ask for the children of
- * every parent it emitted, and emit only records that the stream's discovered JSON schema
- * accepts. An incremental sync from the state of the first must read the same answers
+ * every parent it emitted (job details and tests: every job with a number), and emit only
+ * records that the stream's discovered JSON schema accepts. An incremental sync from the state of the first must read the same answers
  * cleanly too (bookmarks from generated cursors, unfinished workflows read again by id).
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
@@ -15,7 +15,8 @@ import { STREAM_NAMES, streamSchemas, type StreamName } from '../../src/streams/
 import { loadSpec } from '../../tools/schemas/derive-stream-schemas.js';
 import { allStreams, primaryKeyOf, runRead } from '../support/connector.js';
 import { TEST_API, TEST_TOKEN, useMockApi } from '../support/http.js';
-import { specApi } from '../support/spec-answers.js';
+import { jobRef, specApi } from '../support/spec-answers.js';
+import { testKeysOf } from '../fake-circleci/helpers.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is module.exports.
 const addFormats = addFormatsModule.default;
@@ -28,7 +29,7 @@ const CONFIGURED = ['gh/configured-org/api', 'bb/configured-org/web'];
 const spec = loadSpec();
 
 /** What the seeds exercised together: each kind of surprise must have happened at least once. */
-const exercised = { keyless: 0, withoutUpdatedAt: 0, webhookSecrets: 0, unsupportedDefinitions: 0, emptyPagesWithToken: 0, revisited: 0, records: 0 };
+const exercised = { jobLevel: 0, keyless: 0, withoutUpdatedAt: 0, webhookSecrets: 0, unsupportedDefinitions: 0, emptyPagesWithToken: 0, revisited: 0, records: 0 };
 
 describe('reads of answers generated from the OpenAPI spec', () => {
   const api = useMockApi();
@@ -43,11 +44,19 @@ describe('reads of answers generated from the OpenAPI spec', () => {
     expect(run.errors).toEqual([]);
     expect(run.exitCode).toBe(0);
 
+    // Job-level records are keyed by the connector (the job's id, a test key): compared with what was served below.
+    const served = new Map(answers.served);
+    const numbered = (run.records.get('jobs') ?? []).filter((job) => job.job_number !== undefined && job.job_number !== null);
+    served.set('job_details', numbered.map((job) => JSON.stringify([job.id])));
+    served.set(
+      'tests',
+      numbered.flatMap((job) => testKeysOf(answers.testsOf(jobRef(job.project_slug, job.job_number))).map((key) => JSON.stringify([job.id, key]))),
+    );
     for (const stream of STREAM_NAMES) {
       const records = run.records.get(stream) ?? [];
       exercised.records += records.length;
       const emitted = records.map((record) => primaryKeyOf(stream, record)).sort();
-      expect({ stream, emitted }).toEqual({ stream, emitted: [...(answers.served.get(stream) ?? [])].sort() });
+      expect({ stream, emitted }).toEqual({ stream, emitted: [...(served.get(stream) ?? [])].sort() });
       const validate = validators.get(stream)!;
       for (const record of records) {
         const errors = validate(record) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`);
@@ -63,6 +72,8 @@ describe('reads of answers generated from the OpenAPI spec', () => {
     for (const slug of ids('project', 'slug')) expect(listedFor('schedule').has(slug)).toBe(true);
     for (const pipeline of ids('pipelines')) expect(listedFor('workflows').has(pipeline)).toBe(true);
     for (const workflow of ids('workflows')) expect(listedFor('jobs').has(workflow)).toBe(true);
+    for (const job of numbered) for (const route of ['job_details', 'tests']) expect({ route, asked: listedFor(route).has(jobRef(job.project_slug, job.job_number)) }).toEqual({ route, asked: true });
+    exercised.jobLevel += (run.records.get('job_details')?.length ?? 0) + (run.records.get('tests')?.length ?? 0);
     // Triggers: asked for exactly the definitions whose provider supports them.
     const supported = ids('pipeline_definition').filter((id) => ['github_app', 'bitbucket_dc'].includes(String(answers.definitionProviders.get(id))));
     expect([...listedFor('trigger')].sort()).toEqual([...new Set(supported)].sort());
@@ -109,6 +120,7 @@ describe('reads of answers generated from the OpenAPI spec', () => {
     // The seeds together exercised what they are meant to (a generator that never surprises proves nothing).
     expect(exercised.records).toBeGreaterThan(SEEDS.length * 10);
     expect(exercised.keyless).toBeGreaterThan(0);
+    expect(exercised.jobLevel).toBeGreaterThan(0);
     expect(exercised.withoutUpdatedAt).toBeGreaterThan(0);
     expect(exercised.webhookSecrets).toBeGreaterThan(0);
     expect(exercised.unsupportedDefinitions).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 /**
- * Every fault the fake CircleCI API can inject, against a full sync of all eleven streams
+ * Every fault the fake CircleCI API can inject, against a full sync of every stream
  * (in-process, real HTTP to a loopback fake, real retry waits kept short).
  *
  * - transient: within the retry policy → the records equal the truth, nothing twice, exit 0.
@@ -40,6 +40,8 @@ const SEED = 7;
 const RUN_BOUND_MS = 45_000;
 /** Short enough that hung responses cost little, long enough for a loaded CI machine. */
 const REQUEST_TIMEOUT_MS = 750;
+/** The short timeout, and checkpoints every few records so an interrupted project walk leaves resume markers behind. */
+const RUN_OPTIONS = { requestTimeoutMs: REQUEST_TIMEOUT_MS, checkpointRecords: 5 };
 const STREAMS = allStreams();
 
 type Kind = 'transient' | 'beyond' | 'partial';
@@ -170,8 +172,10 @@ const SCENARIOS: Scenario[] = [
       const hidden = new Set([...workflows.values()].filter((w) => w.pipeline_id === pipelineId).map((w) => String(w.id)));
       for (const [key, w] of workflows) if (hidden.has(String(w.id))) workflows.delete(key);
       hidden.add(workflowId);
-      const jobs = truth.get('jobs')!;
-      for (const [key, job] of jobs) if (hidden.has(String(job._workflow_id))) jobs.delete(key);
+      for (const stream of ['jobs', 'job_details', 'tests'] as const) {
+        const records = truth.get(stream)!;
+        for (const [key, record] of records) if (hidden.has(String(record._workflow_id))) records.delete(key);
+      }
     },
     logIncludes: (world, slugs) => ({ level: 'any', text: notFoundTargets(world, slugs).pipelineId }),
   },
@@ -257,13 +261,13 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
       ...(scenario.kind === 'beyond' ? { max_concurrency: 1 } : {}),
     });
     const started = Date.now();
-    const first = await withTimeout(runRead({ config, streams: STREAMS }), RUN_BOUND_MS, `${scenario.name}: the sync`);
+    const first = await withTimeout(runRead({ config, streams: STREAMS }, RUN_OPTIONS), RUN_BOUND_MS, `${scenario.name}: the sync`);
     const firstMs = Date.now() - started;
     const stats = fake.stats.snapshot();
     let resumed: RunResult | undefined;
     if (scenario.kind === 'beyond') {
       faults.set({}); // the fault is gone; the user re-runs the sync
-      resumed = await withTimeout(runRead({ config, streams: STREAMS, state: lastStates(first) }), RUN_BOUND_MS, `${scenario.name}: the resumed sync`);
+      resumed = await withTimeout(runRead({ config, streams: STREAMS, state: lastStates(first) }, RUN_OPTIONS), RUN_BOUND_MS, `${scenario.name}: the resumed sync`);
     }
     const truth = truthTables(world, slugs, START);
     scenario.adjustTruth?.(truth, world, slugs);
@@ -287,25 +291,14 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
 }
 
 const outcomes = new Map<string, Outcome | Error>();
-let savedTimeout: string | undefined;
-let savedCheckpoint: string | undefined;
 
 beforeAll(async () => {
-  savedTimeout = process.env.SOURCE_CIRCLECI_REQUEST_TIMEOUT_MS;
-  savedCheckpoint = process.env.SOURCE_CIRCLECI_CHECKPOINT_RECORDS;
-  process.env.SOURCE_CIRCLECI_REQUEST_TIMEOUT_MS = String(REQUEST_TIMEOUT_MS);
-  // Checkpoint often, so an interrupted project walk leaves resume markers behind.
-  process.env.SOURCE_CIRCLECI_CHECKPOINT_RECORDS = '5';
   // Scenarios are independent (own world, own server): five at a time.
   const results = await inParallel(SCENARIOS, 5, runScenario);
   SCENARIOS.forEach((scenario, i) => outcomes.set(scenario.name, results[i]!));
 }, 150_000);
 
 afterAll(() => {
-  if (savedTimeout === undefined) delete process.env.SOURCE_CIRCLECI_REQUEST_TIMEOUT_MS;
-  else process.env.SOURCE_CIRCLECI_REQUEST_TIMEOUT_MS = savedTimeout;
-  if (savedCheckpoint === undefined) delete process.env.SOURCE_CIRCLECI_CHECKPOINT_RECORDS;
-  else process.env.SOURCE_CIRCLECI_CHECKPOINT_RECORDS = savedCheckpoint;
   const rows = SCENARIOS.map((scenario) => {
     const outcome = outcomes.get(scenario.name);
     if (outcome === undefined || outcome instanceof Error) return [scenario.name, scenario.kind, `crashed: ${outcome?.message ?? 'not run'}`, '-', '-', '-', '-'];
@@ -429,7 +422,7 @@ describe('a configured project that does not exist (404 on its pipeline list)', 
     try {
       const missing = 'gh/nobody/no-such-repo';
       const config = fakeConfig(world, fake.url, { project_slugs: [world.projects[0]!.slug, missing], start_date: START });
-      const run = await withTimeout(runRead({ config, streams: { pipelines: 'incremental' } }), RUN_BOUND_MS, 'the sync');
+      const run = await withTimeout(runRead({ config, streams: { pipelines: 'incremental' } }, RUN_OPTIONS), RUN_BOUND_MS, 'the sync');
       assertNoSecret(run.lines.join('\n'), world.token);
       expect(run.logs.some((log) => log.level === 'WARN' && log.message.includes(missing) && /404|not found/i.test(log.message))).toBe(true);
     } finally {

@@ -4,6 +4,9 @@
  * process (optionally killed after N stdout lines), checking a run's output is clean, and
  * serving the fake API through msw.
  */
+import { join } from 'node:path';
+
+import type { RunOptions } from '../../src/run-options.js';
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
 import { connectorEntryPoint, nodeBinary, spawnCollect, type ProcessResult } from '../../tools/acceptance/connector-process.js';
 import { fakeCircleCiHandlers, type World } from '../../tools/fake-circleci/index.js';
@@ -110,12 +113,18 @@ export interface CliRun extends ProcessResult {
 }
 
 /**
- * Runs the built connector from the repository root. With `killAfterLines` it is sent
+ * Runs the built connector from the repository root (with `runOptions`, through the test entry point). With `killAfterLines` it is sent
  * SIGKILL as soon as that many stdout lines have been read; a run past `timeoutMs` rejects.
  */
-export async function runCli(args: string[], options: { env?: Record<string, string>; killAfterLines?: number; timeoutMs?: number } = {}): Promise<CliRun> {
+export async function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; killAfterLines?: number; timeoutMs?: number; runOptions?: RunOptions } = {},
+): Promise<CliRun> {
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const run = await spawnCollect(nodeBinary(), [connectorEntryPoint(), ...args], { ...options, timeoutMs, cwd: REPO_ROOT });
+  const { runOptions, ...spawnOptions } = options;
+  // Internal knobs go through the test entry point, which runs the same command line as src/main.ts.
+  const entry = runOptions ? [join(REPO_ROOT, 'dist', 'test', 'support', 'connector-with-options.js'), JSON.stringify(runOptions)] : [connectorEntryPoint()];
+  const run = await spawnCollect(nodeBinary(), [...entry, ...args], { ...spawnOptions, timeoutMs, cwd: REPO_ROOT });
   if (run.timedOut) throw new Error(`connector ${args[0]} did not end within ${timeoutMs} ms`);
   const complete = run.stdout.endsWith('\n') ? run.stdout : run.stdout.slice(0, run.stdout.lastIndexOf('\n') + 1);
   return { ...run, lines: complete === '' ? [] : complete.slice(0, -1).split('\n') };

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
-import { STREAMS } from '../../src/streams/streams.js';
+import { STREAM_GRAPH, STREAMS } from '../../src/streams/streams.js';
 import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
 import { allStreams, catalogOf, fakeConfig, parseRun, primaryKeyOf, writeJson, type RunResult } from '../support/connector.js';
 import { assertCleanOutput, describeDiff, destinationOf, diffTables, formatTable, lastStates, runCli, seededRandom, truthTables } from './harness.js';
@@ -25,7 +25,10 @@ const MIN_KILLS = 20;
 const CHECKPOINT_RECORDS = 20;
 /** Streams whose STATE lets a restart skip what was done: their re-emissions are the ones bounded. */
 const RESUMABLE = STREAM_NAMES.filter((name) => STREAMS[name].cursor !== undefined);
-const HISTORY: readonly StreamName[] = ['pipelines', 'workflows', 'jobs'];
+/** Streams walked per configured project (pipelines and everything below them). */
+const HISTORY: readonly StreamName[] = STREAM_NAMES.filter((name) => STREAM_GRAPH.inHistory(name));
+/** Streams below workflows, whose records carry their workflow's id. */
+const UNDER_WORKFLOWS: readonly StreamName[] = HISTORY.filter((name) => STREAM_GRAPH.within(name, 'jobs'));
 /** Workflows in these statuses are followed (read again) by every sync until they end. */
 const UNFINISHED = new Set(['running', 'on_hold', 'failing']);
 
@@ -64,7 +67,7 @@ async function runCampaign(seed: number, killBudget: number): Promise<Campaign> 
     const kills = restarts.filter((r) => r.killed).length;
     const killAfter = kills < killBudget ? 1 + Math.floor(random() * MAX_KILL_LINE) : Number.POSITIVE_INFINITY;
     const args = ['read', '--config', configPath, '--catalog', catalogPath, ...(states.length > 0 ? ['--state', writeJson(states)] : [])];
-    const cli = await runCli(args, { killAfterLines: killAfter, env: { SOURCE_CIRCLECI_CHECKPOINT_RECORDS: String(CHECKPOINT_RECORDS) }, timeoutMs: 60_000 });
+    const cli = await runCli(args, { killAfterLines: killAfter, runOptions: { checkpointRecords: CHECKPOINT_RECORDS }, timeoutMs: 60_000 });
     assertCleanOutput(cli, world.token, `campaign ${seed} run ${attempt + 1}`);
     const killed = cli.signal === 'SIGKILL';
     const run = parseRun(cli.lines.join('\n'), cli.exitCode ?? -1);
@@ -76,7 +79,11 @@ async function runCampaign(seed: number, killBudget: number): Promise<Campaign> 
         const key = primaryKeyOf(stream, record);
         if (keys.has(key)) {
           reEmitted += 1;
-          if (HISTORY.includes(stream)) reEmittedByProject.set(String(record.project_slug), (reEmittedByProject.get(String(record.project_slug)) ?? 0) + 1);
+          if (HISTORY.includes(stream)) {
+            // Job details name their project in `project.slug`.
+            const slug = String(record.project_slug ?? (record.project as { slug?: unknown } | undefined)?.slug);
+            reEmittedByProject.set(slug, (reEmittedByProject.get(slug) ?? 0) + 1);
+          }
         }
         keys.add(key);
       }
@@ -120,26 +127,27 @@ afterAll(async () => {
 });
 
 /**
- * A project's in-flight window: the pipelines, workflows and jobs of the two consecutive
- * pages of its pipeline list that hold the most records (the page being walked and the
- * one fetched ahead), plus the unfinished workflows and jobs every sync reads again.
+ * A project's in-flight window: the pipelines, workflows and what is below them (jobs,
+ * job details, tests) of the two consecutive pages of its pipeline list that hold the most
+ * records (the page being walked and the one fetched ahead), plus the unfinished workflows
+ * and what is below them, which every sync reads again.
  */
 function inFlightWindow(slug: string): number {
   const scope = { projectSlugs: [slug], startDate: START };
   const workflows = world.truth('workflows', scope);
-  const jobs = world.truth('jobs', scope);
+  const below = UNDER_WORKFLOWS.flatMap((stream) => world.truth(stream, scope));
   const perPipeline = world
     .truth('pipelines', scope)
     .sort((a, b) => Number(b.number) - Number(a.number))
     .map((pipeline) => {
       const ids = new Set(workflows.filter((w) => w.pipeline_id === pipeline.id).map((w) => w.id));
-      return 1 + ids.size + jobs.filter((job) => ids.has(job._workflow_id)).length;
+      return 1 + ids.size + below.filter((record) => ids.has(record._workflow_id)).length;
     });
   const span = 2 * world.options.pageSize;
   let window = 0;
   for (let i = 0; i < perPipeline.length; i += 1) window = Math.max(window, perPipeline.slice(i, i + span).reduce((a, b) => a + b, 0));
   const unfinished = new Set(workflows.filter((w) => UNFINISHED.has(String(w.status))).map((w) => w.id));
-  return window + unfinished.size + jobs.filter((job) => unfinished.has(job._workflow_id)).length;
+  return window + unfinished.size + below.filter((record) => unfinished.has(record._workflow_id)).length;
 }
 
 describe('a sync SIGKILLed at random points and resumed from its last states', () => {
@@ -165,11 +173,12 @@ describe('a sync SIGKILLed at random points and resumed from its last states', (
     for (const slug of slugs) {
       // The window is smaller than the project: a project read again from scratch would break it.
       const all = world.counts({ projectSlugs: [slug], startDate: START });
-      expect(bounds.get(slug)!).toBeLessThan(all.pipelines + all.workflows + all.jobs);
+      expect(bounds.get(slug)!).toBeLessThan(HISTORY.reduce((sum, stream) => sum + all[stream], 0));
     }
     for (const campaign of campaigns) {
       for (const [i, restart] of campaign.restarts.entries()) {
         for (const [slug, count] of restart.reEmittedByProject) {
+          if (!bounds.has(slug)) throw new Error(`campaign ${campaign.seed} run ${i + 1} re-emitted records of an unknown project ${slug}`);
           if (count > bounds.get(slug)!) throw new Error(`campaign ${campaign.seed} run ${i + 1} re-emitted ${count} records of ${slug}; its window is ${bounds.get(slug)}`);
         }
       }

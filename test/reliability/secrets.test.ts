@@ -77,10 +77,10 @@ describe('failure paths of the built CLI never print the token (stdout and stder
           apiUrl = fake.url;
         }
         const config = writeJson(fakeConfig(world, apiUrl, { project_slugs: [slug], start_date: START }));
-        const env: Record<string, string> = failure.shortTimeout ? { SOURCE_CIRCLECI_REQUEST_TIMEOUT_MS: '300' } : {};
+        const runOptions = failure.shortTimeout ? { requestTimeoutMs: 300 } : undefined;
         const [read, check] = await Promise.all([
-          runCli(['read', '--config', config, '--catalog', writeJson(catalogOf({ collaborations: 'full_refresh' }))], { env, timeoutMs: 60_000 }),
-          runCli(['check', '--config', config], { env, timeoutMs: 60_000 }),
+          runCli(['read', '--config', config, '--catalog', writeJson(catalogOf({ collaborations: 'full_refresh' }))], { runOptions, timeoutMs: 60_000 }),
+          runCli(['check', '--config', config], { runOptions, timeoutMs: 60_000 }),
         ]);
         results.set(failure.name, { read, check });
       }),

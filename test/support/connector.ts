@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import type { Command } from '../../src/cli/args.js';
 import { dispatch } from '../../src/commands/dispatch.js';
 import { Emitter } from '../../src/protocol/emitter.js';
+import type { RunOptions } from '../../src/run-options.js';
 import type { StreamName } from '../../src/streams/schemas/index.js';
 import { STREAMS } from '../../src/streams/streams.js';
 
@@ -104,10 +105,10 @@ export function readCommand(inputs: ReadInputs): Command {
   };
 }
 
-/** Runs `read` in-process against an API URL and returns everything it printed. */
-export async function runRead(inputs: ReadInputs): Promise<RunResult> {
+/** Runs `read` in-process against an API URL and returns everything it printed; `options` are the internal knobs. */
+export async function runRead(inputs: ReadInputs, options: RunOptions = {}): Promise<RunResult> {
   const sink = new LineSink();
-  const exitCode = await dispatch(readCommand(inputs), new Emitter(sink));
+  const exitCode = await dispatch(readCommand(inputs), new Emitter(sink), options);
   return parseRun(sink.text, exitCode);
 }
 

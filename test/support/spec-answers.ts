@@ -17,7 +17,7 @@ import { loadSpec, type OpenApiDocument, type OpenApiSchema } from '../../tools/
 import { TEST_API } from './http.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
 
 /** mulberry32: small, seeded, good enough for test data. */
 export function seeded(seed: number): () => number {
@@ -187,7 +187,7 @@ export interface SpecApi {
   served: Map<StreamName, string[]>;
   /** Items served without their key, per stream. */
   keyless: Map<StreamName, number>;
-  /** Per child listing route, the parents it was asked for (org ids, project ids/slugs, definition ids, pipeline ids, workflow ids). */
+  /** Per child listing route, the parents it was asked for (org ids, project ids/slugs, definition ids, pipeline ids, workflow ids, job refs). */
   listed: Map<string, Set<string>>;
   /** Pipelines served without `updated_at`: id → created_at. */
   pipelinesWithoutUpdatedAt: Map<string, Json>;
@@ -197,6 +197,13 @@ export interface SpecApi {
   webhookSecrets: string[];
   /** Empty pages served that carried a next_page_token. */
   emptyPagesWithToken(): number;
+  /** Every test result the tests listing of one job (`slug#number`) holds, in listing order, whether served yet or not. */
+  testsOf(job: string): JsonObject[];
+}
+
+/** How the job-level routes name a job: `project-slug#job-number`. */
+export function jobRef(slug: unknown, number: unknown): string {
+  return `${String(slug)}#${String(number)}`;
 }
 
 const PATHS = {
@@ -211,6 +218,8 @@ const PATHS = {
   pipelines: '/project/{project-slug}/pipeline',
   workflows: '/pipeline/{pipeline-id}/workflow',
   jobs: '/workflow/{id}/job',
+  job_details: '/project/{project-slug}/job/{job-number}',
+  tests: '/project/{project-slug}/{job-number}/tests',
 } as const;
 
 /**
@@ -388,8 +397,29 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
     http.get(api('/workflow/:workflow/job'), ({ request, params }) => {
       const workflow = String(params.workflow);
       note('jobs', workflow);
-      return page(request, `jobs:${workflow}`, PATHS.jobs, (item) => record('jobs', [item.id, workflow]));
+      return page(
+        request,
+        `jobs:${workflow}`,
+        PATHS.jobs,
+        (item) => record('jobs', [item.id, workflow]),
+        // The spec's example and CircleCI's answers: a job's project_slug is vcs/org/repo, the path its details and tests are read at.
+        (item, gen) => (typeof item.project_slug === 'string' && item.project_slug.split('/').length === 3 ? item : { ...item, project_slug: `gh/spec-org/repo-${gen.value({ type: 'integer' }) as number}` }),
+      );
+    }),
+    // Job details: one record per job, keyed by the job's id from the list (the connector's).
+    http.get(api('/project/:vcs/:org/:repo/job/:number'), ({ params }) => {
+      const job = jobRef(slugOf(params), params.number);
+      note('job_details', job);
+      const gen = generator(`job:${job}`);
+      return HttpResponse.json(gen.value(gen.responseSchema(PATHS.job_details)) as JsonObject);
+    }),
+    // Test results: keyed by the connector (_job_id, _test_key), so the test compares them with testsOf.
+    http.get(api('/project/:vcs/:org/:repo/:number/tests'), ({ request, params }) => {
+      const job = jobRef(slugOf(params), params.number);
+      note('tests', job);
+      return page(request, `tests:${job}`, PATHS.tests, () => undefined);
     }),
   ];
-  return { handlers, served, keyless, listed, pipelinesWithoutUpdatedAt, definitionProviders, webhookSecrets, emptyPagesWithToken: () => emptyWithToken };
+  const testsOf = (job: string) => listing(`tests:${job}`, PATHS.tests).flatMap((one) => one.items);
+  return { handlers, served, keyless, listed, pipelinesWithoutUpdatedAt, definitionProviders, webhookSecrets, emptyPagesWithToken: () => emptyWithToken, testsOf };
 }

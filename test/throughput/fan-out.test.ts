@@ -150,9 +150,12 @@ describe('backpressure from stdout', () => {
     const stalledAt = fake.stats.total;
     const needed = worldFigures(world, 100).minimum;
     // What was already queued or in flight finishes; nothing new starts. The bound is the
-    // pipelines being read (2 × max_concurrency), each with a workflow list and a job list
-    // per workflow, plus a pipeline page per project walk: it depends on the concurrency.
-    const bound = 2 * maxConcurrency * (1 + world.options.workflowsPerPipeline + 1) + 2 * world.projectSlugs().length;
+    // pipelines being read (2 × max_concurrency), each with a workflow list, a job list per
+    // workflow and a job's details and first test page per job, plus a pipeline page per
+    // project walk: it depends on the concurrency.
+    const workflows = world.options.workflowsPerPipeline;
+    const jobs = workflows * Math.max(world.options.jobsPerWorkflow, 3);
+    const bound = 2 * maxConcurrency * (1 + workflows + 1 + 2 * jobs) + 2 * world.projectSlugs().length;
     expect(stalledAt - requestsAtBlock).toBeLessThanOrEqual(bound);
     expect(stalledAt).toBeLessThan(needed / 4);
     stdout.release();

@@ -186,6 +186,8 @@ describe('discover', () => {
     deploy: { pk: ['id', 'organization_id'], modes: ['full_refresh', 'incremental'], cursor: 'updated_at' },
     groups: { pk: ['id', 'organization_id'], modes: ['full_refresh'] },
     jobs: { pk: ['id', '_workflow_id'], modes: ['full_refresh', 'incremental'], cursor: '_workflow_created_at' },
+    job_details: { pk: ['_job_id'], modes: ['full_refresh', 'incremental'], cursor: '_workflow_created_at' },
+    tests: { pk: ['_job_id', '_test_key'], modes: ['full_refresh', 'incremental'], cursor: '_workflow_created_at' },
     pipeline_definition: { pk: ['id', 'project_id', 'organization_id'], modes: ['full_refresh'] },
     pipelines: { pk: ['id'], modes: ['full_refresh', 'incremental'], cursor: 'updated_at' },
     project: { pk: ['id', 'organization_id'], modes: ['full_refresh'] },
@@ -202,10 +204,10 @@ describe('discover', () => {
     return messages[0]!.catalog.streams;
   }
 
-  it('prints one CATALOG with the 11 streams, names exact, without calling the API', async () => {
+  it('prints one CATALOG with the 13 streams, names exact, without calling the API', async () => {
     const streams = await catalog();
     expect(streams.map((s) => s.name).sort()).toEqual(Object.keys(expected).sort());
-    expect(new Set(streams.map((s) => s.name)).size).toBe(11);
+    expect(new Set(streams.map((s) => s.name)).size).toBe(13);
     expect(api.requests).toEqual([]);
   });
 

@@ -1,7 +1,6 @@
 /**
  * The emitter's bookkeeping: one line per message, recordCount per stream since its last
- * STATE, no identical consecutive STATE, RUNNING once before a stream's first record,
- * secrets redacted, records batched into chunks without reordering, and backpressure
+ * STATE, no identical consecutive STATE, statuses written as said, secrets redacted, records batched into chunks without reordering, and backpressure
  * through ready().
  */
 import { describe, expect, it } from '@jest/globals';
@@ -30,12 +29,10 @@ describe('Emitter output', () => {
     emitter.record('pipelines', { id: 'a', text: 'multi\nline' });
     emitter.state('pipelines', { cursor: 'x' });
     emitter.streamStatus('pipelines', 'COMPLETE');
-    emitter.estimate('pipelines', 3);
     emitter.error('boom\nsecond line', 'system_error');
     expect(out.text.endsWith('\n')).toBe(true);
-    // RUNNING comes with the first record, so 7 messages in all.
-    expect(out.lines).toHaveLength(7);
-    expect(out.messages.map((m) => m.type)).toEqual(['LOG', 'TRACE', 'RECORD', 'STATE', 'TRACE', 'TRACE', 'TRACE']);
+    expect(out.lines).toHaveLength(5);
+    expect(out.messages.map((m) => m.type)).toEqual(['LOG', 'RECORD', 'STATE', 'TRACE', 'TRACE']);
     expect(out.messages[0]!.log.message).toBe('line one\nline two');
   });
 
@@ -43,8 +40,9 @@ describe('Emitter output', () => {
     const { out, emitter } = setup();
     emitter.record('jobs', { id: 1 });
     emitter.flush();
-    const [running, record] = out.messages;
-    expect(running!.trace.emitted_at).toBe(1_700_000_000_000);
+    emitter.streamStatus('jobs', 'COMPLETE');
+    const [record, status] = out.messages;
+    expect(status!.trace.emitted_at).toBe(1_700_000_000_000);
     expect(record!.record.emitted_at).toBe(1_700_000_000_000);
   });
 
@@ -52,6 +50,7 @@ describe('Emitter output', () => {
     const { out, emitter } = setup();
     emitter.record('we"ird\\name', { id: 1 });
     emitter.state('we"ird\\name', { a: 1 });
+    emitter.streamStatus('we"ird\\name', 'COMPLETE');
     expect(out.messages.map((m) => m.record?.stream ?? m.state?.stream.stream_descriptor.name ?? m.trace?.stream_status.stream_descriptor.name)).toEqual([
       'we"ird\\name',
       'we"ird\\name',
@@ -124,36 +123,13 @@ describe('STATE bookkeeping', () => {
 });
 
 describe('stream status', () => {
-  it('RUNNING is emitted once, right before the stream’s first record', () => {
+  it('statuses are written as said, in order, with no RUNNING added by records', () => {
     const { out, emitter } = setup();
     emitter.streamStatus('pipelines', 'STARTED');
-    emitter.streamStatus('workflows', 'STARTED');
     emitter.record('pipelines', { id: 1 });
-    emitter.record('pipelines', { id: 2 });
-    emitter.record('workflows', { id: 'w' });
-    emitter.record('pipelines', { id: 3 });
     emitter.streamStatus('pipelines', 'COMPLETE');
-    emitter.streamStatus('workflows', 'INCOMPLETE');
-    const messages = out.messages;
-    expect(statuses(messages)).toEqual([
-      'pipelines:STARTED',
-      'workflows:STARTED',
-      'pipelines:RUNNING',
-      'workflows:RUNNING',
-      'pipelines:COMPLETE',
-      'workflows:INCOMPLETE',
-    ]);
-    const firstPipelineRecord = messages.findIndex((m) => m.type === 'RECORD' && m.record.stream === 'pipelines');
-    expect(messages[firstPipelineRecord - 1]!.trace.stream_status).toEqual({ stream_descriptor: { name: 'pipelines' }, status: 'RUNNING' });
-    const firstWorkflowRecord = messages.findIndex((m) => m.type === 'RECORD' && m.record.stream === 'workflows');
-    expect(messages[firstWorkflowRecord - 1]!.trace.stream_status.status).toBe('RUNNING');
-  });
-
-  it('an explicit RUNNING is not repeated by the first record', () => {
-    const { out, emitter } = setup();
-    emitter.streamStatus('jobs', 'RUNNING');
-    emitter.record('jobs', { id: 1 });
-    expect(statuses(out.messages)).toEqual(['jobs:RUNNING']);
+    expect(statuses(out.messages)).toEqual(['pipelines:STARTED', 'pipelines:COMPLETE']);
+    expect(out.messages.map((m) => m.type)).toEqual(['TRACE', 'RECORD', 'TRACE']);
   });
 
   it('a stream without records gets no RUNNING', () => {
@@ -247,9 +223,7 @@ describe('record batching', () => {
     expect(emitter.state('jobs', { at: 2 })).toBe(true);
     // No turn of the event loop has passed: the STATE flushed the records before it.
     expect(out.messages.map((m) => (m.type === 'RECORD' ? `${m.record.stream}:${m.record.data.id}` : m.type === 'STATE' ? 'STATE' : m.trace.stream_status.status))).toEqual([
-      'RUNNING',
       'jobs:1',
-      'RUNNING',
       'workflows:w',
       'jobs:2',
       'STATE',
@@ -262,21 +236,21 @@ describe('record batching', () => {
     emitter.log('WARN', 'after the record');
     emitter.record('jobs', { id: 2 });
     emitter.error('after two records', 'system_error');
-    expect(out.messages.map((m) => m.type)).toEqual(['TRACE', 'RECORD', 'LOG', 'RECORD', 'TRACE']);
+    expect(out.messages.map((m) => m.type)).toEqual(['RECORD', 'LOG', 'RECORD', 'TRACE']);
   });
 
   it('a chunk is written as soon as it reaches 64 KB, without waiting for the turn to end', () => {
     const { out, emitter } = setup();
     const padding = 'x'.repeat(1000);
     let records = 0;
-    while (out.lines.length < 2) {
+    while (out.lines.length < 1) {
       emitter.record('jobs', { id: records, padding });
       records += 1;
     }
-    // RUNNING, then the first chunk: the fewest whole record lines that reach 64 KB.
-    const lineLength = out.lines[1]!.length + 1;
+    // The first chunk: the fewest whole record lines that reach 64 KB.
+    const lineLength = out.lines[0]!.length + 1;
     expect(records).toBe(Math.ceil((64 * 1024) / lineLength));
-    expect(out.writes).toBe(2);
+    expect(out.writes).toBe(1);
     expect(ofType(out.messages, 'RECORD')).toHaveLength(records);
   });
 
@@ -307,6 +281,7 @@ describe('backpressure', () => {
     let drained = false;
     out.on('drain', () => (drained = true));
     for (let i = 0; i < 5; i += 1) emitter.record('jobs', { id: i, padding: 'x'.repeat(50) });
+    emitter.flush();
     expect(out.writableNeedDrain).toBe(true);
     let ready = false;
     const waiting = emitter.ready().then(() => {

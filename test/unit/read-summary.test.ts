@@ -1,16 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 
 import { ReadSummary } from '../../src/read/read-summary.js';
+import type { ApiRecord } from '../../src/streams/declaration.js';
 import { STREAMS } from '../../src/streams/streams.js';
 
 describe('ReadSummary', () => {
-  it('keeps keyed items and non-objects, skips the keyless with one WARN per stream naming fields, never values', () => {
+  it('keeps keyed records, skips the keyless with one WARN per stream naming the API fields, never values', () => {
     const logs: string[] = [];
     const summary = new ReadSummary((_level, message) => logs.push(message));
-    const org = { id: 'org-1' };
-    const page = [{ id: 'a' }, { name: 'top-secret-value' }, { id: null }, { id: { nested: 1 } }, 'not an object', { id: 'b' }];
-    expect(summary.keyed(STREAMS.context, org, page)).toEqual([{ id: 'a' }, 'not an object', { id: 'b' }]);
-    expect(summary.keyed(STREAMS.context, org, [{ id: 3, x: 1 }, {}])).toEqual([{ id: 3, x: 1 }]);
+    const keep = (items: ApiRecord[]) => items.filter((item) => summary.hasKey(STREAMS.context, { ...item, organization_id: 'org-1' }, item));
+    const page = [{ id: 'a' }, { name: 'top-secret-value' }, { id: null }, { id: { nested: 1 } }, { id: 'b' }];
+    expect(keep(page)).toEqual([{ id: 'a' }, { id: 'b' }]);
+    expect(keep([{ id: 3, x: 1 }, {}])).toEqual([{ id: 3, x: 1 }]);
     expect(summary.skippedWithoutKey.get('context')).toBe(4);
     expect(logs).toHaveLength(1);
     expect(logs[0]).toContain('context');
@@ -19,10 +20,10 @@ describe('ReadSummary', () => {
     expect(logs[0]).not.toContain('top-secret-value');
   });
 
-  it('checks keys the stream takes from its parent', () => {
+  it('checks keys the stream takes from its parent (in the record, not the API item)', () => {
     const summary = new ReadSummary(() => undefined);
-    expect(summary.keyed(STREAMS.context, {}, [{ id: 'a' }])).toEqual([]);
-    expect(summary.keyed(STREAMS.context, { id: 'org' }, [{ id: 'a' }])).toEqual([{ id: 'a' }]);
+    expect(summary.hasKey(STREAMS.context, { id: 'a' }, { id: 'a' })).toBe(false);
+    expect(summary.hasKey(STREAMS.context, { id: 'a', organization_id: 'org' }, { id: 'a' })).toBe(true);
   });
 
   it('names missing projects in config order, and fails only when none was found', () => {

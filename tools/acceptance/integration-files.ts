@@ -4,6 +4,8 @@
  * the generator writes them, and a test compares the committed files with a fresh render.
  */
 import { buildCatalog } from '../../src/streams/catalog.js';
+import type { StreamName } from '../../src/streams/schemas/types.js';
+import { STREAM_GRAPH } from '../../src/streams/streams.js';
 import type { World } from '../fake-circleci/index.js';
 import { ACCEPTANCE_START_DATE, FAR_FUTURE, SAMPLE_CONFIG_PORT, loopbackUrl } from './fake-account.js';
 
@@ -22,26 +24,18 @@ export function incrementalStreams(): Array<{ name: string; cursor: string }> {
     .map((s) => ({ name: s.name, cursor: s.default_cursor_field![0]! }));
 }
 
-/**
- * Which key a stream's bookmarks hang under: deploy environments belong to an organization,
- * schedules and the project history (pipelines, workflows, jobs) to a project slug.
- */
+/** Which key a stream's bookmarks hang under (organizations, projects): the declarations say. */
 export function partitionKindOf(stream: string): 'organizations' | 'projects' {
-  return stream === 'deploy' ? 'organizations' : 'projects';
+  return STREAM_GRAPH.partition(stream as StreamName)!.partition.kind;
 }
-
-/** Streams walked per configured project: they also keep `currently_syncing`. */
-const HISTORY_STREAMS = new Set(['pipelines', 'workflows', 'jobs']);
-/** Streams that remember unfinished workflows to re-read. */
-const UNFINISHED_STREAMS = new Set(['workflows', 'jobs']);
 
 /** One stream's state with every partition bookmarked at `cursorValue`, in the connector's shape. */
 export function bookmarkState(stream: string, cursor: string, partitions: readonly string[], cursorValue: string): StreamStateEntry {
   const entries: Record<string, Json> = {};
   for (const key of [...partitions].sort()) entries[key] = { [cursor]: cursorValue };
   const state: Json = { [partitionKindOf(stream)]: entries };
-  if (HISTORY_STREAMS.has(stream)) state.currently_syncing = null;
-  if (UNFINISHED_STREAMS.has(stream)) state.unfinished = [];
+  if (STREAM_GRAPH.inHistory(stream as StreamName)) state.currently_syncing = null;
+  if (STREAM_GRAPH.follows(stream as StreamName)) state.unfinished = [];
   return { type: 'STREAM', stream: { stream_descriptor: { name: stream }, stream_state: state } };
 }
 
@@ -53,9 +47,9 @@ export interface Partitions {
 }
 
 export function partitionsOf(stream: string, partitions: Partitions): readonly string[] {
-  if (stream === 'deploy') return partitions.organizationIds;
-  if (stream === 'schedule') return partitions.allProjectSlugs;
-  return partitions.configuredSlugs;
+  if (partitionKindOf(stream) === 'organizations') return partitions.organizationIds;
+  // Project partitions of a newest-first history are the configured slugs; the others, every project.
+  return STREAM_GRAPH.inHistory(stream as StreamName) ? partitions.configuredSlugs : partitions.allProjectSlugs;
 }
 
 /** Every incremental stream, every partition, bookmarked at `cursorValue`. */

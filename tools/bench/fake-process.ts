@@ -66,7 +66,8 @@ async function main(): Promise<void> {
 /**
  * An incremental sync with nothing new (workflow lookback 0): the organization streams
  * again (they have no server-side filter), one pipeline page per project, and the
- * workflows still followed as unfinished: each read by id, with its job list.
+ * workflows still followed as unfinished: each read by id, with its job list and its
+ * numbered jobs' details and tests.
  */
 function incrementalMinimum(world: World, figures: WorldFigures, unfinishedIds: string[]): { minimumByRoute: Record<string, number>; minimum: number } {
   const byRoute: Record<string, number> = { ...figures.minimumByRoute };
@@ -74,9 +75,18 @@ function incrementalMinimum(world: World, figures: WorldFigures, unfinishedIds: 
   byRoute.pipeline_workflows = 0;
   byRoute.workflow = unfinishedIds.length;
   byRoute.workflow_jobs = 0;
+  byRoute.job_details = 0;
+  byRoute.job_tests = 0;
   for (const id of unfinishedIds) {
     const workflow = world.workflowById(id);
-    byRoute.workflow_jobs += pages(workflow ? world.jobRecords(workflow).length : 0, world.options.pageSize);
+    const jobs = workflow ? world.jobRecords(workflow) : [];
+    byRoute.workflow_jobs += pages(jobs.length, world.options.pageSize);
+    // Each numbered job's details and tests are read again with its workflow.
+    for (const [index, job] of jobs.entries()) {
+      if (job.job_number === undefined || job.job_number === null || !workflow) continue;
+      byRoute.job_details += 1;
+      byRoute.job_tests += pages(world.testItems(workflow, index).length, world.options.pageSize);
+    }
   }
   return { minimumByRoute: byRoute, minimum: Object.values(byRoute).reduce((a, b) => a + b, 0) };
 }

@@ -15,7 +15,7 @@ export interface WorldFigures {
 
 export const pages = (items: number, size: number): number => Math.max(1, Math.ceil(items / size));
 
-/** What a full sync of all eleven streams (start date before all history) needs at least. */
+/** What a full sync of every stream (start date before all history) needs at least. */
 export function worldFigures(world: World, connectorPageSize: number): WorldFigures {
   const ps = world.options.pageSize;
   const byRoute: Record<string, number> = {};
@@ -68,6 +68,15 @@ export function worldFigures(world: World, connectorPageSize: number): WorldFigu
         }
         add('workflow_jobs', pages(workflow.jobCount, ps));
         count('jobs', workflow.jobCount);
+        // Per job with a number (approval jobs have none): its details, and its tests page by page.
+        for (const [index, job] of world.jobRecords(workflow).entries()) {
+          if (job.job_number === undefined || job.job_number === null) continue;
+          add('job_details', 1);
+          count('job_details', 1);
+          const tests = world.testItems(workflow, index).length;
+          add('job_tests', pages(tests, ps));
+          count('tests', tests);
+        }
       }
     }
   }

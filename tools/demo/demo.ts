@@ -3,7 +3,7 @@
  * The connector at work with no CircleCI account: `npm run demo`.
  *
  * Starts the fake CircleCI API (small world) on loopback and runs the BUILT connector as
- * a child process, as Airbyte would: check, discover, a first read of all eleven streams
+ * a child process, as Airbyte would: check, discover, a first read of every stream
  * (incremental where supported), then — after the world moves on a little — a second,
  * incremental read from the first one's final state. Prints records per stream for both
  * syncs and the API requests each took (from the fake's per-route counters), and where
@@ -36,6 +36,8 @@ const ROUTE_STREAM: Record<string, string> = {
   pipeline_workflows: 'workflows',
   workflow: 'workflows',
   workflow_jobs: 'jobs',
+  job_details: 'job_details',
+  job_tests: 'tests',
 };
 
 interface SyncResult {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { FaultOptions, FaultTarget } from './faults.js';
 import { startFakeCircleCi } from './server.js';
+import { configureUsageExport, type UsageExportOptions } from './usage-export.js';
 import { benchmarkOptions, createWorld, type PresetName, type WorldInit } from './world.js';
 
 const USAGE = `Usage: fake-circleci [options]
@@ -26,6 +27,8 @@ World:
   --page-size N            page size of list routes (default 20; tiny 2)
   --now ISO                world clock (default 2026-11-01T00:00:00.000Z)
   --page-token-ttl-ms N    page tokens older than N ms of world time answer 404
+  --usage-export complete|fail|stuck   how usage export jobs end (default complete)
+  --usage-export-polls N   GET polls a usage export job answers processing (default 1)
 
 Faults (rates are probabilities per matching request, seeded by --fault-seed):
   --latency-ms N --jitter-ms N
@@ -36,7 +39,7 @@ Faults (rates are probabilities per matching request, seeded by --fault-seed):
   --fault-route a,b        limit the rate faults above to these route names
   --fault-times N          each rate fault fires at most N times
   --fault-after N          each rate fault lets the first N matching requests through
-  --not-found-ids a,b      pipeline/workflow ids answering 404
+  --not-found-ids a,b      pipeline/workflow/job ids answering 404
   --forbidden-group-orgs a,b   org ids whose groups answer 403
   --revoke-after N         the token answers 401 after N requests
   --repeat-token-route R   page token repeats forever on route R
@@ -69,7 +72,14 @@ function jobsTargetSizing(jobs: number): WorldInit {
   return { organizations, projectsPerOrg, pipelinesPerProject, workflowsPerPipeline, jobsPerWorkflow };
 }
 
-export function parseCli(argv: string[]): { port: number; world: WorldInit; faults: FaultOptions; verbose: boolean; help: boolean } {
+export function parseCli(argv: string[]): {
+  port: number;
+  world: WorldInit;
+  faults: FaultOptions;
+  usageExport: Partial<UsageExportOptions>;
+  verbose: boolean;
+  help: boolean;
+} {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -86,6 +96,8 @@ export function parseCli(argv: string[]): { port: number; world: WorldInit; faul
       'page-size': { type: 'string' },
       now: { type: 'string' },
       'page-token-ttl-ms': { type: 'string' },
+      'usage-export': { type: 'string' },
+      'usage-export-polls': { type: 'string' },
       'latency-ms': { type: 'string' },
       'jitter-ms': { type: 'string' },
       rpm: { type: 'string' },
@@ -182,10 +194,19 @@ export function parseCli(argv: string[]): { port: number; world: WorldInit; faul
   const revoke = int(values['revoke-after'], 'revoke-after');
   if (revoke !== undefined) faults.revokeTokenAfter = revoke;
   if (values['repeat-token-route']) faults.repeatPageToken = values['repeat-token-route'];
+  const outcome = values['usage-export'];
+  if (outcome !== undefined && !['complete', 'fail', 'stuck'].includes(outcome)) {
+    throw new Error('--usage-export must be complete, fail or stuck');
+  }
+  const usageExport = definedOnly<Partial<UsageExportOptions>>({
+    outcome: outcome as UsageExportOptions['outcome'] | undefined,
+    processingPolls: int(values['usage-export-polls'], 'usage-export-polls'),
+  });
   return {
     port: int(values.port, 'port') ?? 8080,
     world,
     faults,
+    usageExport,
     verbose: values.verbose ?? false,
     help: values.help ?? false,
   };
@@ -204,6 +225,7 @@ async function main(): Promise<void> {
     return;
   }
   const world = createWorld(parsed.world);
+  configureUsageExport(world, parsed.usageExport);
   const fake = await startFakeCircleCi({
     world,
     faults: parsed.faults,

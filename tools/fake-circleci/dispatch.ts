@@ -12,10 +12,15 @@ export interface FakeRequest {
   /** Path and query relative to the API host root, e.g. `/api/v2/me?x=1`. */
   path: string;
   headers: Record<string, string | readonly string[] | undefined>;
+  /** Request body as text (POST routes). */
+  body?: string;
+  /** Host root the client used (URLs the fake hands out point there); default http://fake-circleci.invalid. */
+  baseUrl?: string;
 }
 
 export type Outcome =
-  | { kind: 'response'; route: string; status: number; headers: Record<string, string>; body: string }
+  /** `binary`: body holds raw bytes, one char per byte (latin1); adapters send those bytes. */
+  | { kind: 'response'; route: string; status: number; headers: Record<string, string>; body: string; binary?: true }
   | { kind: 'reset'; route: string }
   | { kind: 'hang'; route: string };
 
@@ -139,21 +144,23 @@ export class FakeCircleCiCore {
 
       if (!match) return finish(json(404, errorBody(MESSAGES.notFound), extra));
 
-      // auth
-      const token = requestToken(req.headers);
-      if (token === undefined) {
-        const viaQuery = url.searchParams.has('circle-token');
-        return finish(json(401, errorBody(viaQuery ? MESSAGES.queryAuth : MESSAGES.loginRequired), extra));
+      // auth (a pre-signed URL carries its own signature instead)
+      if (match.route.scope !== 'presigned') {
+        const token = requestToken(req.headers);
+        if (token === undefined) {
+          const viaQuery = url.searchParams.has('circle-token');
+          return finish(json(401, errorBody(viaQuery ? MESSAGES.queryAuth : MESSAGES.loginRequired), extra));
+        }
+        if (token === this.world.projectToken) {
+          return finish(
+            match.route.scope === 'project'
+              ? json(404, errorBody(MESSAGES.projectNotFound), extra)
+              : json(401, errorBody(MESSAGES.invalidToken), extra),
+          );
+        }
+        if (token !== this.world.token) return finish(json(401, errorBody(MESSAGES.invalidToken), extra));
+        if (this.faults.useToken()) return finish(json(401, errorBody(MESSAGES.invalidToken), extra));
       }
-      if (token === this.world.projectToken) {
-        return finish(
-          match.route.scope === 'project'
-            ? json(404, errorBody(MESSAGES.projectNotFound), extra)
-            : json(401, errorBody(MESSAGES.invalidToken), extra),
-        );
-      }
-      if (token !== this.world.token) return finish(json(401, errorBody(MESSAGES.invalidToken), extra));
-      if (this.faults.useToken()) return finish(json(401, errorBody(MESSAGES.invalidToken), extra));
 
       // per-entity faults
       const params = match.params;
@@ -166,6 +173,10 @@ export class FakeCircleCiCore {
       if ((route === 'workflow' || route === 'workflow_jobs') && this.faults.isNotFoundId(params.workflowId ?? '')) {
         return finish(json(404, errorBody('Workflow not found'), extra));
       }
+      if ((route === 'job_details' || route === 'job_tests') && (this.faults.options.notFoundIds ?? []).length > 0) {
+        const jobId = this.world.jobIdByNumber(params.slug ?? '', params.jobNumber ?? '');
+        if (jobId !== undefined && this.faults.isNotFoundId(jobId)) return finish(json(404, errorBody('Job not found'), extra));
+      }
 
       const routeReq: RouteRequest = {
         method: req.method,
@@ -174,6 +185,8 @@ export class FakeCircleCiCore {
         headers: Object.fromEntries(
           Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), typeof v === 'string' ? v : v?.[0]]),
         ),
+        body: req.body,
+        baseUrl: req.baseUrl ?? 'http://fake-circleci.invalid',
       };
       let res: RouteResponse;
       try {
@@ -195,7 +208,9 @@ export class FakeCircleCiCore {
       ) {
         res = { ...res, body: { ...res.body, next_page_token: pageToken } };
       }
-      const out = json(res.status, res.body, { ...extra, ...(res.headers ?? {}) });
+      const out: Outcome = res.raw
+        ? { kind: 'response', route, status: res.status, headers: { ...extra, ...(res.headers ?? {}) }, body: res.raw.toString('latin1'), binary: true }
+        : json(res.status, res.body, { ...extra, ...(res.headers ?? {}) });
       if (res.status === 200 && out.kind === 'response' && this.faults.fire('truncated', route)) {
         return finish({ ...out, body: out.body.slice(0, Math.max(1, Math.floor(out.body.length / 2))) });
       }

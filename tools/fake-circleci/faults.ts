@@ -77,7 +77,10 @@ export interface FaultOptions {
   hangs?: Many<FaultTarget>;
   /** A 200 whose JSON body is cut in half (Content-Length matches the cut body). */
   truncated?: Many<FaultTarget>;
-  /** Pipeline/workflow ids that answer 404 (pipeline workflows, workflow, workflow jobs). */
+  /**
+   * Pipeline/workflow/job ids that answer 404 (pipeline workflows, workflow, workflow
+   * jobs; a job id makes its job details and tests answer 404 "Job not found").
+   */
   notFoundIds?: readonly string[];
   /** Organization ids whose groups answer 403 (token user is not an org admin). */
   forbiddenGroupOrgs?: readonly string[];

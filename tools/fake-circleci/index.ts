@@ -19,12 +19,16 @@ export {
 export {
   routes,
   ROUTE_NAMES,
+  INVENTORY_ROUTE_NAMES,
+  USAGE_EXPORT_ROUTE_NAMES,
   routeByName,
   matchRoute,
   makePageToken,
   readPageToken,
   type Route,
   type RouteName,
+  type InventoryRouteName,
+  type UsageExportRouteName,
   type RouteRequest,
   type RouteResponse,
 } from './routes.js';
@@ -50,5 +54,39 @@ export {
   type Outcome,
   type RequestLogEntry,
 } from './dispatch.js';
+export {
+  deployComponentsTruth,
+  deployVersionsTruth,
+  envVarsTruth,
+  checkoutKeysTruth,
+  contextEnvVarsTruth,
+  webhooksTruth,
+  secretValues,
+} from './inventory.js';
+export {
+  configureUsageExport,
+  usageExportJobs,
+  usageRowsTruth,
+  usageUrlSecrets,
+  toCsv,
+  USAGE_COLUMNS,
+  USAGE_FILES_PREFIX,
+  type UsageExportOptions,
+  type UsageExportJob,
+  type UsageColumn,
+  type UsageRow,
+} from './usage-export.js';
 export { startFakeCircleCi, type StartOptions, type RunningFake } from './server.js';
 export { fakeCircleCiHandlers, type MswOptions, type FakeCircleCiHandlers } from './msw.js';
+export {
+  workflowRunsTruth,
+  insightsWorkflowsTruth,
+  insightsJobsTruth,
+  flakyTestsTruth,
+  insightsBranchesTruth,
+  orgSummaryTruth,
+  REPORTING_WINDOWS,
+  type ReportingWindow,
+  type BranchScope,
+  type RunRange,
+} from './insights.js';

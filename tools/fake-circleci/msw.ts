@@ -51,7 +51,9 @@ export function fakeCircleCiHandlers(options: MswOptions): FakeCircleCiHandlers 
       request.headers.forEach((value, key) => {
         headers[key] = value;
       });
-      const outcome = await core.handle({ method: request.method, path, headers });
+      const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.text();
+      // URLs the fake hands out (usage export files) point at the host msw intercepts.
+      const outcome = await core.handle({ method: request.method, path, headers, body, baseUrl: `${base.origin}${prefix}` });
       if (outcome.kind === 'reset') return HttpResponse.error();
       if (outcome.kind === 'hang') {
         await new Promise<void>((resolve) => {
@@ -64,7 +66,8 @@ export function fakeCircleCiHandlers(options: MswOptions): FakeCircleCiHandlers 
         });
         return HttpResponse.error();
       }
-      return new HttpResponse(outcome.body, { status: outcome.status, headers: outcome.headers });
+      const payload = outcome.binary ? Buffer.from(outcome.body, 'latin1') : outcome.body;
+      return new HttpResponse(payload, { status: outcome.status, headers: outcome.headers });
     },
   );
 

@@ -3,6 +3,24 @@
 // faults are applied around it by dispatch.ts.
 
 import { hashStr, mac } from './hash.js';
+import {
+  handleFlakyTests,
+  handleInsightsBranches,
+  handleInsightsJobs,
+  handleInsightsWorkflows,
+  handleOrgSummary,
+  handleWorkflowRuns,
+} from './insights-routes.js';
+import {
+  listCheckoutKeys,
+  listComponents,
+  listComponentVersions,
+  listContextEnvVars,
+  listEnvVars,
+  listWebhooks,
+} from './inventory-routes.js';
+import { createExportJob, getExportFile, getExportJob } from './usage-export-routes.js';
+import { USAGE_FILES_PREFIX } from './usage-export.js';
 import type { Json, JsonObject, World } from './world.js';
 
 export type RouteName =
@@ -19,7 +37,29 @@ export type RouteName =
   | 'pipelines'
   | 'pipeline_workflows'
   | 'workflow'
-  | 'workflow_jobs';
+  | 'workflow_jobs'
+  | 'job_details'
+  | 'job_tests'
+  | 'insights_workflows'
+  | 'insights_workflow_runs'
+  | 'insights_jobs'
+  | 'insights_flaky_tests'
+  | 'insights_branches'
+  | 'insights_org_summary'
+  | InventoryRouteName
+  | UsageExportRouteName;
+
+/** Inventory routes (inventory-routes.ts), tested in test/fake-circleci/inventory.test.ts. */
+export type InventoryRouteName =
+  | 'deploy_components'
+  | 'deploy_component_versions'
+  | 'project_envvars'
+  | 'project_checkout_keys'
+  | 'context_envvars'
+  | 'webhooks';
+
+/** Usage export routes (usage-export-routes.ts), tested in test/fake-circleci/usage-export.test.ts. */
+export type UsageExportRouteName = 'usage_export_create' | 'usage_export_get' | 'usage_export_file';
 
 export interface RouteRequest {
   method: string;
@@ -28,23 +68,32 @@ export interface RouteRequest {
   query: URLSearchParams;
   /** Lower-cased header names. */
   headers: Record<string, string | undefined>;
+  /** The request body as text (POST). */
+  body?: string;
+  /** Host root the client reached the fake at (e.g. http://127.0.0.1:41234), for URLs the fake hands out. */
+  baseUrl: string;
 }
 
 export interface RouteResponse {
   status: number;
   headers?: Record<string, string>;
   body: Json;
+  /** A body sent as these bytes instead of `body` as JSON (headers then set Content-Type). */
+  raw?: Buffer;
 }
 
 export interface Route {
   name: RouteName;
-  method: 'GET';
+  method: 'GET' | 'POST';
   /** Display path; `{x}` are params (`{project-slug}` may contain slashes). */
   path: string;
   /** The matching path in the OpenAPI document (without /api/v2), if documented. */
   specPath?: string;
-  /** `project`: a project API token gets 404 "Project not found" here. */
-  scope: 'user' | 'project';
+  /**
+   * `project`: a project API token gets 404 "Project not found" here. `presigned`: no
+   * CircleCI auth at all, the URL carries its own signature (the usage export's files).
+   */
+  scope: 'user' | 'project' | 'presigned';
   regex: RegExp;
   handler: (req: RouteRequest, world: World) => RouteResponse;
 }
@@ -57,17 +106,17 @@ export function errorBody(message: string): JsonObject {
   return { message };
 }
 
-function err(status: number, message: string): RouteResponse {
+export function err(status: number, message: string): RouteResponse {
   return { status, body: errorBody(message) };
 }
 
-function ok(body: Json): RouteResponse {
+export function ok(body: Json): RouteResponse {
   return { status: 200, body };
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function isUuid(s: string): boolean {
+export function isUuid(s: string): boolean {
   return UUID_RE.test(s);
 }
 
@@ -106,34 +155,54 @@ export function readPageToken(world: World, scope: string, query: URLSearchParam
   return { ok: true, cursor };
 }
 
-/** One page of a fully materialized (small) list, keyset-paginated, as the API answers it: `{items, next_page_token}`. */
-function paginate<T extends Json>(
+/**
+ * One page of a fully materialized (small) list, keyset-paginated, as the API answers it:
+ * `{items, next_page_token}`. The key of an item may use its position (lists with repeats).
+ */
+export function paginate<T extends Json>(
   world: World,
   scope: string,
   query: URLSearchParams,
   items: T[],
-  keyOf: (t: T) => string,
+  keyOf: (t: T, index: number) => string,
   size: number,
 ): RouteResponse {
   const tok = readPageToken(world, scope, query);
   if (!tok.ok) return tok.response;
   let from = 0;
   if (tok.cursor !== undefined) {
-    const at = items.findIndex((t) => keyOf(t) === tok.cursor);
+    const at = items.findIndex((t, i) => keyOf(t, i) === tok.cursor);
     if (at < 0) return err(404, 'Page token not found or expired.');
     from = at + 1;
   }
   const page = items.slice(from, from + size);
   const last = page[page.length - 1];
-  const next = from + size < items.length && last !== undefined ? makePageToken(world, scope, keyOf(last)) : null;
+  const next =
+    from + size < items.length && last !== undefined ? makePageToken(world, scope, keyOf(last, from + page.length - 1)) : null;
   return ok({ items: page, next_page_token: next });
 }
 
-function isResponse(x: unknown): x is RouteResponse {
+export function isResponse(x: unknown): x is RouteResponse {
   return typeof x === 'object' && x !== null && 'status' in x && 'body' in x;
 }
 
-function parsePositiveInt(
+type JobRef = NonNullable<ReturnType<World['jobByNumber']>>;
+
+/** The job a `{project-slug}` and `{job-number}` path names, or the error answer. */
+function findJob(req: RouteRequest, world: World): { job: JobRef } | RouteResponse {
+  const p = world.projectBySlug(req.params.slug ?? '');
+  if (!p) return err(404, 'Project not found');
+  const raw = req.params.jobNumber ?? '';
+  // The spec types {job-number} as nothing and documents only a default {message} error;
+  // the fake answers 400 for a non-number, as it does for other malformed path params.
+  if (!/^\d+$/.test(raw)) return err(400, 'Invalid job-number: must be a positive integer.');
+  const job = world.jobByNumber(p, Number(raw));
+  // No job with this number yet (or ever): approval jobs and jobs not started have none.
+  if (!job) return err(404, 'Job not found');
+  return { job };
+}
+
+export function parsePositiveInt(
   query: URLSearchParams,
   name: string,
   fallback: number | undefined,
@@ -333,6 +402,38 @@ export const routes: readonly Route[] = [
       return ok({ items, next_page_token: more ? makePageToken(world, scope, String(last)) : null });
     },
   },
+  // Before `project`: its three-segment slug pattern would also match an encoded slug
+  // followed by `job/{n}` or `{n}/tests`.
+  {
+    name: 'job_details',
+    method: 'GET',
+    path: '/api/v2/project/{project-slug}/job/{job-number}',
+    specPath: '/project/{project-slug}/job/{job-number}',
+    scope: 'project',
+    regex: re(`/api/v2/project/${SLUG}/job/${ID('jobNumber')}`),
+    handler: (req, world) => {
+      const found = findJob(req, world);
+      if (isResponse(found)) return found;
+      const { meta, index } = found.job;
+      return ok(world.jobDetailsRecords(meta)[index] as JsonObject);
+    },
+  },
+  {
+    name: 'job_tests',
+    method: 'GET',
+    path: '/api/v2/project/{project-slug}/{job-number}/tests',
+    specPath: '/project/{project-slug}/{job-number}/tests',
+    scope: 'project',
+    regex: re(`/api/v2/project/${SLUG}/${ID('jobNumber')}/tests`),
+    handler: (req, world) => {
+      const found = findJob(req, world);
+      if (isResponse(found)) return found;
+      const { meta, index } = found.job;
+      const scope = `tests:${meta.p.id}:${req.params.jobNumber ?? ''}`;
+      // Position keys: a suite may list the same test twice.
+      return paginate(world, scope, req.query, world.testItems(meta, index), (_t, i) => String(i), world.options.pageSize);
+    },
+  },
   {
     name: 'project',
     method: 'GET',
@@ -392,9 +493,158 @@ export const routes: readonly Route[] = [
       return ok(world.workflowRecord(m));
     },
   },
+  // Insights (handlers in insights-routes.ts). Runs before summaries: `.../workflows/{name}`
+  // must not be read as a project slug followed by more path.
+  {
+    name: 'insights_workflow_runs',
+    method: 'GET',
+    path: '/api/v2/insights/{project-slug}/workflows/{workflow-name}',
+    specPath: '/insights/{project-slug}/workflows/{workflow-name}',
+    scope: 'project',
+    regex: re(`/api/v2/insights/${SLUG}/workflows/${ID('workflowName')}`),
+    handler: handleWorkflowRuns,
+  },
+  {
+    name: 'insights_jobs',
+    method: 'GET',
+    path: '/api/v2/insights/{project-slug}/workflows/{workflow-name}/jobs',
+    specPath: '/insights/{project-slug}/workflows/{workflow-name}/jobs',
+    scope: 'project',
+    regex: re(`/api/v2/insights/${SLUG}/workflows/${ID('workflowName')}/jobs`),
+    handler: handleInsightsJobs,
+  },
+  {
+    name: 'insights_workflows',
+    method: 'GET',
+    path: '/api/v2/insights/{project-slug}/workflows',
+    specPath: '/insights/{project-slug}/workflows',
+    scope: 'project',
+    regex: re(`/api/v2/insights/${SLUG}/workflows`),
+    handler: handleInsightsWorkflows,
+  },
+  {
+    name: 'insights_flaky_tests',
+    method: 'GET',
+    path: '/api/v2/insights/{project-slug}/flaky-tests',
+    specPath: '/insights/{project-slug}/flaky-tests',
+    scope: 'project',
+    regex: re(`/api/v2/insights/${SLUG}/flaky-tests`),
+    handler: handleFlakyTests,
+  },
+  {
+    name: 'insights_branches',
+    method: 'GET',
+    path: '/api/v2/insights/{project-slug}/branches',
+    specPath: '/insights/{project-slug}/branches',
+    scope: 'project',
+    regex: re(`/api/v2/insights/${SLUG}/branches`),
+    handler: handleInsightsBranches,
+  },
+  {
+    // `{org-slug}` is `vcs/org` (or `circleci/<org-id>`), `/` possibly URL-escaped.
+    name: 'insights_org_summary',
+    method: 'GET',
+    path: '/api/v2/insights/{org-slug}/summary',
+    specPath: '/insights/{org-slug}/summary',
+    scope: 'user',
+    regex: re('/api/v2/insights/(?<orgSlug>[^/]+(?:/[^/]+)?)/summary'),
+    handler: handleOrgSummary,
+  },
+  // Inventory (inventory-routes.ts)
+  {
+    name: 'deploy_components',
+    method: 'GET',
+    path: '/api/v2/deploy/components',
+    specPath: '/deploy/components',
+    scope: 'user',
+    regex: re('/api/v2/deploy/components'),
+    handler: (req, world) => listComponents(req, world),
+  },
+  {
+    name: 'deploy_component_versions',
+    method: 'GET',
+    path: '/api/v2/deploy/components/{component_id}/versions',
+    specPath: '/deploy/components/{component_id}/versions',
+    scope: 'user',
+    regex: re(`/api/v2/deploy/components/${ID('componentId')}/versions`),
+    handler: (req, world) => listComponentVersions(req, world),
+  },
+  {
+    name: 'project_envvars',
+    method: 'GET',
+    path: '/api/v2/project/{project-slug}/envvar',
+    specPath: '/project/{project-slug}/envvar',
+    scope: 'project',
+    regex: re(`/api/v2/project/${SLUG}/envvar`),
+    handler: (req, world) => listEnvVars(req, world),
+  },
+  {
+    name: 'project_checkout_keys',
+    method: 'GET',
+    path: '/api/v2/project/{project-slug}/checkout-key',
+    specPath: '/project/{project-slug}/checkout-key',
+    scope: 'project',
+    regex: re(`/api/v2/project/${SLUG}/checkout-key`),
+    handler: (req, world) => listCheckoutKeys(req, world),
+  },
+  {
+    name: 'context_envvars',
+    method: 'GET',
+    path: '/api/v2/context/{context_id}/environment-variable',
+    specPath: '/context/{context_id}/environment-variable',
+    scope: 'user',
+    regex: re(`/api/v2/context/${ID('contextId')}/environment-variable`),
+    handler: (req, world) => listContextEnvVars(req, world),
+  },
+  {
+    name: 'webhooks',
+    method: 'GET',
+    path: '/api/v2/webhook',
+    specPath: '/webhook',
+    scope: 'user',
+    regex: re('/api/v2/webhook'),
+    handler: (req, world) => listWebhooks(req, world),
+  },
+  // Usage export (usage-export-routes.ts)
+  {
+    name: 'usage_export_create',
+    method: 'POST',
+    path: '/api/v2/organizations/{org_id}/usage_export_job',
+    specPath: '/organizations/{org_id}/usage_export_job',
+    scope: 'user',
+    regex: re(`/api/v2/organizations/${ID('orgId')}/usage_export_job`),
+    handler: (req, world) => createExportJob(req, world),
+  },
+  {
+    name: 'usage_export_get',
+    method: 'GET',
+    path: '/api/v2/organizations/{org_id}/usage_export_job/{usage_export_job_id}',
+    specPath: '/organizations/{org_id}/usage_export_job/{usage_export_job_id}',
+    scope: 'user',
+    regex: re(`/api/v2/organizations/${ID('orgId')}/usage_export_job/${ID('jobId')}`),
+    handler: (req, world) => getExportJob(req, world),
+  },
+  {
+    name: 'usage_export_file',
+    method: 'GET',
+    path: `${USAGE_FILES_PREFIX}/{usage_export_job_id}/{n}.csv.gz`,
+    scope: 'presigned',
+    regex: re(`${USAGE_FILES_PREFIX}/${ID('jobId')}/(?<file>\\d+)\\.csv\\.gz`),
+    handler: (req, world) => getExportFile(req, world),
+  },
 ];
 
 export const ROUTE_NAMES: readonly RouteName[] = routes.map((r) => r.name);
+
+export const INVENTORY_ROUTE_NAMES: readonly InventoryRouteName[] = [
+  'deploy_components',
+  'deploy_component_versions',
+  'project_envvars',
+  'project_checkout_keys',
+  'context_envvars',
+  'webhooks',
+];
+export const USAGE_EXPORT_ROUTE_NAMES: readonly UsageExportRouteName[] = ['usage_export_create', 'usage_export_get', 'usage_export_file'];
 
 export function routeByName(name: RouteName): Route {
   const r = routes.find((x) => x.name === name);
@@ -404,8 +654,8 @@ export function routeByName(name: RouteName): Route {
 
 /** Match a method and a raw (not decoded) pathname against the route table. */
 export function matchRoute(method: string, pathname: string): { route: Route; params: Record<string, string> } | undefined {
-  if (method.toUpperCase() !== 'GET') return undefined;
   for (const route of routes) {
+    if (route.method !== method.toUpperCase()) continue;
     const m = route.regex.exec(pathname);
     if (!m) continue;
     const params: Record<string, string> = {};

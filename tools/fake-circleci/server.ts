@@ -40,27 +40,33 @@ export async function startFakeCircleCi(options: StartOptions): Promise<RunningF
   const sockets = new Set<Socket>();
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    // Requests are GETs; drain any body so the connection stays usable.
-    req.resume();
-    core
-      .handle({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers })
-      .then((outcome) => {
-        if (outcome.kind === 'reset') {
-          req.socket.destroy();
-          return;
-        }
-        if (outcome.kind === 'hang') return; // answered never; close() drops the socket
-        if (res.destroyed || req.socket.destroyed) return;
-        const body = Buffer.from(outcome.body, 'utf8');
-        res.writeHead(outcome.status, { ...outcome.headers, 'Content-Length': String(body.length) });
-        res.end(body);
-      })
-      .catch((e: unknown) => {
-        if (!res.headersSent && !res.destroyed) {
-          res.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8' });
-          res.end(JSON.stringify({ message: `Internal server error. ${(e as Error).message}` }));
-        }
-      });
+    // Read the whole body (POST routes take JSON) before dispatching.
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = chunks.length > 0 ? Buffer.concat(chunks).toString('utf8') : undefined;
+      // URLs the fake hands out (usage export files) point where the client reached it.
+      const baseUrl = `http://${req.headers.host ?? host}`;
+      core
+        .handle({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body, baseUrl })
+        .then((outcome) => {
+          if (outcome.kind === 'reset') {
+            req.socket.destroy();
+            return;
+          }
+          if (outcome.kind === 'hang') return; // answered never; close() drops the socket
+          if (res.destroyed || req.socket.destroyed) return;
+          const bytes = Buffer.from(outcome.body, outcome.binary ? 'latin1' : 'utf8');
+          res.writeHead(outcome.status, { ...outcome.headers, 'Content-Length': String(bytes.length) });
+          res.end(bytes);
+        })
+        .catch((e: unknown) => {
+          if (!res.headersSent && !res.destroyed) {
+            res.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8' });
+            res.end(JSON.stringify({ message: `Internal server error. ${(e as Error).message}` }));
+          }
+        });
+    });
   });
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

@@ -250,10 +250,54 @@ const COMMIT_SUBJECTS = [
 const BRANCHES = ['feature/login', 'fix/cache-key', 'chore/deps', 'feature/search', 'release/1.x'];
 const TRIGGER_PRESETS = ['all-pushes', 'default-branch-pushes', 'only-build-prs', 'only-tags', 'only-open-prs'];
 
+// Job details: what the executor and the platform say about a job.
+const DOCKER_CLASSES = ['medium', 'large', 'medium+', 'xlarge'];
+const JOB_MESSAGES: { type: string; message: string; reason?: string }[] = [
+  {
+    type: 'warning',
+    message: 'This job uses a deprecated convenience image (circleci/node:14). Move to a cimg/ image.',
+    reason: 'deprecated_image',
+  },
+  { type: 'info', message: 'This job ran on a resource class larger than configured.' },
+  { type: 'warning', message: 'The job was queued for longer than usual because of concurrency limits.', reason: 'queued' },
+];
+
+// Test metadata: modules x behaviours give 64 distinct tests per suite, named per runner.
+const TEST_MODULES = ['auth', 'billing', 'cart', 'checkout', 'config', 'search', 'upload', 'users'];
+const TEST_BEHAVIOURS: readonly (readonly [sentence: string, snake: string, camel: string])[] = [
+  ['returns 404 for an unknown id', 'returns_404_for_unknown_id', 'Returns404ForUnknownID'],
+  ['rejects an expired token', 'rejects_expired_token', 'RejectsExpiredToken'],
+  ['paginates with a cursor', 'paginates_with_cursor', 'PaginatesWithCursor'],
+  ['retries on a 503', 'retries_on_503', 'RetriesOn503'],
+  ['validates required fields', 'validates_required_fields', 'ValidatesRequiredFields'],
+  ['keeps order under concurrency', 'keeps_order_under_concurrency', 'KeepsOrderUnderConcurrency'],
+  ['serializes dates as ISO 8601', 'serializes_dates_as_iso8601', 'SerializesDatesAsISO8601'],
+  ['handles an empty list', 'handles_empty_list', 'HandlesEmptyList'],
+];
+const TEST_FAILURES = [
+  'AssertionError: expected 200 to equal 404',
+  'Error: Timeout of 5000ms exceeded',
+  'TypeError: Cannot read properties of undefined (reading \'id\')',
+  'expected: "2026-01-01T00:00:00Z"\n     got: "2026-01-01T00:00:00.000Z"',
+];
+type TestRunner = 'jest' | 'pytest' | 'gotestsum' | 'rspec';
+const TEST_RUNNERS: readonly TestRunner[] = ['jest', 'pytest', 'gotestsum', 'rspec'];
+
 const DAY = 86_400_000;
 const HOUR_MS = 3_600_000;
 const MINUTE = 60_000;
 const PIPELINE_SPAN_MS = 90 * DAY;
+
+/**
+ * Every workflow derived from (seed, indices) is created within this long of its pipeline
+ * (at most ~204 s of workflow starts, plus for a same-day rerun its original's run of up
+ * to ~3 h 20 min and a 2 h pause). Late reruns and rerunWorkflow's are not: see
+ * latePipelines(). Insights lists runs newest first by scanning pipelines with it.
+ */
+export const DERIVED_WORKFLOW_LAG_MS = 8 * HOUR_MS;
+/** Late reruns: a rerun, hours before the newest initial pipeline, of the newest pipeline
+ * with workflows at least this much older than that pipeline. */
+const LATE_RERUN_AGES_MS = [3 * DAY, 10 * DAY];
 
 // Hash tags: one per kind of derived value, so independent draws stay independent.
 const T = {
@@ -285,6 +329,9 @@ const T = {
   token: 26,
   approver: 27,
   external: 28,
+  jobExec: 29,
+  tests: 30,
+  lateRerun: 31,
 } as const;
 
 // Kinds encoded in invertible ids.
@@ -369,6 +416,8 @@ interface JobTimeline {
   names: string[];
   types: ('build' | 'approval')[];
   deps: number[][];
+  /** When a job's dependencies were done (its created_at). */
+  ready: number[];
   start: number[];
   end: number[];
 }
@@ -414,6 +463,7 @@ export class World {
   private readonly projectsById = new Map<string, ProjectEntity>();
   private readonly orgsById = new Map<string, OrgEntity>();
   private readonly orgsBySlug = new Map<string, OrgEntity>();
+  private readonly lateRerunCache = new Map<ProjectEntity, number[]>();
 
   constructor(options: WorldOptions) {
     validateOptions(options);
@@ -967,8 +1017,58 @@ export class World {
         }
       }
     }
+    if (this.lateRerunPipelines(p).includes(n)) {
+      // Re-run days later: its updated_at stays old, the new workflow is finished and
+      // created a few hours before the newest initial pipeline (so it does not move an
+      // incremental read's bookmark, the newest workflow created_at).
+      const target = metas.find((m) => m.plan === 'failed') ?? (metas[0] as WorkflowMeta);
+      const h = hashInts(k, T.lateRerun, p.gIdx, n);
+      metas.push({
+        ...target,
+        idx: metas.length,
+        createdMs: this.pipelineCreatedMs(p, p.baseCount) - between(h, 4 * HOUR_MS, 12 * HOUR_MS),
+        plan: unit(hashInts(h, 1)) < 0.8 ? 'success' : 'failed',
+        finished: false,
+        startedBy: pick(hashInts(h, 2), this.users).id,
+      });
+    }
     const extra = p.reruns.get(n);
     return extra ? [...metas, ...extra] : metas;
+  }
+
+  /**
+   * Initial pipelines that hold a late rerun (see LATE_RERUN_AGES_MS): for each age, the
+   * newest pipeline at least that much older than the newest initial pipeline that is
+   * neither errored nor possibly still running. Found by bisection (created_at grows with
+   * the number), so a million-job world pays a few dozen hashes once per project.
+   */
+  lateRerunPipelines(p: ProjectEntity): number[] {
+    const cached = this.lateRerunCache.get(p);
+    if (cached) return cached;
+    const out: number[] = [];
+    const newest = this.pipelineCreatedMs(p, p.baseCount);
+    for (const age of LATE_RERUN_AGES_MS) {
+      let lo = 0;
+      let hi = p.baseCount;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (this.pipelineCreatedMs(p, mid) <= newest - age) lo = mid;
+        else hi = mid - 1;
+      }
+      let n = Math.min(lo, p.baseCount - this.inProgressWindow(p));
+      while (n >= 1 && (this.pipelineErrored(p, n) || out.includes(n))) n--;
+      if (n >= 1) out.push(n);
+    }
+    this.lateRerunCache.set(p, out);
+    return out;
+  }
+
+  /**
+   * Pipelines whose workflows may be created more than DERIVED_WORKFLOW_LAG_MS after the
+   * pipeline: those with a late rerun or a rerun made by rerunWorkflow.
+   */
+  latePipelines(p: ProjectEntity): number[] {
+    return [...new Set([...this.lateRerunPipelines(p), ...p.reruns.keys()])];
   }
 
   private shapeWorkflow(
@@ -1064,17 +1164,19 @@ export class World {
         deps.push(tests);
       }
     }
+    const ready: number[] = [];
     const start: number[] = [];
     const end: number[] = [];
     for (let j = 0; j < n; j++) {
       const h = hashInts(this.key, T.jobTime, m.p.gIdx, m.n, m.idx, j, m.salt);
-      const ready = (deps[j] as number[]).reduce((acc, d) => Math.max(acc, end[d] as number), m.createdMs);
-      const s = ready + between(h, 1000, 3000);
+      const r = (deps[j] as number[]).reduce((acc, d) => Math.max(acc, end[d] as number), m.createdMs);
+      const s = r + between(h, 1000, 3000);
       const dur = types[j] === 'approval' ? between(hashInts(h, 1), MINUTE, 180 * MINUTE) : between(hashInts(h, 1), 10_000, 300_000);
+      ready.push(r);
       start.push(s);
       end.push(s + dur);
     }
-    return { names, types, deps, start, end };
+    return { names, types, deps, ready, start, end };
   }
 
   /** Indices that (transitively) depend on job f. */
@@ -1187,7 +1289,6 @@ export class World {
   jobRecords(m: WorkflowMeta): JsonObject[] {
     const tl = this.timeline(m);
     const states = this.jobStates(m);
-    const jobsMax = Math.max(1, this.options.jobsPerWorkflow);
     const out: JsonObject[] = [];
     for (let j = 0; j < tl.names.length; j++) {
       const st = states[j] as { status: string; started: number | null; stopped: number | null };
@@ -1195,7 +1296,7 @@ export class World {
       const rec: JsonObject = { dependencies: (tl.deps[j] as number[]).map((d) => this.jobId(m.p, m.n, m.idx, d)) };
       const approval = tl.types[j] === 'approval';
       if (!approval && st.started !== null) {
-        rec.job_number = ((m.n - 1) * MAX_WORKFLOWS_PER_PIPELINE + m.idx) * jobsMax + j + 1;
+        rec.job_number = this.jobNumber(m, j);
       }
       rec.id = id;
       rec.started_at = st.started === null ? null : iso(st.started);
@@ -1211,6 +1312,170 @@ export class World {
       out.push(rec);
     }
     return out;
+  }
+
+  /** job_number of job j of a workflow: invertible (see jobByNumber), unique within the project. */
+  private jobNumber(m: WorkflowMeta, j: number): number {
+    const jobsMax = Math.max(1, this.options.jobsPerWorkflow);
+    return ((m.n - 1) * MAX_WORKFLOWS_PER_PIPELINE + m.idx) * jobsMax + j + 1;
+  }
+
+  /** The job of a project with this job_number (a job that has not started has none). */
+  jobByNumber(p: ProjectEntity, jobNumber: number): { meta: WorkflowMeta; index: number; id: string } | undefined {
+    if (!Number.isSafeInteger(jobNumber) || jobNumber < 1) return undefined;
+    const jobsMax = Math.max(1, this.options.jobsPerWorkflow);
+    const j = (jobNumber - 1) % jobsMax;
+    const rest = Math.floor((jobNumber - 1) / jobsMax);
+    const idx = rest % MAX_WORKFLOWS_PER_PIPELINE;
+    const n = Math.floor(rest / MAX_WORKFLOWS_PER_PIPELINE) + 1;
+    if (n > this.pipelineCount(p)) return undefined;
+    const meta = this.workflowMetas(p, n).find((m) => m.idx === idx);
+    if (!meta || j >= meta.jobCount) return undefined;
+    const record = this.jobRecords(meta)[j];
+    if (record?.job_number !== jobNumber) return undefined;
+    return { meta, index: j, id: record.id as string };
+  }
+
+  /** The job list id of a project's job number (for faults aimed at job ids). */
+  jobIdByNumber(projectSlug: string, jobNumber: string): string | undefined {
+    const p = this.projectBySlug(projectSlug);
+    if (!p || !/^\d+$/.test(jobNumber)) return undefined;
+    return this.jobByNumber(p, Number(jobNumber))?.id;
+  }
+
+  /**
+   * Job details (GET /project/{slug}/job/{number}) of every job of a workflow, by index;
+   * undefined where the job has no job_number (approval jobs, jobs not started yet).
+   */
+  jobDetailsRecords(m: WorkflowMeta): (JsonObject | undefined)[] {
+    const tl = this.timeline(m);
+    const states = this.jobStates(m);
+    const p = m.p;
+    const wfId = this.workflowId(p, m.n, m.idx);
+    const webSlug = p.slug.replace(/^gh\//, 'github/').replace(/^bb\//, 'bitbucket/');
+    return states.map((st, j) => {
+      if (tl.types[j] === 'approval' || st.started === null) return undefined;
+      const h = hashInts(this.key, T.jobExec, p.gIdx, m.n, m.idx, j, m.salt);
+      const name = tl.names[j] as string;
+      const number = this.jobNumber(m, j);
+      const parallelism = name.startsWith('test') ? pick(h, [1, 1, 2, 4]) : 1;
+      const runStatus = (i: number): string =>
+        st.status === 'failed' ? (i === h % parallelism ? 'failed' : 'success') : st.status;
+      let executor: JsonObject;
+      if (name === 'deploy') executor = { resource_class: 'small', type: 'docker' };
+      else if (name === 'build' && p.gIdx % 4 === 3) executor = { resource_class: 'macos.m1.medium.gen1', type: 'macos' };
+      else if (name === 'build' && p.gIdx % 4 === 2) executor = { resource_class: 'arm.medium', type: 'machine' };
+      else executor = { resource_class: pick(hashInts(h, 1), DOCKER_CLASSES), type: 'docker' };
+      // Deploy jobs use the organization's contexts; about a quarter of the others use one.
+      const orgContexts = p.org.contexts.map((c) => c.name);
+      let contexts: string[] = [];
+      if (name === 'deploy') contexts = orgContexts.slice(0, 2);
+      else if (orgContexts.length > 0 && unit(hashInts(h, 2)) < 0.25) contexts = [pick(hashInts(h, 3), orgContexts)];
+      const messages = unit(hashInts(h, 4)) < 0.2 ? [{ ...pick(hashInts(h, 5), JOB_MESSAGES) }] : [];
+      const ready = tl.ready[j] as number;
+      const queued = ready + Math.floor(((st.started as number) - ready) * unit(hashInts(h, 6)));
+      return {
+        web_url: `https://app.circleci.com/pipelines/${webSlug}/${m.n}/workflows/${wfId}/jobs/${number}`,
+        project: { id: p.id, slug: p.slug, name: p.name, external_url: p.vcsUrl },
+        parallel_runs: Array.from({ length: parallelism }, (_, i) => ({ index: i, status: runStatus(i) })),
+        started_at: iso(st.started),
+        latest_workflow: { id: wfId, name: m.name },
+        name,
+        executor,
+        parallelism,
+        status: st.status,
+        number,
+        pipeline: { id: this.pipelineId(p, m.n) },
+        duration: st.stopped === null ? null : st.stopped - st.started,
+        created_at: iso(ready),
+        messages,
+        contexts: contexts.map((c) => ({ name: c })),
+        organization: { name: p.org.name },
+        queued_at: iso(queued),
+        stopped_at: st.stopped === null ? null : iso(st.stopped),
+      };
+    });
+  }
+
+  /**
+   * Test metadata (GET /project/{slug}/{number}/tests) of job j, in listing order. Tests
+   * are stored when a job finishes: running, approval and unstarted jobs have none. Most
+   * test jobs and a few build jobs have a suite; a failed job's failing test is listed
+   * twice (the runner retried it), as is a flaky test of a successful job, because
+   * JUnit reports repeat a testcase per attempt.
+   */
+  testItems(m: WorkflowMeta, j: number): JsonObject[] {
+    const tl = this.timeline(m);
+    const st = this.jobStates(m)[j];
+    if (!st || tl.types[j] === 'approval' || st.stopped === null) return [];
+    const name = tl.names[j] as string;
+    const h = hashInts(this.key, T.tests, m.p.gIdx, m.n, m.idx, j, m.salt);
+    const failed = st.status === 'failed';
+    // About two tests per job over a large world (the benchmark preset stays a few million).
+    const has = name.startsWith('test') ? failed || unit(h) < 0.5 : name === 'build' ? unit(h) < 0.1 : false;
+    if (!has) return [];
+    // Mostly small suites; about one in twelve spans several default-size (20) pages.
+    const count = unit(hashInts(h, 1)) < 0.08 ? between(hashInts(h, 2), 21, 45) : between(hashInts(h, 2), 1, 6);
+    const runner = TEST_RUNNERS[m.p.gIdx % TEST_RUNNERS.length] as TestRunner;
+    const combos = TEST_MODULES.length * TEST_BEHAVIOURS.length;
+    const first = hashInts(h, 3) % combos;
+    const items: JsonObject[] = [];
+    for (let i = 0; i < count; i++) {
+      const c = (first + i) % combos;
+      const mod = TEST_MODULES[Math.floor(c / TEST_BEHAVIOURS.length)] as string;
+      const [sentence, snake, camel] = TEST_BEHAVIOURS[c % TEST_BEHAVIOURS.length] as readonly [string, string, string];
+      const skipped = unit(hashInts(h, 4, i)) < 0.08;
+      items.push(this.testItem(runner, m.p, mod, sentence, snake, camel, skipped ? 'skipped' : 'success', hashInts(h, 5, i)));
+    }
+    const retried = failed ? hashInts(h, 6) % count : count >= 2 && unit(hashInts(h, 7)) < 0.2 ? hashInts(h, 6) % count : -1;
+    if (retried >= 0) {
+      const t = items[retried] as JsonObject;
+      const failure = pick(hashInts(h, 8), TEST_FAILURES);
+      items[retried] = { ...t, message: failure, result: 'failure' };
+      const again = failed
+        ? { ...t, message: failure, result: 'failure', run_time: roundSeconds(hashInts(h, 9)) }
+        : { ...t, message: null, result: 'success', run_time: roundSeconds(hashInts(h, 9)) };
+      items.splice(retried + 1, 0, again);
+    }
+    return items;
+  }
+
+  private testItem(
+    runner: TestRunner,
+    p: ProjectEntity,
+    mod: string,
+    sentence: string,
+    snake: string,
+    camel: string,
+    result: 'success' | 'skipped',
+    h: number,
+  ): JsonObject {
+    const Mod = mod.charAt(0).toUpperCase() + mod.slice(1);
+    let file: string;
+    let classname: string;
+    let name: string;
+    if (runner === 'jest') {
+      file = `src/${mod}/${mod}.test.ts`;
+      classname = `${mod} service`;
+      name = `${mod} service ${sentence}`;
+    } else if (runner === 'pytest') {
+      file = `tests/test_${mod}.py`;
+      classname = `tests.test_${mod}.Test${Mod}`;
+      name = `test_${snake}`;
+    } else if (runner === 'gotestsum') {
+      // go test's JUnit output names no file. The spec requires `file` as a (non-null)
+      // string, so the fake sends '' (the spec wins over guessing null or absent).
+      file = '';
+      classname = `github.com/${p.org.name}/${p.name}/internal/${mod}`;
+      name = `Test${Mod}${camel}`;
+    } else {
+      file = `./spec/${mod}_spec.rb`;
+      classname = `spec.${mod}_spec`;
+      name = `${Mod} ${sentence}`;
+    }
+    // `message` is x-nullable in the spec: passing tests have none (null); a JUnit
+    // <skipped/> without text gives ''.
+    return { message: result === 'skipped' ? '' : null, source: runner, run_time: roundSeconds(h), file, result, name, classname };
   }
 
   // -------------------------------------------------------------------------------------
@@ -1432,14 +1697,75 @@ export class World {
               }
               const wfId = this.workflowId(m.p, m.n, m.idx);
               const wfCreated = iso(m.createdMs);
-              for (const j of this.jobRecords(m)) yield { ...j, _workflow_id: wfId, _workflow_created_at: wfCreated };
+              const pipelineId = this.pipelineId(m.p, m.n);
+              for (const j of this.jobRecords(m)) yield { ...j, _workflow_id: wfId, _workflow_created_at: wfCreated, _pipeline_id: pipelineId };
             }
           }
         }
         return;
+      case 'job_details':
+        yield* this.jobDetailsTruth(options);
+        return;
+      case 'tests':
+        yield* this.testsTruth(options);
+        return;
       default: {
         const never: never = stream;
         throw new Error(`unknown stream ${String(never)}`);
+      }
+    }
+  }
+
+  /** Workflows of the selected projects' pipelines updated at/after startDate (the jobs selection). */
+  private *selectedWorkflows(options: TruthOptions): Generator<WorkflowMeta> {
+    const start = options.startDate ? Date.parse(options.startDate) : -Infinity;
+    if (Number.isNaN(start)) throw new Error(`invalid startDate ${options.startDate}`);
+    const projects = options.projectSlugs ? options.projectSlugs.map((s) => this.requireProject(s)) : this.projects;
+    for (const p of projects) {
+      for (let n = this.pipelineCount(p); n >= 1; n--) {
+        if (this.pipelineUpdatedMs(p, n) < start) continue;
+        yield* this.workflowsOfPipeline(p, n);
+      }
+    }
+  }
+
+  /**
+   * Job details of every job with a job_number, as served, plus the job list's id and the
+   * workflow fields the jobs truth adds (kept out of truth(stream): the connector's stream
+   * list is not the fake's to extend).
+   */
+  *jobDetailsTruth(options: TruthOptions = {}): Generator<JsonObject> {
+    for (const m of this.selectedWorkflows(options)) {
+      const jobs = this.jobRecords(m);
+      const details = this.jobDetailsRecords(m);
+      const wf = { _workflow_id: this.workflowId(m.p, m.n, m.idx), _workflow_created_at: iso(m.createdMs) };
+      for (const [j, d] of details.entries()) {
+        if (d) yield { ...d, _job_id: (jobs[j] as JsonObject).id as string, ...wf };
+      }
+    }
+  }
+
+  /**
+   * One record per test item of every job with a job_number, as served, plus job and
+   * workflow fields and `_test_key` (see testKeys).
+   */
+  *testsTruth(options: TruthOptions = {}): Generator<JsonObject> {
+    for (const m of this.selectedWorkflows(options)) {
+      const wf = { _workflow_id: this.workflowId(m.p, m.n, m.idx), _workflow_created_at: iso(m.createdMs) };
+      for (const [j, job] of this.jobRecords(m).entries()) {
+        if (job.job_number === undefined) continue;
+        const items = this.testItems(m, j);
+        const keys = testKeys(items);
+        for (const [i, t] of items.entries()) {
+          yield {
+            ...t,
+            _job_id: job.id as string,
+            _job_number: job.job_number,
+            ...wf,
+            project_slug: m.p.slug,
+            _test_key: keys[i] as string,
+          };
+        }
       }
     }
   }
@@ -1454,6 +1780,25 @@ export class World {
     }
     return out;
   }
+}
+
+function roundSeconds(h: number): number {
+  return between(h, 1, 2500) / 1000;
+}
+
+/**
+ * Keys of a job's test items, stable across syncs and unique within the job:
+ * `${file}::${classname}::${name}`, with `#k` appended to the k-th (k >= 2) occurrence
+ * of the same triple in listing order. The connector implements the same rule.
+ */
+function testKeys(items: readonly JsonObject[]): string[] {
+  const seen = new Map<string, number>();
+  return items.map((t) => {
+    const base = `${(t.file as string | null | undefined) ?? ''}::${(t.classname as string | null | undefined) ?? ''}::${(t.name as string | null | undefined) ?? ''}`;
+    const k = (seen.get(base) ?? 0) + 1;
+    seen.set(base, k);
+    return k === 1 ? base : `${base}#${k}`;
+  });
 }
 
 function workflowName(idx: number): string {

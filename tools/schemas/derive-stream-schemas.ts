@@ -28,14 +28,17 @@
  * - only `format: date-time` is kept (uuid, int64 and the non-standard "integer"
  *   format carry no meaning for Airbyte); OpenAPI-only and validation-only keywords
  *   (example, title, readOnly, discriminator, x-*, minimum, ...) are dropped;
- * - fields injected by the connector are added, then the live-API deviations below.
+ * - fields injected by the connector (a declaration's `adds`) are added, then the
+ *   live-API deviations below.
  * Output is deterministic: fixed keyword order, properties sorted by name.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { AddedField, AnyStreamDeclaration, Endpoint } from '../../src/streams/declaration.js';
 import { STREAM_NAMES, type StreamJsonSchema, type StreamName } from '../../src/streams/schemas/types.js';
+import { STREAMS } from '../../src/streams/streams.js';
 
 export const JSON_SCHEMA_DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
 
@@ -44,95 +47,41 @@ export const SPEC_PATH = 'test/reference/circleci-openapi.json';
 export const SCHEMAS_DIR = 'src/streams/schemas';
 
 // ---------------------------------------------------------------------------------
-// Stream definitions
+// Stream definitions: read from the declarations (src/streams/streams.ts), where each
+// stream's endpoint, keys, cursor and added fields are written once.
 
 /** Where in the 200 response body a stream's records are. */
 export type RecordLocation = 'array-item' | 'items' | 'body';
-
-export interface InjectedField {
-  description: string;
-  format?: 'date-time';
-}
 
 export interface StreamSource {
   /** OpenAPI path of the GET operation. */
   path: string;
   location: RecordLocation;
-  /** Fields the connector adds to every record (all strings). */
-  injected: Readonly<Record<string, InjectedField>>;
+  /** Fields the connector adds to every record. */
+  injected: Readonly<Record<string, AddedField>>;
   primaryKey: readonly string[];
   cursor?: string;
-  /** The field the connector puts in the cursor's place when the API leaves the cursor out. */
+  /** The field the connector puts in the cursor's place when the API leaves the cursor out (the declaration's `sanitize.fallbacks`). */
   cursorFallback?: string;
 }
 
-const ORGANIZATION_ID: InjectedField = { description: 'Injected by the connector: the UUID of the organization.' };
-const PROJECT_ID: InjectedField = { description: 'Injected by the connector: the UUID of the project.' };
+const LOCATION: Readonly<Record<Endpoint['shape'], RecordLocation>> = { pages: 'items', array: 'array-item', single: 'body' };
 
-export const STREAM_SOURCES: Readonly<Record<StreamName, StreamSource>> = {
-  collaborations: { path: '/me/collaborations', location: 'array-item', injected: {}, primaryKey: ['id'] },
-  context: {
-    path: '/context',
-    location: 'items',
-    injected: { organization_id: ORGANIZATION_ID },
-    primaryKey: ['id', 'organization_id'],
-  },
-  deploy: {
-    path: '/deploy/environments',
-    location: 'items',
-    injected: { organization_id: ORGANIZATION_ID },
-    primaryKey: ['id', 'organization_id'],
-    cursor: 'updated_at',
-  },
-  groups: {
-    path: '/organizations/{org_id}/groups',
-    location: 'items',
-    injected: { organization_id: ORGANIZATION_ID },
-    primaryKey: ['id', 'organization_id'],
-  },
-  jobs: {
-    path: '/workflow/{id}/job',
-    location: 'items',
-    injected: {
-      _workflow_id: { description: 'Injected by the connector: the UUID of the workflow the job belongs to.' },
-      _workflow_created_at: {
-        description: 'Injected by the connector: the creation time of the workflow the job belongs to.',
-        format: 'date-time',
-      },
-    },
-    primaryKey: ['id', '_workflow_id'],
-    cursor: '_workflow_created_at',
-  },
-  pipeline_definition: {
-    path: '/projects/{project_id}/pipeline-definitions',
-    location: 'items',
-    injected: { project_id: PROJECT_ID, organization_id: ORGANIZATION_ID },
-    primaryKey: ['id', 'project_id', 'organization_id'],
-  },
-  // The spec does not require updated_at; a pipeline without one is bookmarked by its created_at.
-  pipelines: { path: '/project/{project-slug}/pipeline', location: 'items', injected: {}, primaryKey: ['id'], cursor: 'updated_at', cursorFallback: 'created_at' },
-  // organization_id is part of the response body.
-  project: { path: '/project/{project-slug}', location: 'body', injected: {}, primaryKey: ['id', 'organization_id'] },
-  schedule: {
-    path: '/project/{project-slug}/schedule',
-    location: 'items',
-    injected: {},
-    primaryKey: ['id', 'project-slug'],
-    cursor: 'updated-at',
-  },
-  trigger: {
-    // The spec names the path parameter pipeline_definition_id.
-    path: '/projects/{project_id}/pipeline-definitions/{pipeline_definition_id}/triggers',
-    location: 'items',
-    injected: {
-      project_id: PROJECT_ID,
-      pipeline_definition_id: { description: 'Injected by the connector: the UUID of the pipeline definition.' },
-      organization_id: ORGANIZATION_ID,
-    },
-    primaryKey: ['id', 'project_id', 'pipeline_definition_id', 'organization_id'],
-  },
-  workflows: { path: '/pipeline/{pipeline-id}/workflow', location: 'items', injected: {}, primaryKey: ['id'], cursor: 'created_at' },
-};
+export function streamSource(declaration: AnyStreamDeclaration): StreamSource {
+  const cursorFallback = declaration.cursor === undefined ? undefined : declaration.sanitize?.fallbacks?.[declaration.cursor];
+  return {
+    path: declaration.endpoint.path,
+    location: LOCATION[declaration.endpoint.shape],
+    injected: declaration.adds ?? {},
+    primaryKey: declaration.primaryKey,
+    ...(declaration.cursor !== undefined ? { cursor: declaration.cursor } : {}),
+    ...(cursorFallback !== undefined ? { cursorFallback } : {}),
+  };
+}
+
+export const STREAM_SOURCES: Readonly<Record<StreamName, StreamSource>> = Object.fromEntries(
+  STREAM_NAMES.map((name) => [name, streamSource(STREAMS[name])]),
+) as Record<StreamName, StreamSource>;
 
 // ---------------------------------------------------------------------------------
 // Live-API deviations from the spec (test/reference/README.md). Each one is applied
@@ -388,7 +337,7 @@ export function deriveStreamSchema(spec: OpenApiDocument, stream: StreamName): S
   for (const [name, field] of Object.entries(source.injected)) {
     properties[name] = {
       description: field.description,
-      type: keys.has(name) ? 'string' : ['string', 'null'],
+      type: keys.has(name) ? (field.type ?? 'string') : [field.type ?? 'string', 'null'],
       ...(field.format !== undefined ? { format: field.format } : {}),
     };
   }
@@ -410,7 +359,7 @@ export function deriveStreamSchema(spec: OpenApiDocument, stream: StreamName): S
   };
 }
 
-/** All eleven stream schemas, derived from the OpenAPI document. */
+/** Every stream's schema, derived from the OpenAPI document. */
 export function deriveStreamSchemas(spec: OpenApiDocument): Record<StreamName, StreamJsonSchema> {
   return Object.fromEntries(STREAM_NAMES.map((stream) => [stream, deriveStreamSchema(spec, stream)])) as Record<
     StreamName,

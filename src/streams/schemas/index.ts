@@ -1,5 +1,5 @@
 /**
- * JSON schemas of the eleven streams, generated from the CircleCI OpenAPI spec by
+ * JSON schemas of the streams, generated from the CircleCI OpenAPI spec by
  * tools/schemas/derive-stream-schemas.ts. Do not edit the *.json files by hand:
  * change the generator and run `npm run build && node dist/tools/schemas/derive-stream-schemas.js`.
  */
@@ -7,11 +7,13 @@ import collaborations from './collaborations.json' with { type: 'json' };
 import context from './context.json' with { type: 'json' };
 import deploy from './deploy.json' with { type: 'json' };
 import groups from './groups.json' with { type: 'json' };
+import job_details from './job_details.json' with { type: 'json' };
 import jobs from './jobs.json' with { type: 'json' };
 import pipeline_definition from './pipeline_definition.json' with { type: 'json' };
 import pipelines from './pipelines.json' with { type: 'json' };
 import project from './project.json' with { type: 'json' };
 import schedule from './schedule.json' with { type: 'json' };
+import tests from './tests.json' with { type: 'json' };
 import trigger from './trigger.json' with { type: 'json' };
 import workflows from './workflows.json' with { type: 'json' };
 
@@ -25,11 +27,13 @@ export const streamSchemas: Record<StreamName, StreamJsonSchema> = {
   context,
   deploy,
   groups,
+  job_details,
   jobs,
   pipeline_definition,
   pipelines,
   project,
   schedule,
+  tests,
   trigger,
   workflows,
 };

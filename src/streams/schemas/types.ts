@@ -11,11 +11,13 @@ export const STREAM_NAMES = [
   'context',
   'deploy',
   'groups',
+  'job_details',
   'jobs',
   'pipeline_definition',
   'pipelines',
   'project',
   'schedule',
+  'tests',
   'trigger',
   'workflows',
 ] as const;

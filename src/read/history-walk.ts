@@ -1,0 +1,442 @@
+import { parseApiTime } from '../config/dates.js';
+import { fillPath, text, type AnyStreamDeclaration, type ApiRecord, type NewestFirst } from '../streams/declaration.js';
+import type { StreamName } from '../streams/schemas/index.js';
+import { STREAM_GRAPH as graph } from '../streams/streams.js';
+import { forEachConcurrent, settleAll, TaskGroup, type Semaphore } from '../util/concurrency.js';
+import { floorFor, isNew, latest, type Floor } from './cursor.js';
+import { ListingProgress } from './listing-progress.js';
+import { listItems, ParentListing, toRecords, type ReadContext } from './read-context.js';
+import { serialiseState, type IncrementalState, type Resume, type UnfinishedRecord } from './state-input.js';
+
+/**
+ * The walk of one partition of a newest-first history (one project's pipelines, newest
+ * first, and everything below them).
+ *
+ * The root is listed newest first with no time filter, so an incremental sync pages down
+ * only until root records are older than every selected stream's bookmark (less the
+ * lookback of streams below a followed stream). Because the walk goes from new to old, a
+ * bookmark can move only once the walk of its partition is complete; until then
+ * checkpoints save how far the walk got (`resume`: the range of positions whose children
+ * are all read, which with concurrent reading is the finished prefix of the listing), so
+ * an interrupted sync resumes there instead of starting the partition over. Records of a
+ * followed stream seen while unfinished are saved as `unfinished` and read again, with
+ * what is below them, on later syncs until final.
+ *
+ * Which streams are read under a record is decided at its unit (graph.unit): the root for
+ * the root's own stream, the followed record for the streams at and below it. A stream
+ * below a unit emits everything listed under a unit record it was admitted for.
+ */
+
+/** Unfinished records are followed for at most this long and this many per stream. */
+export const UNFINISHED_MAX_AGE_MS = 14 * 24 * 3600_000;
+export const UNFINISHED_MAX = 1000;
+
+/** What the walks of one history share. */
+export interface HistoryRun {
+  context: ReadContext;
+  root: AnyStreamDeclaration;
+  selected: readonly StreamName[];
+  /** Root records whose children are being read, across all partitions: the memory bound. */
+  rootSlots: Semaphore;
+  /** Partitions being walked, in the order they started (currently_syncing is the first). */
+  inProgress: Set<string>;
+  /** A fatal error ended the read: walks start nothing new and save nothing more. */
+  aborted: boolean;
+  /** A checkpoint is due once the finished prefix holds this many more settled records. */
+  checkpointRecords: number;
+}
+
+/** What one stream needs from the walk of one partition. */
+interface StreamPlan {
+  stream: StreamName;
+  /** The stream whose records decide whether this one is read (graph.unit). */
+  unit: StreamName;
+  state?: IncrementalState; // set when incremental
+  floor: Floor;
+  /** Root records changed after this are walked for this stream (the floor less the lookback). */
+  walkFloor: Floor;
+  resume?: Resume;
+  newest?: string;
+  unfinished: Map<string, UnfinishedRecord>;
+}
+
+/** The followed record a branch of the walk is under, if any. */
+type UnitRecord = { decl: AnyStreamDeclaration; record: ApiRecord } | undefined;
+
+/** Records of one root record that a walk resumed after it would not read again. */
+interface SettledTally {
+  records: number;
+}
+
+export class HistoryWalk {
+  private readonly context: ReadContext;
+  private readonly root: AnyStreamDeclaration;
+  private readonly order: NewestFirst;
+  private readonly plans: StreamPlan[] = [];
+  private readonly needed: Set<StreamName>;
+  private readonly progress = new ListingProgress();
+  private readonly tasks = new TaskGroup();
+  /** Settled records inside the finished prefix since the last checkpoint (see `finished`). */
+  private savedSinceCheckpoint = 0;
+  private readonly counts = new Map<StreamName, number>();
+  private pages = 0;
+  /** Unfinished records met during the walk; the others are read by id afterwards. */
+  private readonly seenUnfinished = new Set<string>();
+
+  constructor(
+    private readonly partition: ApiRecord,
+    private readonly key: string,
+    private readonly run_: HistoryRun,
+  ) {
+    const context = run_.context;
+    this.context = context;
+    this.root = run_.root;
+    this.order = this.root.newestFirst!;
+    this.needed = new Set(run_.selected.flatMap((name) => graph.lineage(name)));
+    for (const stream of run_.selected) {
+      const unit = graph.unit(stream);
+      const state = context.selection.get(stream) === 'incremental' ? context.states.get(stream) : undefined;
+      const floor = floorFor(state, key, context.config.startDate);
+      const lookbackMs = graph.get(unit).follow?.lookbackMs(context.config) ?? 0;
+      const walkFloor = floor.strict && lookbackMs > 0 ? { ms: floor.ms - lookbackMs, strict: false } : floor;
+      const plan: StreamPlan = { stream, unit, floor, walkFloor, unfinished: new Map() };
+      if (state) {
+        plan.state = state;
+        const resume = state.partitions.get(key)?.resume;
+        if (resume) plan.resume = resume;
+        for (const record of state.unfinished) if (record.project_slug === key) plan.unfinished.set(record.id, record);
+      }
+      this.plans.push(plan);
+    }
+  }
+
+  async run(): Promise<void> {
+    this.run_.inProgress.add(this.key);
+    this.markSyncing();
+    try {
+      try {
+        await this.walkRoot();
+      } catch (error) {
+        this.tasks.fail(error);
+      }
+      await this.tasks.settle();
+      if (this.run_.aborted) return;
+      await this.revisitUnfinished();
+      this.run_.inProgress.delete(this.key);
+      this.complete();
+    } finally {
+      this.run_.inProgress.delete(this.key);
+      this.markSyncing();
+    }
+    const emitted = [...this.counts].map(([stream, count]) => `${count} ${stream}`).join(', ') || 'no records';
+    this.context.emitter.log('INFO', `${this.key}: ${emitted} emitted; ${this.pages} pages read`);
+  }
+
+  /**
+   * Lists the root, one page ahead: the next page is requested as soon as a page shows
+   * the walk goes on, while the records of the page wait for a slot. Returns when the
+   * listing ends, reaches records older than every floor, or the walk stops.
+   */
+  private async walkRoot(): Promise<void> {
+    const listing = new ParentListing();
+    const pages = listItems(this.root, this.partition, this.context)[Symbol.asyncIterator]();
+    let next: Promise<IteratorResult<ApiRecord[]>> | undefined = pages.next();
+    try {
+      while (next !== undefined) {
+        const page = await next;
+        next = undefined;
+        if (page.done || this.stopped) return;
+        this.pages += 1;
+        const { batch, more } = this.inScope(page.value, listing);
+        if (more) {
+          next = pages.next();
+          next.catch(() => undefined); // awaited later; a failure meanwhile is not "unhandled"
+        }
+        for (const record of batch) {
+          if (this.stopped) return;
+          await this.visitRoot(record);
+        }
+      }
+    } finally {
+      // A prefetched page still in flight: let it land (its errors no longer matter).
+      if (next !== undefined) await next.then(() => pages.return?.(), () => undefined);
+    }
+  }
+
+  private get stopped(): boolean {
+    return this.tasks.failed || this.run_.aborted;
+  }
+
+  /** The page's records down to the first one older than every floor, and whether the listing goes on. */
+  private inScope(page: ApiRecord[], listing: ParentListing): { batch: ApiRecord[]; more: boolean } {
+    const batch: ApiRecord[] = [];
+    for (const item of page) {
+      // One at a time: items past the stop are not read, so not counted as skipped either.
+      const [record] = toRecords(this.root, [item], this.partition, listing, this.context);
+      if (record === undefined) continue;
+      const time = this.order.changedAt(record);
+      if (time !== undefined && !this.plans.some((plan) => within(plan.walkFloor, time))) return { batch, more: false }; // newest first: the rest is older still
+      batch.push(record);
+    }
+    return { batch, more: true };
+  }
+
+  /** Emits a root record and starts reading its children once a slot is free. */
+  private async visitRoot(record: ApiRecord): Promise<void> {
+    const position = this.order.position(record);
+    const index = this.progress.add(position);
+    const tally: SettledTally = { records: 0 };
+    const time = this.order.changedAt(record);
+    const rootName = this.root.name;
+    const live = this.plans.filter((plan) => {
+      if (!this.active(plan, position)) return false;
+      if (plan.unit === rootName) return isNew(plan.floor, record[this.root.cursor!]);
+      return time === undefined || within(plan.walkFloor, time);
+    });
+    if (live.some((plan) => plan.stream === rootName)) this.emit(this.root, record, tally, undefined);
+    for (const plan of live) if (plan.unit === rootName) plan.newest = latest(plan.newest, record[this.root.cursor!]);
+    const below = live.filter((plan) => plan.stream !== rootName);
+    if (below.length === 0) {
+      this.finished(index, tally);
+      return;
+    }
+    await this.context.emitter.ready();
+    await this.run_.rootSlots.acquire();
+    if (this.stopped) {
+      this.run_.rootSlots.release();
+      return;
+    }
+    this.tasks.spawn(async () => {
+      try {
+        await this.readChildren(this.root, record, below, undefined, tally);
+      } finally {
+        this.run_.rootSlots.release();
+      }
+      this.finished(index, tally);
+    });
+  }
+
+  /** Reads every needed child stream of `decl` under `record`, for the plans at or below each. */
+  private async readChildren(decl: AnyStreamDeclaration, record: ApiRecord, plans: StreamPlan[], unit: UnitRecord, tally?: SettledTally): Promise<void> {
+    const work: Array<Promise<void>> = [];
+    for (const child of graph.children(decl.name)) {
+      if (!this.needed.has(child)) continue;
+      const mine = plans.filter((plan) => graph.within(plan.stream, child));
+      if (mine.length > 0) work.push(this.readUnder(graph.get(child), record, mine, unit, tally));
+    }
+    if (work.length === 1) await work[0];
+    else if (work.length > 1) await settleAll(work);
+  }
+
+  /** Lists `decl` under one parent record and visits each record it lists. */
+  private async readUnder(decl: AnyStreamDeclaration, parent: ApiRecord, plans: StreamPlan[], unit: UnitRecord, tally?: SettledTally): Promise<void> {
+    const listing = new ParentListing();
+    for await (const page of listItems(decl, parent, this.context)) {
+      this.pages += 1;
+      const admitted = toRecords(decl, page, parent, listing, this.context).map((record) => ({ record, ...this.admit(decl, record, plans, unit, tally) }));
+      await this.context.emitter.ready();
+      const work = admitted.filter((entry) => entry.live.length > 0).map((entry) => this.descend(decl, entry.record, entry.live, entry.unit, tally));
+      if (work.length === 1) await work[0];
+      else if (work.length > 1) await settleAll(work);
+    }
+  }
+
+  /**
+   * Which plans a record serves, and its emission when its own stream's plan is among
+   * them. At a followed stream the record decides: a plan wants it when it is new since
+   * the plan's bookmark or one the plan follows.
+   */
+  private admit(decl: AnyStreamDeclaration, record: ApiRecord, plans: StreamPlan[], unit: UnitRecord, tally?: SettledTally): { live: StreamPlan[]; unit: UnitRecord } {
+    let live = plans;
+    if (decl.follow) {
+      unit = { decl, record };
+      live = plans.filter((plan) => this.considers(plan, decl, record));
+    }
+    if (live.some((plan) => plan.stream === decl.name)) this.emit(decl, record, tally, unit);
+    return { live, unit };
+  }
+
+  /** Reads what is below an admitted record; at a followed record, then updates the plans' bookmarks and follow lists. */
+  private async descend(decl: AnyStreamDeclaration, record: ApiRecord, live: StreamPlan[], unit: UnitRecord, tally?: SettledTally): Promise<void> {
+    const below = live.filter((plan) => plan.stream !== decl.name);
+    if (below.length > 0) await this.readChildren(decl, record, below, unit, tally);
+    if (!decl.follow) return;
+    for (const plan of live) {
+      plan.newest = latest(plan.newest, record[decl.cursor!]);
+      this.track(plan, decl, record);
+    }
+  }
+
+  /**
+   * A root record's children are all read: the finished prefix may have grown. A
+   * checkpoint is taken once the prefix holds `checkpointRecords` more settled records than
+   * at the last one. Records under unfinished followed records do not count: a resumed
+   * walk reads those again (they are followed as `unfinished`), so a state that claimed
+   * only them would save nothing, and a read resumed from it would repeat the first read
+   * record for record.
+   */
+  private finished(index: number, tally: SettledTally): void {
+    const claimed = this.progress.finish(index, tally.records);
+    if (claimed === 0) return;
+    this.savedSinceCheckpoint += claimed;
+    if (this.savedSinceCheckpoint >= this.run_.checkpointRecords && !this.run_.aborted) this.checkpoint();
+  }
+
+  /**
+   * Follow a record while it can still change; forget it once final. A record met in this
+   * walk counts as seen, so the revisit after the walk does not read it again.
+   */
+  private track(plan: StreamPlan, decl: AnyStreamDeclaration, record: ApiRecord): void {
+    if (!plan.state) return;
+    const id = idOf(decl, record);
+    if (isFollowed(decl, record)) {
+      plan.unfinished.set(id, { id, project_slug: this.key, created_at: text(record[decl.cursor!]) });
+      this.seenUnfinished.add(id);
+    } else {
+      plan.unfinished.delete(id);
+    }
+  }
+
+  /** Whether a plan wants this followed record: new since its bookmark, or one it is following. */
+  private considers(plan: StreamPlan, decl: AnyStreamDeclaration, record: ApiRecord): boolean {
+    const id = idOf(decl, record);
+    if (plan.unfinished.has(id)) {
+      this.seenUnfinished.add(id);
+      return true;
+    }
+    return isNew(plan.floor, record[decl.cursor!]);
+  }
+
+  /** Followed records not met in this walk (their root records are older): read them by id, with what is below them. */
+  private async revisitUnfinished(): Promise<void> {
+    for (const name of new Set(this.plans.map((plan) => plan.unit))) {
+      const decl = graph.get(name);
+      if (!decl.follow) continue;
+      const plans = this.plans.filter((plan) => plan.unit === name);
+      const ids = new Set(plans.flatMap((plan) => [...plan.unfinished.keys()]));
+      for (const id of this.seenUnfinished) ids.delete(id);
+      await forEachConcurrent([...ids], this.context.config.maxConcurrency, async (id) => {
+        const body = await this.context.client.get<ApiRecord>(fillPath(decl.follow!.reread, { id }));
+        this.pages += 1;
+        if (body === undefined) {
+          this.context.emitter.log('INFO', `${decl.name} ${id} of ${this.key} no longer exists (404); no longer followed`);
+          for (const plan of plans) plan.unfinished.delete(id);
+          return;
+        }
+        // Built like a listed record: one without its key is skipped and counted, and stays followed.
+        const [record] = toRecords(decl, [body], {}, new ParentListing(), this.context);
+        if (record === undefined) return;
+        const following = plans.filter((plan) => plan.unfinished.has(id));
+        const { live, unit } = this.admit(decl, record, following, undefined);
+        await this.descend(decl, record, live, unit);
+      });
+    }
+  }
+
+  /** Whether a plan still has work at this root record (not inside the range an earlier sync finished). */
+  private active(plan: StreamPlan, position: number | undefined): boolean {
+    const resume = plan.resume;
+    return !(resume && position !== undefined && position >= resume.done_down_to && position <= resume.newest_number);
+  }
+
+  /** `tally` counts the record when a resumed walk would not read it again (it is not under an unfinished record). */
+  private emit(decl: AnyStreamDeclaration, record: ApiRecord, tally: SettledTally | undefined, unit: UnitRecord): void {
+    this.context.emitter.record(decl.name, record);
+    this.counts.set(decl.name, (this.counts.get(decl.name) ?? 0) + 1);
+    if (tally && (unit === undefined || !isFollowed(unit.decl, unit.record))) tally.records += 1;
+  }
+
+  /** currently_syncing of every state of this history: the earliest-started partition still in progress. */
+  private markSyncing(): void {
+    const first = this.run_.inProgress.values().next();
+    for (const plan of this.plans) if (plan.state) plan.state.currentlySyncing = first.done ? undefined : first.value;
+  }
+
+  /** Saves how far the walk got without moving any bookmark. */
+  private checkpoint(): void {
+    this.savedSinceCheckpoint = 0;
+    this.markSyncing();
+    for (const plan of this.plans) {
+      if (!plan.state) continue;
+      const entry = plan.state.partitions.get(this.key) ?? {};
+      const marker = this.resumeMarker(plan);
+      plan.state.partitions.set(this.key, marker ? { ...entry, resume: marker } : entry);
+      this.saveUnfinished(plan);
+      this.context.emitter.state(plan.stream, serialiseState(plan.stream, plan.state));
+    }
+  }
+
+  /**
+   * The root records finished so far, as one range of positions from the top of the
+   * list. On a resumed walk the new range joins the one finished earlier once the
+   * finished prefix has reached it; until then the earlier marker stands (the newer
+   * records are re-read).
+   */
+  private resumeMarker(plan: StreamPlan): Resume | undefined {
+    const maxCursor = latest(plan.resume?.max_cursor, plan.newest);
+    const withCursor = (resume: Resume): Resume => (maxCursor === undefined ? resume : { ...resume, max_cursor: maxCursor });
+    const top = this.progress.topNumber;
+    const doneDownTo = this.progress.doneDownTo;
+    if (top === undefined || doneDownTo === undefined) return plan.resume;
+    const earlier = plan.resume;
+    if (earlier && doneDownTo > earlier.newest_number) return withCursor(earlier);
+    const bottom = earlier && doneDownTo >= earlier.done_down_to ? earlier.done_down_to : doneDownTo;
+    return withCursor({ newest_number: Math.max(top, earlier?.newest_number ?? top), done_down_to: bottom });
+  }
+
+  /** The walk is over: bookmarks move to the newest value seen, and the markers go. */
+  private complete(): void {
+    this.markSyncing();
+    for (const plan of this.plans) {
+      if (!plan.state) continue;
+      const entry = plan.state.partitions.get(this.key) ?? {};
+      const bookmark = latest(latest(entry.cursor, plan.resume?.max_cursor), plan.newest);
+      plan.state.partitions.set(this.key, bookmark === undefined ? {} : { cursor: bookmark });
+      this.pruneUnfinished(plan, bookmark);
+      this.saveUnfinished(plan);
+      this.context.emitter.state(plan.stream, serialiseState(plan.stream, plan.state));
+    }
+  }
+
+  private saveUnfinished(plan: StreamPlan): void {
+    if (!plan.state || !graph.follows(plan.stream)) return;
+    plan.state.unfinished = [...plan.state.unfinished.filter((record) => record.project_slug !== this.key), ...plan.unfinished.values()];
+  }
+
+  /**
+   * Keeps the followed set bounded: drops the too old, then the oldest beyond the cap.
+   * Age is measured against the newest record of the partition, not the wall clock, so a
+   * partition that went quiet keeps following its last runs and replays stay deterministic.
+   */
+  private pruneUnfinished(plan: StreamPlan, newest: string | undefined): void {
+    const now = parseApiTime(newest) ?? Date.now();
+    const dropped: string[] = [];
+    const ordered = [...plan.unfinished.values()].sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
+    ordered.forEach((record, index) => {
+      if (now - Date.parse(record.created_at) > UNFINISHED_MAX_AGE_MS || index >= UNFINISHED_MAX) {
+        plan.unfinished.delete(record.id);
+        dropped.push(record.id);
+      }
+    });
+    if (dropped.length > 0) {
+      this.context.emitter.log(
+        'WARN',
+        `${plan.stream}: stopped following ${dropped.length} ${plan.unit} records of ${this.key} still unfinished after ` +
+          `${UNFINISHED_MAX_AGE_MS / 86_400_000} days or beyond the ${UNFINISHED_MAX} most recent (first: ${dropped[0]})`,
+      );
+    }
+  }
+}
+
+/** A record that can still change, so it is followed (and read again) until final. */
+function isFollowed(decl: AnyStreamDeclaration, record: ApiRecord): boolean {
+  return !decl.follow!.isFinal(record) && typeof record[decl.cursor!] === 'string';
+}
+
+function idOf(decl: AnyStreamDeclaration, record: ApiRecord): string {
+  return text(record[decl.primaryKey[0]!]);
+}
+
+function within(floor: Floor, ms: number): boolean {
+  return floor.strict ? ms > floor.ms : ms >= floor.ms;
+}
