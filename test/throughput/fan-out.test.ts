@@ -163,5 +163,6 @@ describe('backpressure from stdout', () => {
     const exitCode = await finished;
     expectComplete(parseRun(stdout.text, exitCode), world);
     expect(fake.stats.total).toBe(needed);
-  });
+    // A whole sync of 150 pipelines per project, job details and tests included: give a loaded machine time.
+  }, 180_000);
 });
