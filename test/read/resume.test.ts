@@ -5,7 +5,7 @@ import { allStreams, dedupe, fakeConfig, parseRun, runRead, type RunResult } fro
 
 const START = '2026-06-01T00:00:00Z';
 /** Checkpoint every few records, so long project walks leave mid-project states. */
-const EVERY_5 = { checkpointRecords: 5 };
+const EVERY_FEW = { checkpointRecords: 10 };
 
 /**
  * A sync stopped right after any STATE message and resumed from the states emitted so
@@ -24,7 +24,7 @@ describe('a sync stopped after any STATE and resumed from it', () => {
     fake = await startFakeCircleCi({ world });
     slugs = world.projects.map((p) => p.slug);
     config = fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START });
-    full = await runRead({ config, streams: allStreams() }, EVERY_5);
+    full = await runRead({ config, streams: allStreams() }, EVERY_FEW);
   });
   afterAll(() => fake.close());
 
@@ -40,7 +40,7 @@ describe('a sync stopped after any STATE and resumed from it', () => {
     expect(stateIndexes.length).toBeGreaterThan(10);
     for (const cut of stateIndexes) {
       const before = parseRun(full.lines.slice(0, cut + 1).join('\n'), 0);
-      const resumed = await runRead({ config, streams: allStreams(), state: before.finalState }, EVERY_5);
+      const resumed = await runRead({ config, streams: allStreams(), state: before.finalState }, EVERY_FEW);
       expect(resumed.exitCode).toBe(0);
       for (const name of STREAM_NAMES) {
         const stream = name as StreamName;
@@ -60,7 +60,7 @@ describe('a sync stopped after any STATE and resumed from it', () => {
       (m) => m.type === 'STATE' && m.state.stream.stream_descriptor.name === 'jobs' && Object.values(m.state.stream.stream_state.projects).some((p: any) => p.resume),
     );
     const before = parseRun(full.lines.slice(0, marked + 1).join('\n'), 0);
-    const resumed = await runRead({ config, streams: allStreams(), state: before.finalState }, EVERY_5);
+    const resumed = await runRead({ config, streams: allStreams(), state: before.finalState }, EVERY_FEW);
     const overlap = (resumed.records.get('jobs') ?? []).filter((job) => (before.records.get('jobs') ?? []).some((b) => b.id === job.id && b._workflow_id === job._workflow_id));
     expect(overlap.length).toBeLessThan((before.records.get('jobs') ?? []).length);
   });

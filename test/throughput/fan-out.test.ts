@@ -77,7 +77,8 @@ describe('a latency-bound sync', () => {
 
 describe('a rate-limited server', () => {
   it('announcing its quota in headers gets almost no 429s, even from a connector configured far above its limit', async () => {
-    const world = createWorld({ preset: 'small', seed: 5 });
+    // Four pipelines per project: about the requests a full sync made before job details and tests (~350), so the rate limit keeps it short.
+    const world = createWorld({ preset: 'small', seed: 5, pipelinesPerProject: 4 });
     // 40 requests per second; the connector is allowed 6,000 a minute (100 a second).
     const { fake } = await startLogged(world, { latency: { fixedMs: 5 }, rateLimit: { requestsPerMinute: 40, windowMs: 1_000 } });
     const run = await runRead({ config: configFor(world, fake.url, { requests_per_minute: 6_000 }), streams: allStreams() });
@@ -87,7 +88,7 @@ describe('a rate-limited server', () => {
   });
 
   it('answering bare 429s (no headers) still gets a complete sync, with the 429s a small share of the requests', async () => {
-    const world = createWorld({ preset: 'small', seed: 6 });
+    const world = createWorld({ preset: 'small', seed: 6, pipelinesPerProject: 4 });
     // 150 requests per 5 s window, refused with nothing but the status.
     const { fake } = await startLogged(world, { latency: { fixedMs: 5 }, rateLimit: { requestsPerMinute: 150, windowMs: 5_000, headers: false } });
     const run = await runRead({ config: configFor(world, fake.url, { requests_per_minute: 6_000 }), streams: allStreams() });
@@ -162,5 +163,6 @@ describe('backpressure from stdout', () => {
     const exitCode = await finished;
     expectComplete(parseRun(stdout.text, exitCode), world);
     expect(fake.stats.total).toBe(needed);
-  });
+    // A whole sync of 150 pipelines per project, job details and tests included: give a loaded machine time.
+  }, 180_000);
 });
