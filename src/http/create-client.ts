@@ -11,6 +11,7 @@ export function createClient(config: Config, emitter: Emitter, overrides: { requ
     token: config.apiToken,
     maxConcurrency: config.maxConcurrency,
     requestsPerMinute: config.requestsPerMinute,
+    maxRetryAfterMs: config.maxRetryAfterSeconds * 1000,
     userAgent: USER_AGENT,
     requestTimeoutMs: overrides.requestTimeoutMs ?? requestTimeoutFromEnv(),
     log: (level, message) => emitter.log(level, message),

@@ -74,6 +74,6 @@ export async function read(config: Config, selection: Selection, states: Map<Str
     for (const [stream, error] of failures.entries()) emitter.error(`Stream ${stream} did not complete: ${error.message}`, error.failureType, { stream });
     return 1;
   }
-  emitter.log('INFO', `read complete: ${client.stats.requests} requests, ${client.stats.retries} retries, ${client.stats.rateLimited} rate-limited`);
+  emitter.log('INFO', `read complete: ${client.stats.requests} requests, ${client.stats.retries} retries, ${client.rateSummary}`);
   return 0;
 }
