@@ -9,7 +9,7 @@ import Bottleneck from 'bottleneck';
  * `minTime` spaces starts at 60 s / rate, and `reservoir` 0 holds everyone during a
  * pause. The policy only calls `updateSettings`:
  *
- * - start at START_RATE; while no limit has been met, double the rate after every
+ * - start at START_RATE (or at the ceiling, when one is configured); while no limit has been met, double the rate after every
  *   SLOW_START_WINDOW attempts without 429 that kept the rate busy (a rate that is not
  *   the bound, because concurrency or the reader is, is not raised); after the first
  *   limit, add STEP of the rate per clean WINDOW instead (additive increase);
@@ -17,12 +17,13 @@ import Bottleneck from 'bottleneck';
  *   that is all a lone 429 costs. After two or more 429s in a row, one probe goes alone
  *   before everyone else;
  * - the rate falls only on evidence: more 429s in a window of attempts than the stray
- *   ones seen so far explain (at least 3), at most once per window. It falls to 90% of
- *   what the server accepted in the last minute (when a minute has passed), and at least
- *   by 15%. If the next window shows as many 429s at the lower rate, they were not about
+ *   ones seen so far explain (at least 3), at most once per window. When the pause ends,
+ *   it falls to 90% of what the server accepted in the last minute (scaled, when less
+ *   than a minute has passed), and at least by 15%. If the next window shows as many 429s at the lower rate, they were not about
  *   the rate: the decrease is undone and their share is taken as the stray share;
- * - quota headers (`RateLimit-*`, `X-RateLimit-*`) spread the requests left over the time
- *   to the reset (none left: a pause until then);
+ * - quota headers (`RateLimit-*`, `X-RateLimit-*`) set the reservoir to the requests left
+ *   (less those started since the answer's attempt) and spread them over the time to the
+ *   reset; none left: a pause until then, which counts like a 429 as evidence;
  * - `ceiling` (the optional `requests_per_minute`) caps it all.
  *
  * Probes (and answers to them) say nothing about the rate and are not counted. Waits of
@@ -39,6 +40,8 @@ export interface GovernorOptions {
 
 /** Handed to each attempt; `settle` takes it back. */
 export interface Permit {
+  /** Start order in the run, from 0. */
+  readonly seq: number;
   readonly startedAt: number;
   /** The one attempt let through after a pause. */
   readonly probe: boolean;
@@ -54,7 +57,7 @@ const MIN_EVIDENCE = 3;
 /** A rate is busy when the window started at least this share of what it allowed. */
 const BUSY = 0.8;
 /** The longest pause a run of refused probes grows to (unless a Retry-After asks for more). */
-const PROBE_PAUSE_MAX_MS = 10_000;
+const PROBE_PAUSE_MAX_MS = 5_000;
 /** Quota windows resetting sooner than this are spent as they come. */
 const SPREAD_MIN_MS = 2_000;
 
@@ -73,7 +76,7 @@ export class RateGovernor {
   private readonly timers = new Set<NodeJS.Timeout>();
   private rate: number;
   private peak: number;
-  private applied = 0;
+  private applied = '';
   private loggedRate: number;
   private climbing = true;
   private slowStart = true;
@@ -83,9 +86,15 @@ export class RateGovernor {
   /** The window after a decrease checks that the 429s fell with the rate. */
   private check: { share: number; rateBefore: number } | undefined;
   private step = 0;
+  /** A decrease earned while everyone waits, made when they go again (its reason). */
+  private decreaseDue: string | undefined;
   private readonly accepted: number[] = [];
   private readonly firstAt: number;
+  private started = 0;
   private quotaGap = 0;
+  /** The last quota announced: requests left after attempt `quotaSeq` started. */
+  private quotaRemaining = 0;
+  private quotaSeq = 0;
   private quotaUntil = 0;
   private pausedUntil = 0;
   private pauses = 0;
@@ -101,7 +110,7 @@ export class RateGovernor {
     this.log = options.log ?? (() => undefined);
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => this.timer(ms));
-    this.rate = this.peak = this.loggedRate = Math.min(START_RATE, this.ceiling);
+    this.rate = this.peak = this.loggedRate = options.ceilingPerMinute ?? START_RATE;
     this.firstAt = this.now();
     this.window = { attempts: 0, rateLimited: 0, since: this.firstAt };
     this.limiter = new Bottleneck({ maxConcurrent: Math.max(1, Math.floor(options.maxConcurrency)) });
@@ -115,7 +124,7 @@ export class RateGovernor {
     return this.limiter.schedule({ priority: retry ? 4 : 5 }, () => {
       const probe = this.phase === 'probe';
       if (probe) this.phase = 'probing';
-      return attempt({ startedAt: this.now(), probe });
+      return attempt({ seq: this.started++, startedAt: this.now(), probe });
     });
   }
 
@@ -126,14 +135,14 @@ export class RateGovernor {
   settle(permit: Permit, refused: boolean, waitMs = 0, quota: [number | undefined, number | undefined] = [undefined, undefined]): void {
     if (this.stopped) return;
     const now = this.now();
-    const spent = this.followQuota(quota, now);
+    const spent = this.followQuota(permit, quota, now);
     if (refused) {
       this.rateLimitedTotal += 1;
       this.inARow += 1;
       if (permit.probe) this.probesRefused += 1;
       // A refused probe: the pause grows (the server may not say how long; a 429 with a
       // short Retry-After in a storm need not be asked again every second).
-      const growth = permit.probe ? Math.min(PROBE_PAUSE_MAX_MS, 1_000 * 2 ** (this.probesRefused - 1)) : 0;
+      const growth = permit.probe ? Math.min(PROBE_PAUSE_MAX_MS, 1_000 * 1.5 ** (this.probesRefused - 1)) : 0;
       if (waitMs > 0) this.pause(Math.max(waitMs, growth), now);
     } else {
       this.accepted.push(now);
@@ -188,19 +197,31 @@ export class RateGovernor {
   private limitMet(w: Window, now: number): void {
     const share = w.rateLimited / w.attempts;
     const why = `429 on ${w.rateLimited} of the last ${w.attempts}`;
-    if (this.check && share >= 0.75 * this.check.share) {
+    if (this.decreaseDue !== undefined) {
+      // Already earned; made when the pause ends.
+    } else if (this.check && share >= 0.75 * this.check.share && share < 0.5) {
+      // (A majority refused is a limit, never a stray share.)
       this.stray = Math.max(this.stray, share);
       this.setRate(this.check.rateBefore, `${why}, as many as before it was lowered: not a rate limit`);
       this.check = undefined;
     } else {
-      const rateBefore = this.rate;
-      // What the server accepted in the last minute (less than a minute: scaled, from at least 40 s).
-      const perMinute = (0.9 * this.acceptedLastMinute(now) * 60_000) / Math.min(60_000, Math.max(40_000, now - this.firstAt));
-      this.setRate(Math.max(MIN_RATE, Math.min(0.85 * Math.min(rateBefore, this.ceiling), perMinute)), why);
-      this.check = { share, rateBefore };
+      this.check = { share, rateBefore: this.rate };
       this.slowStart = false;
-      this.step = STEP * this.rate;
+      // Lowered when everyone goes again: by then the pause has shown how long the server
+      // refuses, which tells a limit per minute from one per second.
+      this.decreaseDue = why;
+      if (this.phase === 'open') this.decrease(now);
     }
+    this.newWindow(now);
+  }
+
+  /** To 90% of what the server accepted in the last minute (less than a minute: scaled), at least by 15%. */
+  private decrease(now: number): void {
+    const why = this.decreaseDue!;
+    this.decreaseDue = undefined;
+    const accepted = (this.acceptedLastMinute(now) * 60_000) / Math.min(60_000, Math.max(1_000, now - this.firstAt));
+    this.setRate(Math.max(MIN_RATE, Math.min(0.85 * Math.min(this.rate, this.ceiling), 0.9 * accepted)), why);
+    this.step = STEP * this.rate;
     this.newWindow(now);
   }
 
@@ -244,31 +265,42 @@ export class RateGovernor {
 
   private open(): void {
     this.phase = 'open';
+    if (this.decreaseDue !== undefined) this.decrease(this.now());
   }
 
   /** Follows the quota an answer announced; true when it is spent (as telling as a 429). */
-  private followQuota([remaining, resetMs]: [number | undefined, number | undefined], now: number): boolean {
+  private followQuota(permit: Permit, [remaining, resetMs]: [number | undefined, number | undefined], now: number): boolean {
     if (remaining === undefined || resetMs === undefined) return false;
+    // An answer to an older attempt says less than the one already heard.
+    if (permit.seq < this.quotaSeq && now < this.quotaUntil) return remaining <= 0;
     this.quotaUntil = now + resetMs;
-    if (remaining <= 0) {
-      this.quotaGap = 0;
-      if (resetMs > 0) this.pause(resetMs, now);
-      return true;
-    }
-    this.quotaGap = resetMs < SPREAD_MIN_MS ? 0 : resetMs / remaining;
-    return false;
+    this.quotaRemaining = remaining;
+    this.quotaSeq = permit.seq;
+    const left = this.quotaLeft();
+    this.quotaGap = left <= 0 || resetMs < SPREAD_MIN_MS ? 0 : resetMs / left;
+    return remaining <= 0;
+  }
+
+  /** Attempts started after the one whose answer announced the quota have used some of it. */
+  private quotaLeft(): number {
+    return this.quotaRemaining - (this.started - this.quotaSeq - 1);
   }
 
   /** Passes the rate, the quota's spacing and the pause on to bottleneck. */
   private apply(): void {
     if (this.stopped) return;
-    const quotaGap = this.now() < this.quotaUntil ? this.quotaGap : 0;
-    const minTime = Math.max(60_000 / this.currentRatePerMinute, quotaGap);
-    const reservoir = this.phase === 'paused' || this.phase === 'probing' ? 0 : this.phase === 'probe' ? 1 : null;
-    const key = minTime * 10 + (reservoir ?? 2);
+    const now = this.now();
+    const quota = now < this.quotaUntil;
+    // A spent quota holds everyone until its reset (and keeps the reservoir from waiting forever).
+    if (quota && this.quotaLeft() <= 0 && this.phase === 'open') return this.pause(this.quotaUntil - now, now);
+    const minTime = Math.floor(Math.max(60_000 / this.currentRatePerMinute, quota ? this.quotaGap : 0));
+    const open = quota ? this.quotaLeft() : null;
+    const reservoir = this.phase === 'paused' || this.phase === 'probing' ? 0 : this.phase === 'probe' ? 1 : open;
+    // Bottleneck counts its reservoir down as attempts start: a number is set again each time.
+    const key = reservoir === null ? `${minTime}` : `${minTime} ${reservoir} ${this.started}`;
     if (key === this.applied) return;
     this.applied = key;
-    this.limiter.updateSettings({ minTime: Math.floor(minTime), reservoir });
+    this.limiter.updateSettings({ minTime, reservoir });
   }
 
   private timer(ms: number): Promise<void> {
