@@ -5,29 +5,31 @@ import Bottleneck from 'bottleneck';
  * allows instead of being told: CircleCI publishes no limit, and reports of it range from
  * ~1,000 requests a minute per token to ~50 a second per endpoint.
  *
- * Bottleneck is the only scheduler: `maxConcurrent` is the `max_concurrency` cap,
- * `minTime` spaces starts at 60 s / rate, and `reservoir` 0 holds everyone during a
- * pause. The policy only calls `updateSettings`:
+ * Bottleneck is the only scheduler, driven through `updateSettings`: `maxConcurrent` is
+ * `max_concurrency`, `minTime` spaces starts at 60 s / rate, `reservoir` holds everyone
+ * (0), lets one probe go (1) or counts down a quota. The policy:
  *
- * - start at START_RATE (or at the ceiling, when one is configured); while no limit has been met, double the rate after every
- *   SLOW_START_WINDOW attempts without 429 that kept the rate busy (a rate that is not
- *   the bound, because concurrency or the reader is, is not raised); after the first
- *   limit, add STEP of the rate per clean WINDOW instead (additive increase);
- * - a 429 pauses everyone for its wait (`Retry-After`, or the request's own backoff);
- *   that is all a lone 429 costs. After two or more 429s in a row, one probe goes alone
- *   before everyone else;
- * - the rate falls only on evidence: more 429s in a window of attempts than the stray
- *   ones seen so far explain (at least 3), at most once per window. When the pause ends,
- *   it falls to 90% of what the server accepted in the last minute (scaled, when less
- *   than a minute has passed), and at least by 15%. If the next window shows as many 429s at the lower rate, they were not about
- *   the rate: the decrease is undone and their share is taken as the stray share;
- * - quota headers (`RateLimit-*`, `X-RateLimit-*`) set the reservoir to the requests left
+ * - Start at START_RATE, or at the ceiling when one is configured. Until a first limit,
+ *   double the rate after every SLOW_START_WINDOW attempts without 429 that kept it busy
+ *   (a rate that is not the bound, because concurrency or the reader is, is not raised);
+ *   after it, add STEP of the rate per clean WINDOW (additive increase).
+ * - A 429 pauses everyone for its wait (`Retry-After`, or the request's backoff): that is
+ *   all a lone 429 costs. After 429s in a row one probe goes first; a refused probe grows
+ *   the pause (up to PROBE_PAUSE_MAX_MS, or what `Retry-After` asks).
+ * - The rate falls only on evidence: more 429s in a window than the stray share seen so
+ *   far explains (at least MIN_EVIDENCE), at most once per window. When the pause ends it
+ *   falls to 90% of what the server accepted in the minute before, spread over that
+ *   minute and the pause (so a per-second limit is told from a per-minute one), and at
+ *   least by 15%. If the next window has as many 429s at the lower rate (and
+ *   not a majority), they were not about the rate: the decrease is undone and their share
+ *   becomes the stray share.
+ * - Quota headers (`RateLimit-*`, `X-RateLimit-*`) set the reservoir to the requests left
  *   (less those started since the answer's attempt) and spread them over the time to the
- *   reset; none left: a pause until then, which counts like a 429 as evidence;
- * - `ceiling` (the optional `requests_per_minute`) caps it all.
+ *   reset; a spent quota pauses everyone until then and counts like a 429 as evidence.
+ * - The optional ceiling (`requests_per_minute`) caps it all.
  *
- * Probes (and answers to them) say nothing about the rate and are not counted. Waits of
- * the pauses use the injected `sleep` (tests drive it); bottleneck keeps real time.
+ * Probes, and attempts started before the current window, are not counted. The pauses
+ * wait with the injected `sleep` (tests drive it); bottleneck keeps real time.
  */
 export interface GovernorOptions {
   maxConcurrency: number;
@@ -51,7 +53,7 @@ export const START_RATE = 1_000;
 export const MIN_RATE = 6;
 export const SLOW_START_WINDOW = 10;
 export const WINDOW = 50;
-export const STEP = 0.02;
+export const STEP = 0.015;
 /** Fewer 429s than this in a window are never evidence of a limit. */
 const MIN_EVIDENCE = 3;
 /** A rate is busy when the window started at least this share of what it allowed. */
@@ -65,6 +67,9 @@ interface Window {
   attempts: number;
   rateLimited: number;
   since: number;
+  /** First and last start among the attempts counted. */
+  firstStart: number;
+  lastStart: number;
 }
 
 export class RateGovernor {
@@ -86,8 +91,8 @@ export class RateGovernor {
   /** The window after a decrease checks that the 429s fell with the rate. */
   private check: { share: number; rateBefore: number } | undefined;
   private step = 0;
-  /** A decrease earned while everyone waits, made when they go again (its reason). */
-  private decreaseDue: string | undefined;
+  /** A decrease earned while everyone waits, made when they go again; what was accepted before. */
+  private decreaseDue: { why: string; at: number; accepted: number; before: number } | undefined;
   private readonly accepted: number[] = [];
   private readonly firstAt: number;
   private started = 0;
@@ -112,7 +117,7 @@ export class RateGovernor {
     this.sleep = options.sleep ?? ((ms) => this.timer(ms));
     this.rate = this.peak = this.loggedRate = options.ceilingPerMinute ?? START_RATE;
     this.firstAt = this.now();
-    this.window = { attempts: 0, rateLimited: 0, since: this.firstAt };
+    this.window = { attempts: 0, rateLimited: 0, since: this.firstAt, firstStart: Infinity, lastStart: -Infinity };
     this.limiter = new Bottleneck({ maxConcurrent: Math.max(1, Math.floor(options.maxConcurrency)) });
     // Our jobs never throw; an internal error of the limiter would otherwise go unheard.
     this.limiter.on('error', () => undefined);
@@ -151,7 +156,7 @@ export class RateGovernor {
       if (permit.probe || this.phase === 'probing') this.open();
     }
     // An attempt started before the window began was sent at an older rate.
-    if (!permit.probe && permit.startedAt >= this.window.since) this.count(refused || spent, now);
+    if (!permit.probe && permit.startedAt >= this.window.since) this.count(permit, refused || spent, now);
     this.apply();
   }
 
@@ -173,9 +178,11 @@ export class RateGovernor {
     await this.limiter.disconnect();
   }
 
-  private count(rateLimited: boolean, now: number): void {
+  private count(permit: Permit, rateLimited: boolean, now: number): void {
     const w = this.window;
     w.attempts += 1;
+    w.firstStart = Math.min(w.firstStart, permit.startedAt);
+    w.lastStart = Math.max(w.lastStart, permit.startedAt);
     if (rateLimited) w.rateLimited += 1;
     const expected = this.stray * w.attempts;
     const judged = this.check === undefined || w.attempts >= SLOW_START_WINDOW;
@@ -187,7 +194,8 @@ export class RateGovernor {
     const share = w.rateLimited / w.attempts;
     this.stray = 0.8 * this.stray + 0.2 * share;
     this.check = undefined;
-    const busy = w.attempts >= BUSY * (((now - w.since) / 60_000) * this.currentRatePerMinute);
+    // Busy: the starts came about as fast as the rate allows (their answers' latency aside).
+    const busy = w.attempts >= BUSY * (1 + ((w.lastStart - w.firstStart) / 60_000) * this.currentRatePerMinute);
     if (busy && this.rate < this.ceiling) {
       this.setRate(this.slowStart ? this.rate * 2 : this.rate + this.step, `no sign of a limit in the last ${w.attempts} requests`);
     }
@@ -207,21 +215,26 @@ export class RateGovernor {
     } else {
       this.check = { share, rateBefore: this.rate };
       this.slowStart = false;
-      // Lowered when everyone goes again: by then the pause has shown how long the server
-      // refuses, which tells a limit per minute from one per second.
-      this.decreaseDue = why;
+      // Lowered when everyone goes again: the server's refusal is then part of the
+      // measure, which tells a limit per minute from one per second (or from an outage).
+      this.decreaseDue = { why, at: now, accepted: this.acceptedLastMinute(now), before: Math.min(60_000, Math.max(1_000, now - this.firstAt)) };
       if (this.phase === 'open') this.decrease(now);
     }
     this.newWindow(now);
   }
 
-  /** To 90% of what the server accepted in the last minute (less than a minute: scaled), at least by 15%. */
+  /**
+   * To 90% of the rate the server accepted: what it accepted in the minute before it
+   * refused, spread over that minute (or less, early in the run) and the refusal; at
+   * least by 15%. The climb back is paced by the rate before.
+   */
   private decrease(now: number): void {
-    const why = this.decreaseDue!;
+    const due = this.decreaseDue!;
     this.decreaseDue = undefined;
-    const accepted = (this.acceptedLastMinute(now) * 60_000) / Math.min(60_000, Math.max(1_000, now - this.firstAt));
-    this.setRate(Math.max(MIN_RATE, Math.min(0.85 * Math.min(this.rate, this.ceiling), 0.9 * accepted)), why);
-    this.step = STEP * this.rate;
+    const accepted = (due.accepted * 60_000) / (due.before + now - due.at);
+    const rateBefore = Math.min(this.rate, this.ceiling);
+    this.setRate(Math.max(MIN_RATE, Math.min(0.85 * rateBefore, 0.9 * accepted)), due.why);
+    this.step = STEP * Math.min(rateBefore, 1.25 * this.rate);
     this.newWindow(now);
   }
 
@@ -239,7 +252,7 @@ export class RateGovernor {
   }
 
   private newWindow(now: number): void {
-    this.window = { attempts: 0, rateLimited: 0, since: now };
+    this.window = { attempts: 0, rateLimited: 0, since: now, firstStart: Infinity, lastStart: -Infinity };
   }
 
   private acceptedLastMinute(now: number): number {

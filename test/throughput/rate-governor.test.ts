@@ -53,6 +53,13 @@ describe('without a limit', () => {
     expect(logs[0]).toMatch(/^rate 1,000\/min → 2,000\/min: no sign of a limit in the last 10 requests$/);
   });
 
+  it('climbs until concurrency is the bound: 8 at a time, 50 ms each', async () => {
+    const { traffic, endedAt } = await run(fake({}), { requests: 3_000, latencyMs: 50 });
+    expect(traffic.completed).toBe(3_000);
+    // 8 / 50 ms is 9,600 a minute; after the first seconds of climbing, ≥ 90% of it.
+    expect(ratePerMinute(traffic.starts, 5_000, endedAt)).toBeGreaterThanOrEqual(0.9 * 9_600);
+  });
+
   it('does not raise a rate that is not the bound', async () => {
     // 4 at a time, 400 ms each: 600 a minute at most, below the starting rate.
     const { traffic, governor } = await run(fake({}), { requests: 600, maxConcurrency: 4, latencyMs: 400 });
@@ -122,9 +129,9 @@ describe('429s that are not about the rate', () => {
 
   it('after a 60 s storm (everything 429), back to ≥ 90% of the rate before it within 60 s', async () => {
     const storm = { fromMs: 90_000, durationMs: 60_000 };
-    // 8 at a time, 200 ms each: 2,400 a minute, concurrency-bound.
-    const { traffic } = await run(fake({ storm, retryAfterSeconds: 1 }), { requests: 10_000, latencyMs: 200 });
-    expect(traffic.completed).toBe(10_000);
+    // 8 at a time, 50 ms each: 9,600 a minute, concurrency-bound.
+    const { traffic } = await run(fake({ storm, retryAfterSeconds: 1 }), { requests: 30_000 });
+    expect(traffic.completed).toBe(30_000);
     const before = ratePerMinute(traffic.admitted, 30_000, storm.fromMs);
     const stormEnd = storm.fromMs + storm.durationMs;
     expect(ratePerMinute(traffic.admitted, stormEnd + 30_000, stormEnd + 60_000)).toBeGreaterThanOrEqual(0.9 * before);
