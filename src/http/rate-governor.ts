@@ -93,7 +93,9 @@ export class RateGovernor {
   private step = 0;
   /** A decrease earned while everyone waits, made when they go again; what was accepted before. */
   private decreaseDue: { why: string; at: number; accepted: number; before: number } | undefined;
-  private readonly accepted: number[] = [];
+  /** Answers without 429 per second of the last minute (a ring indexed by second). */
+  private readonly accepted = new Array<number>(60).fill(0);
+  private acceptedSecond = 0;
   private readonly firstAt: number;
   private started = 0;
   private quotaGap = 0;
@@ -108,7 +110,6 @@ export class RateGovernor {
   private inARow = 0;
   private probesRefused = 0;
   private stopped = false;
-  rateLimitedTotal = 0;
 
   constructor(options: GovernorOptions) {
     this.ceiling = options.ceilingPerMinute ?? Infinity;
@@ -142,7 +143,6 @@ export class RateGovernor {
     const now = this.now();
     const spent = this.followQuota(permit, quota, now);
     if (refused) {
-      this.rateLimitedTotal += 1;
       this.inARow += 1;
       if (permit.probe) this.probesRefused += 1;
       // A refused probe: the pause grows (the server may not say how long; a 429 with a
@@ -150,7 +150,8 @@ export class RateGovernor {
       const growth = permit.probe ? Math.min(PROBE_PAUSE_MAX_MS, 1_000 * 1.5 ** (this.probesRefused - 1)) : 0;
       if (waitMs > 0) this.pause(Math.max(waitMs, growth), now);
     } else {
-      this.accepted.push(now);
+      this.acceptedLastMinute(now);
+      this.accepted[this.acceptedSecond % 60]! += 1;
       this.inARow = 0;
       this.probesRefused = 0;
       if (permit.probe || this.phase === 'probing') this.open();
@@ -256,8 +257,10 @@ export class RateGovernor {
   }
 
   private acceptedLastMinute(now: number): number {
-    while (this.accepted.length > 0 && this.accepted[0]! <= now - 60_000) this.accepted.shift();
-    return this.accepted.length;
+    const second = Math.floor(now / 1000);
+    for (let s = Math.max(this.acceptedSecond + 1, second - 59); s <= second; s++) this.accepted[s % 60] = 0;
+    this.acceptedSecond = Math.max(this.acceptedSecond, second);
+    return this.accepted.reduce((a, b) => a + b, 0);
   }
 
   /** Everyone waits until `now + ms`; then all go, or one probe first after 429s in a row. */
