@@ -19,8 +19,8 @@ import Bottleneck from 'bottleneck';
  * - The rate falls only on evidence: more 429s in a window than the stray share seen so
  *   far explains (at least MIN_EVIDENCE), at most once per window. When the pause ends it
  *   falls to 90% of what the server accepted in the minute before, spread over that
- *   minute and the pause (so a per-second limit is told from a per-minute one), and at
- *   least by 15%. If the next window has as many 429s at the lower rate (and
+ *   minute and the pause (so a per-second limit is told from a per-minute one; halved
+ *   when fewer than MIN_MEASURED were accepted), and at least by 15%. If the next window has as many 429s at the lower rate (and
  *   not a majority), they were not about the rate: the decrease is undone and their share
  *   becomes the stray share.
  * - Quota headers (`RateLimit-*`, `X-RateLimit-*`) set the reservoir to the requests left
@@ -54,6 +54,8 @@ export const MIN_RATE = 6;
 export const SLOW_START_WINDOW = 10;
 export const WINDOW = 50;
 export const STEP = 0.015;
+/** Fewer answers than this in the minute before a limit say nothing reliable about it. */
+const MIN_MEASURED = 20;
 /** Fewer 429s than this in a window are never evidence of a limit. */
 const MIN_EVIDENCE = 3;
 /** A rate is busy when the window started at least this share of what it allowed. */
@@ -234,7 +236,9 @@ export class RateGovernor {
     this.decreaseDue = undefined;
     const accepted = (due.accepted * 60_000) / (due.before + now - due.at);
     const rateBefore = Math.min(this.rate, this.ceiling);
-    this.setRate(Math.max(MIN_RATE, Math.min(0.85 * rateBefore, 0.9 * accepted)), due.why);
+    // Too few answers measure nothing: halve instead.
+    const target = due.accepted >= MIN_MEASURED ? 0.9 * accepted : 0.5 * rateBefore;
+    this.setRate(Math.max(MIN_RATE, Math.min(0.85 * rateBefore, target)), due.why);
     this.step = STEP * Math.min(rateBefore, 1.25 * this.rate);
     this.newWindow(now);
   }

@@ -54,7 +54,8 @@ describe('a sync stopped after any STATE and resumed from it', () => {
         expect(destination).toEqual(truth);
       }
     }
-  });
+    // One resumed sync per STATE (over a hundred): on a loaded 2-core machine that is minutes.
+  }, 300_000);
 
   it('a resumed project does not re-read the pipelines finished before the stop', async () => {
     const marked = full.messages.findIndex(
