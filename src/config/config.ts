@@ -14,7 +14,9 @@ export interface Config {
   startDate: string;
   apiUrl: string;
   maxConcurrency: number;
-  requestsPerMinute: number;
+  /** A ceiling on the request rate; undefined: none (the governor finds the server's limit). */
+  requestsPerMinute: number | undefined;
+  maxRetryAfterSeconds: number;
   pageSize: number;
   workflowLookbackHours: number;
 }
@@ -38,13 +40,14 @@ const requiredAs = (missing: string, wrongType: string) => ({
   error: (issue: { input?: unknown }) => (issue.input === undefined ? missing : wrongType),
 });
 
-const integerIn = (name: string, min: number, max: number, fallback: number) =>
+const wholeNumber = (name: string, min: number, max: number) =>
   z
     .number({ error: `${name} must be a whole number from ${min} to ${max}` })
     .int({ error: `${name} must be a whole number from ${min} to ${max}` })
     .min(min, { error: `${name} must be at least ${min}` })
-    .max(max, { error: `${name} must be at most ${max}` })
-    .default(fallback);
+    .max(max, { error: `${name} must be at most ${max}` });
+
+const integerIn = (name: string, min: number, max: number, fallback: number) => wholeNumber(name, min, max).default(fallback);
 
 const ConfigInput = z.object({
   api_token: z
@@ -106,9 +109,10 @@ const ConfigInput = z.object({
       return normal;
     }),
   max_concurrency: integerIn('max_concurrency', 1, 64, 8),
-  requests_per_minute: integerIn('requests_per_minute', 1, 100_000, 1000),
+  requests_per_minute: wholeNumber('requests_per_minute', 1, 100_000).optional(),
   page_size: integerIn('page_size', 1, 100, 100),
   workflow_lookback_hours: integerIn('workflow_lookback_hours', 0, 720, 24),
+  max_retry_after_seconds: integerIn('max_retry_after_seconds', 1, 86_400, 600),
 });
 
 function normaliseApiUrl(value: string): string | { error: string } {
@@ -163,6 +167,7 @@ export function parseConfig(raw: unknown): Config {
     apiUrl: c.api_url,
     maxConcurrency: c.max_concurrency,
     requestsPerMinute: c.requests_per_minute,
+    maxRetryAfterSeconds: c.max_retry_after_seconds,
     pageSize: c.page_size,
     workflowLookbackHours: c.workflow_lookback_hours,
   };

@@ -1,14 +1,17 @@
 import type { LogLevel } from '../protocol/messages.js';
 import { ApiError, errorForStatus } from './api-error.js';
-import { RateGovernor, type Permit } from './rate-governor.js';
+import { RateGovernor, perMinute } from './rate-governor.js';
 import { Transport, TransportError } from './transport.js';
-import { decideRetry, isRateLimited, parseRetryAfter, type Failure } from './retry-policy.js';
+import { DEFAULT_MAX_RETRY_AFTER_MS, decideRetry, isRateLimited, type Failure, type RetryDecision } from './retry-policy.js';
 
 export interface ClientOptions {
   apiUrl: string;
   token: string;
   maxConcurrency: number;
-  requestsPerMinute: number;
+  /** A ceiling on the request rate; without one the governor finds the server's limit. */
+  requestsPerMinute?: number | undefined;
+  /** The longest `Retry-After` (and 429 waits in all, per request) waited out; default 600 s. */
+  maxRetryAfterMs?: number;
   userAgent: string;
   requestTimeoutMs?: number;
   log?: (level: LogLevel, message: string) => void;
@@ -31,7 +34,16 @@ export interface ClientStats {
   rateLimited: number;
 }
 
-type Attempt = ({ ok: true; status: number; body: string; value?: unknown } | { ok: false; failure: Failure; body?: string }) & { permit: Permit };
+/** What the rate governor reached, for the run's summary. */
+export interface RateSummary {
+  currentPerMinute: number;
+  peakPerMinute: number;
+  rateLimited: number;
+}
+
+type Quota = [remaining: number | undefined, resetMs: number | undefined];
+
+type Attempt = ({ ok: true; status: number; body: string; value?: unknown } | { ok: false; failure: Failure; body?: string }) & { quota?: Quota };
 
 /**
  * The one way the connector talks to CircleCI: authentication, the shared rate governor,
@@ -49,6 +61,7 @@ export class CircleCiClient {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly log: (level: LogLevel, message: string) => void;
+  private readonly maxRetryAfterMs: number;
   readonly host: string;
 
   constructor(private readonly options: ClientOptions) {
@@ -56,12 +69,14 @@ export class CircleCiClient {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
     this.log = options.log ?? (() => undefined);
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
     this.host = new URL(options.apiUrl).host;
     this.governor = new RateGovernor({
       maxConcurrency: options.maxConcurrency,
-      requestsPerMinute: options.requestsPerMinute,
+      ceilingPerMinute: options.requestsPerMinute,
       now: this.now,
       sleep: this.sleep,
+      log: (message) => this.log('INFO', message),
     });
     this.transport = new Transport({
       baseUrl: options.apiUrl,
@@ -70,27 +85,32 @@ export class CircleCiClient {
     });
   }
 
-  /** GET a JSON document. Resolves `undefined` on 404. `path` starts at the host root, e.g. `/api/v2/me`. */
+  /**
+   * GET a JSON document. Resolves `undefined` on 404. `path` starts at the host root, e.g. `/api/v2/me`.
+   * The retry budget counts this request's own attempts and waits, never its time queued
+   * behind others at the governor (a 429's wait is the governor's pause, which it shares).
+   */
   async get<T>(path: string, query: Query = {}): Promise<T | undefined> {
-    const started = this.now();
+    let spentMs = 0;
     let rateLimited = 0;
     let transient = 0;
     for (;;) {
       // The retry decision is made while the attempt still holds its slot, so a 429 pauses
       // the governor before the freed slot lets anything else start.
       const { attempt, decision } = await this.governor.schedule(async (permit) => {
-        const attempt = await this.attempt(permit, path, query);
-        if (attempt.ok) return { attempt, decision: undefined };
-        if (isRateLimited(attempt.failure)) rateLimited += 1;
-        else transient += 1;
-        const decision = decideRetry(attempt.failure, { rateLimited, transient, elapsedMs: this.now() - started }, this.now(), this.random);
-        if (decision.retry && isRateLimited(attempt.failure)) {
-          const failure = attempt.failure;
-          const serverSaidWhen = failure.kind === 'status' && parseRetryAfter(failure.retryAfter, this.now()) !== undefined;
-          this.governor.rateLimited(permit, decision.delayMs, serverSaidWhen);
+        const attempt = await this.attempt(path, query);
+        spentMs += this.now() - permit.startedAt;
+        if (attempt.ok) {
+          this.governor.settle(permit, false, 0, attempt.quota);
+          return { attempt, decision: undefined };
         }
+        const limited = isRateLimited(attempt.failure);
+        if (limited) rateLimited += 1;
+        else transient += 1;
+        const decision = decideRetry(attempt.failure, { rateLimited, transient, elapsedMs: spentMs }, this.now(), this.random, this.maxRetryAfterMs);
+        this.governor.settle(permit, limited, limited && decision.retry ? decision.delayMs : 0, attempt.quota);
         return { attempt, decision };
-      });
+      }, rateLimited + transient > 0);
       if (attempt.ok) {
         if (attempt.status === 404) return undefined;
         if (attempt.status < 300) return attempt.value as T;
@@ -98,10 +118,20 @@ export class CircleCiClient {
       }
       const failure = attempt.failure;
       const route = describe(path, query);
-      if (!decision!.retry) throw this.finalError(failure, route, attempt.body ?? '', decision!.reason, rateLimited, transient);
-      if (isRateLimited(failure)) this.stats.rateLimited += 1;
-      this.noteRetry(route, describeFailure(failure), decision!.delayMs);
-      await this.sleep(decision!.delayMs);
+      if (!decision!.retry) throw this.finalError(failure, route, attempt.body ?? '', decision!, rateLimited, transient, spentMs);
+      const delayMs = decision!.delayMs;
+      spentMs += delayMs;
+      if (isRateLimited(failure)) {
+        this.stats.rateLimited += 1;
+        this.stats.retries += 1;
+        // The governor holds everyone (this request too) for the wait: no sleep of our own.
+        if (delayMs > 60_000) {
+          this.log('WARN', `${route}: CircleCI asked to wait ${seconds(delayMs)} (Retry-After) before more requests; waiting it out (max_retry_after_seconds is ${Math.round(this.maxRetryAfterMs / 1000)}).`);
+        } else this.log('WARN', `${route}: rate limited (429); retrying in ${(delayMs / 1000).toFixed(1)} s`);
+        continue;
+      }
+      this.noteRetry(route, describeFailure(failure), delayMs);
+      await this.sleep(delayMs);
     }
   }
 
@@ -144,37 +174,42 @@ export class CircleCiClient {
     this.transport.close();
   }
 
-  get ratePerMinute(): number {
-    return this.governor.currentRatePerMinute;
+  /** The rate the governor allows now and the highest it reached, and the 429s received. */
+  get rate(): RateSummary {
+    return { currentPerMinute: this.governor.currentRatePerMinute, peakPerMinute: this.governor.peakRatePerMinute, rateLimited: this.stats.rateLimited };
   }
 
-  private async attempt(permit: Permit, path: string, query: Query): Promise<Attempt> {
+  /** One line for the run's summary, e.g. `rate 2,400/min (peak 3,100/min), 12 × 429`. */
+  get rateSummary(): string {
+    const { currentPerMinute, peakPerMinute, rateLimited } = this.rate;
+    return `rate ${perMinute(currentPerMinute)} (peak ${perMinute(peakPerMinute)}), ${rateLimited} × 429`;
+  }
+
+  private async attempt(path: string, query: Query): Promise<Attempt> {
     this.stats.requests += 1;
     try {
       const response = await this.transport.get(path, new URLSearchParams(definedOnly(query)).toString());
       const status = response.statusCode;
-      this.governor.quota(permit, ...quotaHeaders(response.headers));
+      const quota = quotaHeaders(response.headers);
       if (status === 429) {
         const retryAfter = response.headers['retry-after'];
-        return { permit, ok: false, failure: { kind: 'status', status, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter }, body: response.body };
+        return { quota, ok: false, failure: { kind: 'status', status, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter }, body: response.body };
       }
-      // Any answer but 429 says the server is taking requests again.
-      this.governor.answered(permit);
-      if (status >= 500) return { permit, ok: false, failure: { kind: 'status', status }, body: response.body };
-      if (status >= 300 || status === 404) return { permit, ok: true, status, body: response.body };
+      if (status >= 500) return { quota, ok: false, failure: { kind: 'status', status }, body: response.body };
+      if (status >= 300 || status === 404) return { quota, ok: true, status, body: response.body };
       let value: unknown;
       try {
         value = JSON.parse(response.body);
       } catch {
         // An HTML page or a body cut off mid-way: usually a proxy or a dropped connection.
-        return { permit, ok: false, failure: { kind: 'unreadable' }, body: response.body };
+        return { quota, ok: false, failure: { kind: 'unreadable' }, body: response.body };
       }
-      return { permit, ok: true, status, body: response.body, value };
+      return { quota, ok: true, status, body: response.body, value };
     } catch (error) {
       // Only a failed exchange is worth retrying; anything else is our own bug and must
       // not be reported as a network problem.
       if (!(error instanceof TransportError)) throw error;
-      return { permit, ok: false, failure: { kind: 'network', code: error.code } };
+      return { ok: false, failure: { kind: 'network', code: error.code } };
     }
   }
 
@@ -183,15 +218,16 @@ export class CircleCiClient {
     this.log('WARN', `${route}: ${what}; retrying in ${(delayMs / 1000).toFixed(1)} s`);
   }
 
-  private finalError(failure: Failure, route: string, body: string, reason: string, rateLimited: number, transient: number): ApiError {
+  private finalError(failure: Failure, route: string, body: string, decision: RetryDecision, rateLimited: number, transient: number, spentMs: number): ApiError {
     if (isRateLimited(failure)) {
-      const why = reason === 'budget' ? 'for the whole 60 s retry budget' : `${rateLimited} times in a row`;
-      return new ApiError(
-        `CircleCI kept rate-limiting ${route} (429) ${why}. The sync can be retried later; lowering requests_per_minute or max_concurrency in the config reduces the load.`,
-        'transient_error',
-        route,
-        429,
-      );
+      const limit = `max_retry_after_seconds (${Math.round(this.maxRetryAfterMs / 1000)})`;
+      const message =
+        decision.retry === false && decision.reason === 'too_long'
+          ? `CircleCI asked to wait ${seconds(decision.askedMs)} (Retry-After) before retrying ${route}, more than ${limit} allows. ` +
+            'Run the sync later, or raise max_retry_after_seconds in the config to wait it out.'
+          : `CircleCI kept rate-limiting ${route} (429) for ${seconds(spentMs)} over ${rateLimited} attempts, more than ${limit} allows. ` +
+            'Run the sync later; setting requests_per_minute or lowering max_concurrency in the config reduces the load.';
+      return new ApiError(message, 'transient_error', route, 429);
     }
     if (failure.kind === 'network') {
       return new ApiError(
@@ -212,6 +248,12 @@ export class CircleCiClient {
       route,
     );
   }
+}
+
+/** `90 s`, `3600 s (60 min)`. */
+function seconds(ms: number): string {
+  const total = Math.round(ms / 1000);
+  return total < 120 ? `${total} s` : `${total} s (${Math.round(total / 6) / 10} min)`;
 }
 
 function describe(path: string, query: Query): string {

@@ -11,6 +11,7 @@ export function createClient(config: Config, emitter: Emitter, requestTimeoutMs?
     token: config.apiToken,
     maxConcurrency: config.maxConcurrency,
     requestsPerMinute: config.requestsPerMinute,
+    maxRetryAfterMs: config.maxRetryAfterSeconds * 1000,
     userAgent: USER_AGENT,
     ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
     log: (level, message) => emitter.log(level, message),

@@ -1,412 +1,339 @@
-import type Bottleneck from 'bottleneck';
-
-import { createLimiter } from './limiter.js';
+import Bottleneck from 'bottleneck';
 
 /**
- * One governor per run decides when each request may start. Every attempt of every
- * request of the run waits here for the strictest of:
+ * One governor per run decides when each attempt may start. It finds the rate the server
+ * allows instead of being told: CircleCI publishes no limit, and reports of it range from
+ * ~1,000 requests a minute per token to ~50 a second per endpoint.
  *
- * - the concurrency cap (`max_concurrency` attempts in flight);
- * - the request rate: starts spaced evenly at 60 s / rate, so that no 60 s window ever
- *   holds more than `requests_per_minute` starts. The rate starts at the configured
- *   ceiling and adapts (additive increase, multiplicative decrease): after a storm of
- *   429s it drops to 90% of the rate the server was found to sustain, then 429-free time
- *   climbs it back linearly, never above the ceiling;
- * - a shared pause: a 429 holds every request until its `Retry-After` (or, for a bare
- *   429, a backoff that grows while 429s keep coming), and after a 429 only one attempt
- *   (a probe) goes at a time until one is answered without 429, so a storm of 429s costs
- *   one request per pause instead of one per waiting request;
- * - the quota the server announces (`RateLimit-Remaining`/`-Reset` or `X-RateLimit-*`):
- *   the remaining requests are spread evenly over the time to the reset instead of
- *   being spent at once and then waiting at 0.
+ * Bottleneck is the only scheduler, driven through `updateSettings`: `maxConcurrent` is
+ * `max_concurrency`, `minTime` spaces starts at 60 s / rate, `reservoir` holds everyone
+ * (0), lets one probe go (1) or counts down a quota. The policy:
  *
- * Who does what. The first two are counts over time that one `Bottleneck` limiter keeps
- * for the whole run: `maxConcurrent` is the cap and `minTime` the spacing; the adaptive
- * policy moves the spacing with `updateSettings`. (Not its reservoir: `updateSettings`
- * stops the reservoir's refill heartbeat for good, bottleneck issue #185, and the rate
- * changes with every storm.) The last two are decisions about *when*, driven by the
- * answers the server gives, and stay a gate of our own in front of the limiter: a FIFO
- * queue that hands a request to the limiter once the pause, the probe rule and the quota
- * allow it. (Bottleneck cannot hold a queue until an instant, nor tell a probe from the
- * rest, and holding requests inside its jobs would spend their slots and tokens while
- * they wait.) An attempt starts inside its limiter job, at the moment the limiter grants
- * it a slot and a token, and keeps the slot until it settles; so the limiter's counts are
- * exactly the attempts'. A request the limiter starts after a 429 closed the gate (it was
- * already waiting in the limiter) does not go: it returns to the front of the gate.
+ * - Start at START_RATE, or at the ceiling when one is configured. Until a first limit,
+ *   double the rate after every SLOW_START_WINDOW attempts without 429 that kept it busy
+ *   (a rate that is not the bound, because concurrency or the reader is, is not raised);
+ *   after it, add STEP of the rate per clean WINDOW (additive increase).
+ * - A 429 pauses everyone for its wait (`Retry-After`, or the request's backoff): that is
+ *   all a lone 429 costs. After 429s in a row one probe goes first; a refused probe grows
+ *   the pause (up to PROBE_PAUSE_MAX_MS, or what `Retry-After` asks).
+ * - The rate falls only on evidence: more 429s in a window than the stray share seen so
+ *   far explains (at least MIN_EVIDENCE), at most once per window. When the pause ends it
+ *   falls to 90% of what the server accepted in the minute before, spread over that
+ *   minute and the pause (so a per-second limit is told from a per-minute one; halved
+ *   when fewer than MIN_MEASURED were accepted), and at least by 15%. If the next window has as many 429s at the lower rate (and
+ *   not a majority), they were not about the rate: the decrease is undone and their share
+ *   becomes the stray share.
+ * - Quota headers (`RateLimit-*`, `X-RateLimit-*`) set the reservoir to the requests left
+ *   (less those started since the answer's attempt) and spread them over the time to the
+ *   reset; a spent quota pauses everyone until then and counts like a 429 as evidence.
+ * - The optional ceiling (`requests_per_minute`) caps it all.
  *
- * On the real clock (`now` is `Date.now`) the gate sets its own timers, which `stop()`
- * clears; an injected clock and `sleep` (tests) drive the gate, while bottleneck always
- * keeps real time.
+ * Probes, and attempts started before the current window, are not counted. The pauses
+ * wait with the injected `sleep` (tests drive it); bottleneck keeps real time.
  */
 export interface GovernorOptions {
   maxConcurrency: number;
-  requestsPerMinute: number;
+  /** Starts per minute never exceed this; no ceiling when undefined. */
+  ceilingPerMinute?: number | undefined;
+  log?: (message: string) => void;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Handed to each attempt; the outcome callbacks take it back to tell which attempt answered. */
+/** Handed to each attempt; `settle` takes it back. */
 export interface Permit {
-  /** Start order of the attempt in the run, from 0. */
+  /** Start order in the run, from 0. */
   readonly seq: number;
   readonly startedAt: number;
-  /** Started while probing after a 429 (its own 429 does not lower the rate again). */
+  /** The one attempt let through after a pause. */
   readonly probe: boolean;
 }
 
-/** The rate never drops below this many requests per minute. */
-export const MIN_RATE_PER_MINUTE = 6;
-/** After a storm of 429s the rate is this fraction of the rate the server sustained (see `answered`). */
-export const DECREASE_FACTOR = 0.9;
-/** Each 429-free second adds this fraction of the rate in use before the last decrease. */
-export const INCREASE_PER_SECOND = 0.005;
-/** Fewer accepted requests than this in the last minute say nothing reliable about the limit. */
-const MIN_MEASURED_ANSWERS = 20;
-/** After a quota window resets, hold further requests this long for the first answer's headers. */
-const LAPSED_HOLD_MS = 1_000;
-/** Quota windows resetting sooner than this are spent as they come, not spread. */
+export const START_RATE = 1_000;
+export const MIN_RATE = 6;
+export const SLOW_START_WINDOW = 10;
+export const WINDOW = 50;
+export const STEP = 0.015;
+/** Fewer answers than this in the minute before a limit say nothing reliable about it. */
+const MIN_MEASURED = 20;
+/** Fewer 429s than this in a window are never evidence of a limit. */
+const MIN_EVIDENCE = 3;
+/** A rate is busy when the window started at least this share of what it allowed. */
+const BUSY = 0.8;
+/** The longest pause a run of refused probes grows to (unless a Retry-After asks for more). */
+const PROBE_PAUSE_MAX_MS = 5_000;
+/** Quota windows resetting sooner than this are spent as they come. */
 const SPREAD_MIN_MS = 2_000;
-/** `seq` of the placeholder quota that holds requests after a reset. */
-const LAPSED = -1;
-/**
- * Pause after the n-th bare 429 in a row: at least BASE·GROWTH^(n-1), at most MAX. The
- * growth is gentle: a short wall is not overslept by much, and a minute-long one still
- * costs only about ten probes.
- */
-const BARE_429_PAUSE_BASE_MS = 500;
-const BARE_429_PAUSE_GROWTH = 1.5;
-const BARE_429_PAUSE_MAX_MS = 10_000;
 
-/** Timer lag a minute of starts may gather between the limiter's grant and the attempt (see `spacing`). */
-const START_LAG_MARGIN_MS = 10;
-/** An increase of the rate is passed on to the limiter once it is this much above the rate the limiter has. */
-const RATE_PUSH_STEP = 1.01;
-
-/** A request waiting at the gate, or handed to the limiter and not yet started. */
-interface Waiter {
-  /** Arrival order: a request sent back to the gate keeps its place. */
-  readonly order: number;
-  readonly attempt: (permit: Permit) => Promise<unknown>;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: Error) => void;
-  /** Handed to the limiter as the probe after a 429. */
-  probe: boolean;
-}
-
-/** Requests the server still accepts before its quota window resets. */
-interface Quota {
-  budget: number;
-  resetAt: number;
-  /** The attempt whose answer announced it; older answers do not overwrite it. */
-  seq: number;
-}
-
-function stoppedError(): Error {
-  return new Error('the rate governor is stopped');
+interface Window {
+  attempts: number;
+  rateLimited: number;
+  since: number;
+  /** First and last start among the attempts counted. */
+  firstStart: number;
+  lastStart: number;
 }
 
 export class RateGovernor {
-  private readonly ceiling: number;
-  private readonly floor: number;
-  private readonly now: () => number;
-  /** Waits of the gate on an injected clock; undefined on the real clock (own timers). */
-  private readonly sleep: ((ms: number) => Promise<void>) | undefined;
   private readonly limiter: Bottleneck;
-  /** The gate: requests not yet handed to the limiter, in arrival order. */
-  private readonly queue: Waiter[] = [];
-  private arrivals = 0;
-  /** Handed to the limiter and not yet started (or sent back). */
-  private handedOver = 0;
-  private lastHandover = -Infinity;
-  /** A probe is with the limiter and has not started yet. */
-  private probeHandedOver = false;
-  private inFlight = 0;
-  private started = 0;
-  private lastStart = -Infinity;
-  private pausedUntil = -Infinity;
-  private rate: number;
-  /** The rate the limiter's spacing is set to (increases are passed on in steps). */
-  private limiterRate: number;
-  private probing = false;
-  private consecutive429 = 0;
-  private lastDecreaseAt = -Infinity;
-  /** The rate in use when it was last decreased: the scale of the additive increase. */
-  private rateAtDecrease: number;
-  private lastIncreaseAt = -Infinity;
-  private announced: Quota | undefined;
-  /** Requests answered without 429, per second of the last minute (a ring indexed by second). */
-  private readonly acceptedPerSecond = new Array<number>(60).fill(0);
-  private acceptedSecond = 0;
-  private acceptedTotal = 0;
-  private firstStartAt = 0;
-  /** A 429 said the rate is too high; it is lowered when the storm ends. */
-  private tooFast = false;
-  private stormStartedAt = 0;
-  private acceptedBeforeStorm = 0;
-  /** When the pending gate timer fires (Infinity: none pending). */
-  private wakeAt = Infinity;
+  private readonly ceiling: number;
+  private readonly log: (message: string) => void;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private rate: number;
+  private peak: number;
+  private applied = '';
+  private loggedRate: number;
+  private climbing = true;
+  private slowStart = true;
+  /** Share of attempts answered 429 whatever the rate. */
+  private stray = 0;
+  private window: Window;
+  /** The window after a decrease checks that the 429s fell with the rate. */
+  private check: { share: number; rateBefore: number } | undefined;
+  private step = 0;
+  /** A decrease earned while everyone waits, made when they go again; what was accepted before. */
+  private decreaseDue: { why: string; at: number; accepted: number; before: number } | undefined;
+  /** Answers without 429 per second of the last minute (a ring indexed by second). */
+  private readonly accepted = new Array<number>(60).fill(0);
+  private acceptedSecond = 0;
+  private readonly firstAt: number;
+  private started = 0;
+  private quotaGap = 0;
+  /** The last quota announced: requests left after attempt `quotaSeq` started. */
+  private quotaRemaining = 0;
+  private quotaSeq = 0;
+  private quotaUntil = 0;
+  private pausedUntil = 0;
+  private pauses = 0;
+  private phase: 'open' | 'paused' | 'probe' | 'probing' = 'open';
+  /** 429s since the last answer without one. */
+  private inARow = 0;
+  private probesRefused = 0;
   private stopped = false;
 
   constructor(options: GovernorOptions) {
-    this.ceiling = Math.max(1, options.requestsPerMinute);
-    this.floor = Math.min(MIN_RATE_PER_MINUTE, this.ceiling);
-    this.rate = this.limiterRate = this.rateAtDecrease = this.ceiling;
+    this.ceiling = options.ceilingPerMinute ?? Infinity;
+    this.log = options.log ?? (() => undefined);
     this.now = options.now ?? Date.now;
-    this.sleep = this.now === Date.now ? undefined : (options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))));
-    this.limiter = createLimiter({ maxConcurrent: Math.max(1, Math.floor(options.maxConcurrency)), minTime: spacing(this.rate) });
-    // Internal errors of the limiter would otherwise go unheard; our jobs never throw.
+    this.sleep = options.sleep ?? ((ms) => this.timer(ms));
+    this.rate = this.peak = this.loggedRate = options.ceilingPerMinute ?? START_RATE;
+    this.firstAt = this.now();
+    this.window = { attempts: 0, rateLimited: 0, since: this.firstAt, firstStart: Infinity, lastStart: -Infinity };
+    this.limiter = new Bottleneck({ maxConcurrent: Math.max(1, Math.floor(options.maxConcurrency)) });
+    // Our jobs never throw; an internal error of the limiter would otherwise go unheard.
     this.limiter.on('error', () => undefined);
+    this.apply();
   }
 
-  /** Runs one attempt when every limit allows it; the slot is held until the attempt settles. */
-  schedule<T>(attempt: (permit: Permit) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (this.stopped) {
-        reject(stoppedError());
-        return;
-      }
-      this.queue.push({ order: this.arrivals++, attempt, resolve: resolve as (value: unknown) => void, reject, probe: false });
-      this.pump();
+  /** Runs one attempt when the limits allow it; it holds its slot until it settles. Retries go first. */
+  schedule<T>(attempt: (permit: Permit) => Promise<T>, retry = false): Promise<T> {
+    return this.limiter.schedule({ priority: retry ? 4 : 5 }, () => {
+      const probe = this.phase === 'probe';
+      if (probe) this.phase = 'probing';
+      return attempt({ seq: this.started++, startedAt: this.now(), probe });
     });
   }
 
   /**
-   * The server answered 429 and the request will be retried after `waitMs`. Everyone
-   * waits at least that long (when the server did not say how long, `serverSaidWhen`
-   * false, the pause grows with every further 429 of a probe), then probes go one at a
-   * time. A 429 to an attempt sent after the last rate decrease marks the rate as too
-   * high; it is lowered when the storm ends (see `answered`).
+   * How an attempt ended: refused with 429 or not; for a 429 that will be retried, the
+   * wait before the retry (everyone waits with it); the quota the answer announced.
    */
-  rateLimited(permit: Permit, waitMs: number, serverSaidWhen: boolean): void {
+  settle(permit: Permit, refused: boolean, waitMs = 0, quota: [number | undefined, number | undefined] = [undefined, undefined]): void {
+    if (this.stopped) return;
     const now = this.now();
-    if (permit.probe) this.consecutive429 += 1;
-    else if (!this.probing) this.consecutive429 = 1;
-    this.probing = true;
-    const floor = Math.min(BARE_429_PAUSE_MAX_MS, BARE_429_PAUSE_BASE_MS * BARE_429_PAUSE_GROWTH ** Math.max(0, this.consecutive429 - 1));
-    this.pausedUntil = Math.max(this.pausedUntil, now + (serverSaidWhen ? waitMs : Math.max(waitMs, floor)));
-    if (!permit.probe && permit.startedAt >= this.lastDecreaseAt && !this.tooFast) {
-      this.tooFast = true;
-      this.stormStartedAt = now;
-      this.acceptedBeforeStorm = this.acceptedLastMinute(now);
+    const spent = this.followQuota(permit, quota, now);
+    if (refused) {
+      this.inARow += 1;
+      if (permit.probe) this.probesRefused += 1;
+      // A refused probe: the pause grows (the server may not say how long; a 429 with a
+      // short Retry-After in a storm need not be asked again every second).
+      const growth = permit.probe ? Math.min(PROBE_PAUSE_MAX_MS, 1_000 * 1.5 ** (this.probesRefused - 1)) : 0;
+      if (waitMs > 0) this.pause(Math.max(waitMs, growth), now);
+    } else {
+      this.acceptedLastMinute(now);
+      this.accepted[this.acceptedSecond % 60]! += 1;
+      this.inARow = 0;
+      this.probesRefused = 0;
+      if (permit.probe || this.phase === 'probing') this.open();
     }
-  }
-
-  /**
-   * The server answered with something other than 429: the rate climbs, and the answer
-   * to a probe ends the storm (an attempt sent before the 429 says nothing about now).
-   * If the rate was too high, it becomes DECREASE_FACTOR of what the server accepted in
-   * the minute before the storm, per minute of that minute plus the storm: the rate the
-   * server sustains when it counts per minute (a shorter window is underestimated, and
-   * the additive increase recovers it).
-   */
-  answered(permit: Permit): void {
-    const now = this.now();
-    this.acceptedLastMinute(now);
-    this.acceptedPerSecond[this.acceptedSecond % 60]! += 1;
-    this.acceptedTotal += 1;
-    if (this.probing && !permit.probe) return;
-    this.probing = false;
-    this.consecutive429 = 0;
-    if (this.tooFast) {
-      this.tooFast = false;
-      // What the server accepted in the minute before it started refusing, spread over
-      // that minute and the time it then refused everything.
-      const accepted = this.acceptedBeforeStorm;
-      const span = Math.max(1_000, now - Math.max(this.stormStartedAt - 60_000, this.firstStartAt));
-      if (accepted < MIN_MEASURED_ANSWERS) {
-        this.rateAtDecrease = this.rate; // too few answers to measure: halve
-        this.setRate(Math.max(this.floor, this.rate / 2));
-      } else {
-        this.rateAtDecrease = Math.min(this.rate, (accepted * 60_000) / span);
-        this.setRate(Math.max(this.floor, this.rateAtDecrease * DECREASE_FACTOR));
-      }
-      this.lastDecreaseAt = now;
-      this.lastIncreaseAt = now;
-    } else if (this.rate < this.ceiling && now > this.lastIncreaseAt) {
-      const climb = ((now - this.lastIncreaseAt) / 1000) * INCREASE_PER_SECOND * this.rateAtDecrease;
-      this.setRate(Math.min(this.ceiling, this.rate + climb));
-      this.lastIncreaseAt = now;
-    }
-    this.pump();
-  }
-
-  /**
-   * Quota headers of an answer: `remaining` requests until `resetMs` from now. Requests
-   * started after this attempt have already used some of it.
-   */
-  quota(permit: Permit, remaining: number | undefined, resetMs: number | undefined): void {
-    if (remaining === undefined || resetMs === undefined) return;
-    if (this.announced && this.announced.seq > permit.seq && this.now() < this.announced.resetAt) return;
-    const startedSince = this.started - permit.seq - 1;
-    this.announced = { budget: remaining - startedSince, resetAt: this.now() + resetMs, seq: permit.seq };
-    this.pump();
+    // An attempt started before the window began was sent at an older rate.
+    if (!permit.probe && permit.startedAt >= this.window.since) this.count(permit, refused || spent, now);
+    this.apply();
   }
 
   get currentRatePerMinute(): number {
-    return this.rate;
+    return Math.min(this.rate, this.ceiling);
   }
 
-  /**
-   * Drops the waiting requests (they reject); attempts in flight finish. Leaves no timer
-   * behind: the gate's timers are cleared, the limiter drops its queue and its (reservoir)
-   * heartbeat is stopped (`disconnect`), so the process can exit at once.
-   */
+  get peakRatePerMinute(): number {
+    return Math.min(this.peak, this.ceiling);
+  }
+
+  /** Drops waiting attempts (they reject) and the pause timers; attempts in flight finish. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    for (const waiter of this.queue.splice(0)) waiter.reject(stoppedError());
-    // Resolves only when the attempts in flight have settled: not awaited, like before.
     this.limiter.stop({ dropWaitingJobs: true, dropErrorMessage: 'the rate governor is stopped' }).catch(() => undefined);
     await this.limiter.disconnect();
   }
 
-  /** Hands the waiting requests the gate lets through to the limiter, or sets a timer for the next. */
-  private pump(): void {
-    if (this.stopped) return;
-    while (this.queue.length > 0) {
-      // After a 429 one probe goes, once the attempts sent before it have been answered.
-      if (this.probing && (this.inFlight > 0 || this.probeHandedOver)) return;
-      const now = this.now();
-      const at = this.gateOpensAt(now);
-      if (at > now) {
-        // A timer already set for an earlier moment will look again then; news that
-        // allows an earlier start (an answer, fresh quota headers) sets an earlier one.
-        if (at < this.wakeAt) this.wakeAfter(at, now);
-        return;
-      }
-      this.handOver(this.queue.shift()!, now);
-    }
-  }
-
-  private wakeAfter(at: number, now: number): void {
-    this.wakeAt = at;
-    const wake = (): void => {
-      if (this.wakeAt === at) this.wakeAt = Infinity;
-      this.pump();
-    };
-    const ms = Math.ceil(at - now);
-    if (this.sleep) {
-      void this.sleep(ms).then(wake);
+  private count(permit: Permit, rateLimited: boolean, now: number): void {
+    const w = this.window;
+    w.attempts += 1;
+    w.firstStart = Math.min(w.firstStart, permit.startedAt);
+    w.lastStart = Math.max(w.lastStart, permit.startedAt);
+    if (rateLimited) w.rateLimited += 1;
+    const expected = this.stray * w.attempts;
+    const judged = this.check === undefined || w.attempts >= SLOW_START_WINDOW;
+    if (judged && w.rateLimited >= MIN_EVIDENCE && w.rateLimited > expected + 2 * Math.sqrt(Math.max(1, expected))) {
+      this.limitMet(w, now);
       return;
     }
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      wake();
-    }, ms);
-    this.timers.add(timer);
+    if (w.attempts < (this.slowStart ? SLOW_START_WINDOW : WINDOW)) return;
+    const share = w.rateLimited / w.attempts;
+    this.stray = 0.8 * this.stray + 0.2 * share;
+    this.check = undefined;
+    // Busy: the starts came about as fast as the rate allows (their answers' latency aside).
+    const busy = w.attempts >= BUSY * (1 + ((w.lastStart - w.firstStart) / 60_000) * this.currentRatePerMinute);
+    if (busy && this.rate < this.ceiling) {
+      this.setRate(this.slowStart ? this.rate * 2 : this.rate + this.step, `no sign of a limit in the last ${w.attempts} requests`);
+    }
+    this.newWindow(now);
   }
 
-  /** When the pause and the quota let the next request go (the rate is the limiter's). */
-  private gateOpensAt(now: number): number {
-    let at = this.pausedUntil;
-    let quota = this.announced;
-    if (quota !== undefined && now >= quota.resetAt) {
-      // What the new window allows is unknown until an answer says so: one request asks,
-      // the others wait for its answer (a bounded while, in case no answer carries headers).
-      quota = this.announced = quota.seq === LAPSED ? undefined : { budget: 1, resetAt: now + LAPSED_HOLD_MS, seq: LAPSED };
+  private limitMet(w: Window, now: number): void {
+    const share = w.rateLimited / w.attempts;
+    const why = `429 on ${w.rateLimited} of the last ${w.attempts}`;
+    if (this.decreaseDue !== undefined) {
+      // Already earned; made when the pause ends.
+    } else if (this.check && share >= 0.75 * this.check.share && share < 0.5) {
+      // (A majority refused is a limit, never a stray share.)
+      this.stray = Math.max(this.stray, share);
+      this.setRate(this.check.rateBefore, `${why}, as many as before it was lowered: not a rate limit`);
+      this.check = undefined;
+    } else {
+      this.check = { share, rateBefore: this.rate };
+      this.slowStart = false;
+      // Lowered when everyone goes again: the server's refusal is then part of the
+      // measure, which tells a limit per minute from one per second (or from an outage).
+      this.decreaseDue = { why, at: now, accepted: this.acceptedLastMinute(now), before: Math.min(60_000, Math.max(1_000, now - this.firstAt)) };
+      if (this.phase === 'open') this.decrease(now);
     }
-    if (quota !== undefined) {
-      // Requests already with the limiter will use some of the budget.
-      const budget = quota.budget - this.handedOver;
-      if (budget <= 0) at = Math.max(at, quota.resetAt);
-      else if (quota.resetAt - now > SPREAD_MIN_MS) {
-        // A long way to the reset: spread the budget, so that it does not go in a burst
-        // followed by a long wall. (Close to a reset, spreading would only slow down a
-        // sliding window, whose slots free up continuously.)
-        const from = Math.max(this.lastStart, this.lastHandover, now - (quota.resetAt - now));
-        at = Math.max(at, from + (quota.resetAt - from) / (budget + 1));
-      }
-    }
-    return at;
+    this.newWindow(now);
   }
 
-  private handOver(waiter: Waiter, now: number): void {
-    waiter.probe = this.probing;
-    if (waiter.probe) this.probeHandedOver = true;
-    this.handedOver += 1;
-    this.lastHandover = now;
-    // The probe goes ahead of requests the limiter already holds: they would only come back.
-    this.limiter.schedule({ priority: waiter.probe ? 0 : 5 }, () => this.run(waiter)).catch(() => waiter.reject(stoppedError()));
+  /**
+   * To 90% of the rate the server accepted: what it accepted in the minute before it
+   * refused, spread over that minute (or less, early in the run) and the refusal; at
+   * least by 15%. The climb back is paced by the rate before.
+   */
+  private decrease(now: number): void {
+    const due = this.decreaseDue!;
+    this.decreaseDue = undefined;
+    const accepted = (due.accepted * 60_000) / (due.before + now - due.at);
+    const rateBefore = Math.min(this.rate, this.ceiling);
+    // Too few answers measure nothing: halve instead.
+    const target = due.accepted >= MIN_MEASURED ? 0.9 * accepted : 0.5 * rateBefore;
+    this.setRate(Math.max(MIN_RATE, Math.min(0.85 * rateBefore, target)), due.why);
+    this.step = STEP * Math.min(rateBefore, 1.25 * this.rate);
+    this.newWindow(now);
   }
 
-  /** The limiter's job: it has a slot and a token for this request; the attempt starts now, unless the gate closed meanwhile. */
-  private async run(waiter: Waiter): Promise<void> {
-    this.handedOver -= 1;
-    if (waiter.probe) this.probeHandedOver = false;
-    if (this.stopped) {
-      waiter.reject(stoppedError());
-      return;
-    }
-    const now = this.now();
-    if (this.closedTo(waiter, now)) {
-      // It waited in the limiter while a 429 (or a spent quota) closed the gate: back to
-      // its place at the gate, and the slot goes back to the limiter at once.
-      const at = this.queue.findIndex((other) => other.order > waiter.order);
-      this.queue.splice(at < 0 ? this.queue.length : at, 0, waiter);
-      this.pump();
-      return;
-    }
-    const permit = this.start(waiter.probe, now);
-    try {
-      waiter.resolve(await waiter.attempt(permit));
-    } catch (error) {
-      waiter.reject(error as Error);
-    } finally {
-      this.inFlight -= 1;
-      this.pump();
+  private setRate(rate: number, why: string): void {
+    this.rate = rate;
+    this.peak = Math.max(this.peak, this.currentRatePerMinute);
+    const shown = this.currentRatePerMinute;
+    // The first fall after a climb is where the rate settles; a sawtooth around it is not news.
+    const settles = shown < this.loggedRate && this.climbing;
+    if (Math.abs(shown - this.loggedRate) > 0.25 * this.loggedRate || settles) {
+      this.log(`rate ${perMinute(this.loggedRate)} → ${perMinute(shown)}: ${why}`);
+      this.climbing = shown > this.loggedRate;
+      this.loggedRate = shown;
     }
   }
 
-  private closedTo(waiter: Waiter, now: number): boolean {
-    if (now < this.pausedUntil) return true;
-    if (this.probing && (!waiter.probe || this.inFlight > 0)) return true;
-    const quota = this.announced;
-    return quota !== undefined && quota.budget <= 0 && now < quota.resetAt;
+  private newWindow(now: number): void {
+    this.window = { attempts: 0, rateLimited: 0, since: now, firstStart: Infinity, lastStart: -Infinity };
   }
 
-  private setRate(perMinute: number): void {
-    const decrease = perMinute < this.rate;
-    this.rate = perMinute;
-    // Increases come with every answer; the limiter hears of them in 1% steps (the rate it
-    // enforces is never above ours). Decreases it hears of at once.
-    if (decrease || perMinute >= this.limiterRate * RATE_PUSH_STEP || (perMinute === this.ceiling && this.limiterRate < perMinute)) {
-      this.limiterRate = perMinute;
-      this.limiter.updateSettings({ minTime: spacing(perMinute) });
-    }
-  }
-
-  private start(probe: boolean, now: number): Permit {
-    const permit: Permit = { seq: this.started, startedAt: now, probe };
-    this.started += 1;
-    this.inFlight += 1;
-    if (this.started === 1) this.firstStartAt = now;
-    this.lastStart = now;
-    if (this.announced) this.announced.budget -= 1;
-    return permit;
-  }
-
-  /** Requests answered without 429 in the last minute (the ring is first moved up to `now`). */
   private acceptedLastMinute(now: number): number {
     const second = Math.floor(now / 1000);
-    if (second > this.acceptedSecond) {
-      for (let s = Math.max(this.acceptedSecond + 1, second - 59); s <= second; s++) {
-        this.acceptedTotal -= this.acceptedPerSecond[s % 60]!;
-        this.acceptedPerSecond[s % 60] = 0;
-      }
-      this.acceptedSecond = second;
-    }
-    return this.acceptedTotal;
+    for (let s = Math.max(this.acceptedSecond + 1, second - 59); s <= second; s++) this.accepted[s % 60] = 0;
+    this.acceptedSecond = Math.max(this.acceptedSecond, second);
+    return this.accepted.reduce((a, b) => a + b, 0);
+  }
+
+  /** Everyone waits until `now + ms`; then all go, or one probe first after 429s in a row. */
+  private pause(ms: number, now: number): void {
+    const until = now + ms;
+    if (until <= this.pausedUntil && this.phase === 'paused') return;
+    this.pausedUntil = Math.max(this.pausedUntil, until);
+    this.phase = 'paused';
+    const pause = ++this.pauses;
+    void this.sleep(this.pausedUntil - now).then(() => {
+      if (this.stopped || pause !== this.pauses) return;
+      if (this.inARow >= 2) this.phase = 'probe';
+      else this.open();
+      this.apply();
+    });
+    this.apply();
+  }
+
+  private open(): void {
+    this.phase = 'open';
+    if (this.decreaseDue !== undefined) this.decrease(this.now());
+  }
+
+  /** Follows the quota an answer announced; true when it is spent (as telling as a 429). */
+  private followQuota(permit: Permit, [remaining, resetMs]: [number | undefined, number | undefined], now: number): boolean {
+    if (remaining === undefined || resetMs === undefined) return false;
+    // An answer to an older attempt says less than the one already heard.
+    if (permit.seq < this.quotaSeq && now < this.quotaUntil) return remaining <= 0;
+    this.quotaUntil = now + resetMs;
+    this.quotaRemaining = remaining;
+    this.quotaSeq = permit.seq;
+    const left = this.quotaLeft();
+    this.quotaGap = left <= 0 || resetMs < SPREAD_MIN_MS ? 0 : resetMs / left;
+    return remaining <= 0;
+  }
+
+  /** Attempts started after the one whose answer announced the quota have used some of it. */
+  private quotaLeft(): number {
+    return this.quotaRemaining - (this.started - this.quotaSeq - 1);
+  }
+
+  /** Passes the rate, the quota's spacing and the pause on to bottleneck. */
+  private apply(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    const quota = now < this.quotaUntil;
+    // A spent quota holds everyone until its reset (and keeps the reservoir from waiting forever).
+    if (quota && this.quotaLeft() <= 0 && this.phase === 'open') return this.pause(this.quotaUntil - now, now);
+    const minTime = Math.floor(Math.max(60_000 / this.currentRatePerMinute, quota ? this.quotaGap : 0));
+    const open = quota ? this.quotaLeft() : null;
+    const reservoir = this.phase === 'paused' || this.phase === 'probing' ? 0 : this.phase === 'probe' ? 1 : open;
+    // Bottleneck counts its reservoir down as attempts start: a number is set again each time.
+    const key = reservoir === null ? `${minTime}` : `${minTime} ${reservoir} ${this.started}`;
+    if (key === this.applied) return;
+    this.applied = key;
+    this.limiter.updateSettings({ minTime, reservoir });
+  }
+
+  private timer(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
   }
 }
 
-/**
- * Bottleneck's spacing between starts for `perMinute`: starts at least this far apart put
- * at most `perMinute` in any 60 s window. The 10 ms spread over the minute absorbs the
- * timer lag between the limiter granting a start and the job running.
- */
-function spacing(perMinute: number): number {
-  return (60_000 + START_LAG_MARGIN_MS) / perMinute;
+export function perMinute(rate: number): string {
+  return `${Math.round(rate).toLocaleString('en-US')}/min`;
 }

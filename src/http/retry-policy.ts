@@ -3,14 +3,14 @@
  * branch is unit-tested without HTTP or sleeping.
  *
  * - 429: wait `Retry-After` (seconds or an HTTP date), or back off exponentially when it
- *   is absent; at most 6 attempts, and never wait past a 60 s budget counted from the
- *   first attempt.
+ *   is absent. A long `Retry-After` is waited out; one longer than `max_retry_after_seconds`
+ *   (default 600) fails at once, and so does a request whose own attempts and waits would
+ *   pass that much in all. (A storm of 429s is outlived, not failed on a count.)
  * - 5xx, connection failures, timeouts, unreadable bodies: exponential backoff with full
  *   jitter, at most 5 attempts.
  * - Everything else is final: the caller decides what a 404 or 403 means.
  */
-export const RATE_LIMIT_MAX_ATTEMPTS = 6;
-export const RATE_LIMIT_BUDGET_MS = 60_000;
+export const DEFAULT_MAX_RETRY_AFTER_MS = 600_000;
 export const TRANSIENT_MAX_ATTEMPTS = 5;
 export const BACKOFF_BASE_MS = 1_000;
 export const BACKOFF_MAX_MS = 30_000;
@@ -25,11 +25,14 @@ export interface AttemptHistory {
   rateLimited: number;
   /** Attempts made so far that ended in a transient failure (5xx, network, unreadable). */
   transient: number;
-  /** Milliseconds since the first attempt of this request. */
+  /** Milliseconds this request has spent in its own attempts and waits (not queued behind others). */
   elapsedMs: number;
 }
 
-export type RetryDecision = { retry: true; delayMs: number } | { retry: false; reason: 'not_retryable' | 'attempts' | 'budget' };
+export type RetryDecision =
+  | { retry: true; delayMs: number }
+  | { retry: false; reason: 'not_retryable' | 'attempts' | 'budget' }
+  | { retry: false; reason: 'too_long'; askedMs: number };
 
 export function isRateLimited(failure: Failure): boolean {
   return failure.kind === 'status' && failure.status === 429;
@@ -45,12 +48,12 @@ export function isTransient(failure: Failure): boolean {
 }
 
 /** Decides about the attempt that just failed; `history` already counts it. */
-export function decideRetry(failure: Failure, history: AttemptHistory, nowMs: number, random: () => number): RetryDecision {
+export function decideRetry(failure: Failure, history: AttemptHistory, nowMs: number, random: () => number, maxRetryAfterMs = DEFAULT_MAX_RETRY_AFTER_MS): RetryDecision {
   if (isRateLimited(failure)) {
-    if (history.rateLimited >= RATE_LIMIT_MAX_ATTEMPTS) return { retry: false, reason: 'attempts' };
     const asked = failure.kind === 'status' ? parseRetryAfter(failure.retryAfter, nowMs) : undefined;
+    if (asked !== undefined && asked > maxRetryAfterMs) return { retry: false, reason: 'too_long', askedMs: asked };
     const delayMs = asked ?? backoff(history.rateLimited, random);
-    if (history.elapsedMs + delayMs > RATE_LIMIT_BUDGET_MS) return { retry: false, reason: 'budget' };
+    if (history.elapsedMs + delayMs > maxRetryAfterMs) return { retry: false, reason: 'budget' };
     return { retry: true, delayMs };
   }
   if (isTransient(failure)) {

@@ -93,7 +93,7 @@ export async function read(
     for (const [stream, error] of failures.entries()) emitter.error(`Stream ${stream} did not complete: ${error.message}`, error.failureType, { stream });
     return 1;
   }
-  emitter.log('INFO', `read complete: ${client.stats.requests} requests, ${client.stats.retries} retries, ${client.stats.rateLimited} rate-limited${summary.line(config.projectSlugs)}`);
+  emitter.log('INFO', `read complete: ${client.stats.requests} requests, ${client.stats.retries} retries, ${client.rateSummary}${summary.line(config.projectSlugs)}`);
   return 0;
 }
 

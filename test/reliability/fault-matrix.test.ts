@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { parseSelection } from '../../src/read/selection.js';
 import { parseState } from '../../src/read/state-input.js';
-import { RATE_LIMIT_MAX_ATTEMPTS, TRANSIENT_MAX_ATTEMPTS } from '../../src/http/retry-policy.js';
+import { DEFAULT_MAX_RETRY_AFTER_MS, TRANSIENT_MAX_ATTEMPTS } from '../../src/http/retry-policy.js';
 import type { StreamName } from '../../src/streams/schemas/index.js';
 import { createFaults, createWorld, startFakeCircleCi, type FaultOptions, type StatsSnapshot, type World } from '../../tools/fake-circleci/index.js';
 import { allStreams, catalogOf, fakeConfig, runRead, type RunResult } from '../support/connector.js';
@@ -200,13 +200,13 @@ const SCENARIOS: Scenario[] = [
     messageIncludes: ['GET /api/v2/project/', '/pipeline', '500'],
   },
   {
-    name: `429 on all ${RATE_LIMIT_MAX_ATTEMPTS} attempts`,
+    name: 'a 429 asking to wait longer than max_retry_after_seconds',
     kind: 'beyond',
-    faults: () => ({ rateLimit: { requestsPerMinute: 0, windowMs: 1000, retryAfterSeconds: 1, route: 'pipelines' } }),
-    switchOffAfter: { outcome: 429, count: RATE_LIMIT_MAX_ATTEMPTS, key: 'rateLimit' },
-    fired: (s) => s.rateLimited === RATE_LIMIT_MAX_ATTEMPTS,
+    faults: () => ({ rateLimit: { requestsPerMinute: 0, windowMs: 1000, retryAfterSeconds: DEFAULT_MAX_RETRY_AFTER_MS / 1000 + 1, route: 'pipelines' } }),
+    switchOffAfter: { outcome: 429, count: 1, key: 'rateLimit' },
+    fired: (s) => s.rateLimited === 1,
     failureType: 'transient_error',
-    messageIncludes: ['GET /api/v2/project/', '/pipeline', '429'],
+    messageIncludes: ['GET /api/v2/project/', '/pipeline', 'max_retry_after_seconds'],
   },
   {
     name: `resets on all ${TRANSIENT_MAX_ATTEMPTS} attempts`,

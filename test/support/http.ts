@@ -111,8 +111,8 @@ export interface TestClient {
 }
 
 /**
- * A client on the fake clock with a rate high enough that the governor's real-time
- * spacing (bottleneck's minTime) stays at a few milliseconds even after halvings.
+ * A client on the fake clock: its retry waits and the governor's pauses go by it; only
+ * bottleneck's spacing of starts (60 ms at the starting rate) is real time.
  */
 export function testClient(overrides: Partial<ClientOptions> = {}): TestClient {
   const time = fakeTime();
@@ -121,7 +121,6 @@ export function testClient(overrides: Partial<ClientOptions> = {}): TestClient {
     apiUrl: TEST_API,
     token: TEST_TOKEN,
     maxConcurrency: 4,
-    requestsPerMinute: 100_000,
     userAgent: 'source-circleci-test/1.0',
     now: time.now,
     sleep: time.sleep,

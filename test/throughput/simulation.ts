@@ -1,13 +1,13 @@
 /**
  * Traffic through a RateGovernor (and its bottleneck limiter) in virtual time: workers issue requests the way
- * CircleCiClient does (schedule an attempt, report quota headers and 429s, wait the
- * retry policy's delay), against a server model. The server side is the fake CircleCI
+ * CircleCiClient does (schedule an attempt, report its outcome, quota headers and the
+ * retry policy's wait for a 429), against a server model. The server side is the fake CircleCI
  * API's own rate limiter (FaultController.admit), so the simulated limit behaves like
  * the one the benchmark and the end-to-end tests meet.
  */
 import { quotaHeaders } from '../../src/http/client.js';
 import { RateGovernor } from '../../src/http/rate-governor.js';
-import { decideRetry, parseRetryAfter } from '../../src/http/retry-policy.js';
+import { decideRetry } from '../../src/http/retry-policy.js';
 import { FaultController, type RateLimitOptions } from '../../tools/fake-circleci/faults.js';
 import type { VirtualTime } from './virtual-time.js';
 
@@ -21,8 +21,8 @@ export interface ServerModel {
   arrive(now: number): { answer: Answer; done: () => void };
 }
 
-/** The fake API's limiter: a sliding window of `requestsPerMinute` per `windowMs`, with or without headers. */
-export function slidingWindowServer(options: RateLimitOptions): ServerModel {
+/** The fake API's limiter: a sliding window of `requestsPerMinute` per `windowMs`, with or without headers, stray 429s, a storm. */
+export function fakeServer(options: RateLimitOptions): ServerModel {
   const faults = new FaultController({ rateLimit: options });
   return {
     arrive(now) {
@@ -47,6 +47,8 @@ export interface Traffic {
   starts: number[];
   /** Start times of attempts answered without 429. */
   admitted: number[];
+  /** The governor's rate at each start. */
+  rates: number[];
   rateLimited: number;
   completed: number;
   gaveUp: number;
@@ -56,47 +58,46 @@ export interface Traffic {
 /** Runs `requests` requests through `workers` concurrent callers and returns what happened. */
 export async function simulate(options: TrafficOptions): Promise<Traffic> {
   const { governor, time, server, latencyMs } = options;
-  const traffic: Traffic = { starts: [], admitted: [], rateLimited: 0, completed: 0, gaveUp: 0, peakInFlight: 0 };
+  const traffic: Traffic = { starts: [], admitted: [], rates: [], rateLimited: 0, completed: 0, gaveUp: 0, peakInFlight: 0 };
   let inFlight = 0;
   let next = 0;
   const request = async (): Promise<void> => {
-    const started = time.now();
+    let spentMs = 0;
     let rateLimited = 0;
     for (;;) {
-      // As CircleCiClient.get: the retry decision and the governor's 429 report happen
-      // while the attempt still holds its slot.
-      const outcome = await governor.schedule(async (permit) => {
+      // As CircleCiClient.get: the outcome reaches the governor while the attempt still
+      // holds its slot, and a 429's wait is the governor's pause (no sleep of its own).
+      const decision = await governor.schedule(async (permit) => {
         inFlight += 1;
         traffic.peakInFlight = Math.max(traffic.peakInFlight, inFlight);
         traffic.starts.push(time.now());
+        traffic.rates.push(governor.currentRatePerMinute);
         const { answer, done } = server.arrive(time.now());
         await time.sleep(latencyMs);
         done();
         inFlight -= 1;
+        spentMs += time.now() - permit.startedAt;
         const headers = asReceived(answer.headers);
-        governor.quota(permit, ...quotaHeaders(headers));
         if (answer.status !== 429) {
-          governor.answered(permit);
+          governor.settle(permit, false, 0, quotaHeaders(headers));
           traffic.admitted.push(permit.startedAt);
-          return { retryInMs: undefined };
+          return undefined;
         }
         traffic.rateLimited += 1;
         rateLimited += 1;
-        const retryAfter = headers['retry-after'];
-        const decision = decideRetry({ kind: 'status', status: 429, retryAfter }, { rateLimited, transient: 0, elapsedMs: time.now() - started }, time.now(), () => 0.5);
-        if (!decision.retry) return { retryInMs: -1 };
-        governor.rateLimited(permit, decision.delayMs, parseRetryAfter(retryAfter, time.now()) !== undefined);
-        return { retryInMs: decision.delayMs };
-      });
-      if (outcome.retryInMs === undefined) {
+        const decision = decideRetry({ kind: 'status', status: 429, retryAfter: headers['retry-after'] }, { rateLimited, transient: 0, elapsedMs: spentMs }, time.now(), () => 0.5);
+        governor.settle(permit, true, decision.retry ? decision.delayMs : 0, quotaHeaders(headers));
+        return decision;
+      }, rateLimited > 0);
+      if (decision === undefined) {
         traffic.completed += 1;
         return;
       }
-      if (outcome.retryInMs < 0) {
+      if (!decision.retry) {
         traffic.gaveUp += 1;
         return;
       }
-      await time.sleep(outcome.retryInMs);
+      spentMs += decision.delayMs;
     }
   };
   const worker = async (): Promise<void> => {

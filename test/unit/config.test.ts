@@ -67,6 +67,7 @@ const FIELD: Record<string, keyof Config> = {
   requests_per_minute: 'requestsPerMinute',
   page_size: 'pageSize',
   workflow_lookback_hours: 'workflowLookbackHours',
+  max_retry_after_seconds: 'maxRetryAfterSeconds',
 };
 
 describe('valid configs', () => {
@@ -77,7 +78,8 @@ describe('valid configs', () => {
       startDate: '2025-01-01T00:00:00.000Z',
       apiUrl: 'https://circleci.com',
       maxConcurrency: 8,
-      requestsPerMinute: 1000,
+      requestsPerMinute: undefined,
+      maxRetryAfterSeconds: 600,
       pageSize: 100,
       workflowLookbackHours: 24,
     });
@@ -286,7 +288,7 @@ describe('spec.json and parseConfig stay in step', () => {
   it('the defaults in spec.json equal the parser’s defaults', () => {
     const defaults = parseConfig(base);
     const withDefault = properties.filter(([, property]) => property.default !== undefined);
-    expect(withDefault.map(([name]) => name).sort()).toEqual(['api_url', 'max_concurrency', 'page_size', 'requests_per_minute', 'workflow_lookback_hours']);
+    expect(withDefault.map(([name]) => name).sort()).toEqual(['api_url', 'max_concurrency', 'max_retry_after_seconds', 'page_size', 'workflow_lookback_hours']);
     for (const [name, property] of withDefault) expect([name, defaults[FIELD[name]!]]).toEqual([name, property.default]);
   });
 

@@ -3,8 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 
 import {
   BACKOFF_MAX_MS,
-  RATE_LIMIT_BUDGET_MS,
-  RATE_LIMIT_MAX_ATTEMPTS,
+  DEFAULT_MAX_RETRY_AFTER_MS,
   TRANSIENT_MAX_ATTEMPTS,
   backoff,
   decideRetry,
@@ -25,8 +24,7 @@ const history = (h: Partial<AttemptHistory>): AttemptHistory => ({ rateLimited: 
 
 describe('the limits', () => {
   it('are the documented ones', () => {
-    expect(RATE_LIMIT_MAX_ATTEMPTS).toBe(6);
-    expect(RATE_LIMIT_BUDGET_MS).toBe(60_000);
+    expect(DEFAULT_MAX_RETRY_AFTER_MS).toBe(600_000);
     expect(TRANSIENT_MAX_ATTEMPTS).toBe(5);
   });
 });
@@ -55,18 +53,20 @@ describe('429', () => {
     }
   });
 
-  it('stops after the 6th attempt', () => {
-    expect(decideRetry(rateLimited('1'), history({ rateLimited: 5 }), NOW, half)).toEqual({ retry: true, delayMs: 1000 });
-    expect(decideRetry(rateLimited('1'), history({ rateLimited: 6 }), NOW, half)).toEqual({ retry: false, reason: 'attempts' });
+  it('keeps retrying while the request’s own attempts and waits stay within max_retry_after (not on a count)', () => {
+    expect(decideRetry(rateLimited('1'), history({ rateLimited: 50, elapsedMs: 100_000 }), NOW, half)).toEqual({ retry: true, delayMs: 1000 });
+    expect(decideRetry(rateLimited('10'), history({ rateLimited: 2, elapsedMs: 590_000 }), NOW, half)).toEqual({ retry: true, delayMs: 10_000 });
+    expect(decideRetry(rateLimited('10'), history({ rateLimited: 2, elapsedMs: 590_001 }), NOW, half)).toEqual({ retry: false, reason: 'budget' });
+    // the backoff without Retry-After counts against the budget too
+    expect(decideRetry(rateLimited(), history({ rateLimited: 2, elapsedMs: 599_500 }), NOW, half)).toEqual({ retry: false, reason: 'budget' });
+    // a configured maximum
+    expect(decideRetry(rateLimited('10'), history({ rateLimited: 2, elapsedMs: 55_000 }), NOW, half, 60_000)).toEqual({ retry: false, reason: 'budget' });
   });
 
-  it('never waits past the 60 s budget counted from the first attempt', () => {
-    expect(decideRetry(rateLimited('60'), history({ rateLimited: 1, elapsedMs: 0 }), NOW, half)).toEqual({ retry: true, delayMs: 60_000 });
-    expect(decideRetry(rateLimited('61'), history({ rateLimited: 1, elapsedMs: 0 }), NOW, half)).toEqual({ retry: false, reason: 'budget' });
-    expect(decideRetry(rateLimited('10'), history({ rateLimited: 2, elapsedMs: 50_001 }), NOW, half)).toEqual({ retry: false, reason: 'budget' });
-    expect(decideRetry(rateLimited('10'), history({ rateLimited: 2, elapsedMs: 50_000 }), NOW, half)).toEqual({ retry: true, delayMs: 10_000 });
-    // the backoff without Retry-After counts against the budget too
-    expect(decideRetry(rateLimited(), history({ rateLimited: 2, elapsedMs: 59_500 }), NOW, half)).toEqual({ retry: false, reason: 'budget' });
+  it('waits out a long Retry-After up to the maximum; beyond it, fails at once saying how long was asked', () => {
+    expect(decideRetry(rateLimited('600'), history({ rateLimited: 1 }), NOW, half)).toEqual({ retry: true, delayMs: 600_000 });
+    expect(decideRetry(rateLimited('601'), history({ rateLimited: 1 }), NOW, half)).toEqual({ retry: false, reason: 'too_long', askedMs: 601_000 });
+    expect(decideRetry(rateLimited('120'), history({ rateLimited: 1 }), NOW, half, 90_000)).toEqual({ retry: false, reason: 'too_long', askedMs: 120_000 });
   });
 
   it('429 attempts do not use up the transient allowance', () => {

@@ -13,7 +13,7 @@ export interface FakeChild {
   token: string;
   slugs: string[];
   figures: WorldFigures;
-  stats(): Promise<{ stats: StatsSnapshot; duplicateUrls: number; duplicateExample?: string }>;
+  stats(): Promise<{ stats: StatsSnapshot; duplicateUrls: number; duplicateExample?: string; timeline: number[] }>;
   reset(): Promise<void>;
   incrementalMinimum(unfinishedWorkflowIds: string[]): Promise<{ minimumByRoute: Record<string, number>; minimum: number }>;
   close(): Promise<void>;
@@ -47,8 +47,8 @@ export async function startFakeChild(init: FakeProcessInit, cpus?: string): Prom
     slugs: ready.slugs,
     figures: ready.figures,
     stats: async () => {
-      const { stats, duplicateUrls, duplicateExample } = await ask({ type: 'stats' }, 'stats');
-      return { stats, duplicateUrls, ...(duplicateExample ? { duplicateExample } : {}) };
+      const { stats, duplicateUrls, duplicateExample, timeline } = await ask({ type: 'stats' }, 'stats');
+      return { stats, duplicateUrls, timeline, ...(duplicateExample ? { duplicateExample } : {}) };
     },
     reset: async () => {
       await ask({ type: 'reset' }, 'reset-done');

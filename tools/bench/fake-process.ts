@@ -25,7 +25,7 @@ export interface FakeProcessInit {
 
 export type FakeReply =
   | { type: 'ready'; url: string; token: string; slugs: string[]; figures: WorldFigures }
-  | { type: 'stats'; stats: StatsSnapshot; duplicateUrls: number; duplicateExample?: string }
+  | { type: 'stats'; stats: StatsSnapshot; duplicateUrls: number; duplicateExample?: string; timeline: number[] }
   | { type: 'reset-done' }
   | { type: 'incremental-minimum'; minimumByRoute: Record<string, number>; minimum: number };
 
@@ -36,7 +36,15 @@ async function main(): Promise<void> {
   const world = createWorld({ preset: 'benchmark', seed: init.seed, pipelinesPerProject: init.pipelinesPerProject });
   const figures = worldFigures(world, init.connectorPageSize);
   let answered = new Map<string, number>();
+  // Answers other than 429 per second since the first request (the storm row's recovery).
+  let timeline: number[] = [];
+  let firstAt: number | undefined;
   const onRequest = (entry: RequestLogEntry): void => {
+    if (entry.outcome !== 429) {
+      const second = Math.floor((Date.now() - (firstAt ??= Date.now())) / 1000);
+      while (timeline.length <= second) timeline.push(0);
+      timeline[second]! += 1;
+    }
     // Only answers that end a request count: a 429 or 5xx is retried, which is not a repeat.
     if (typeof entry.outcome !== 'number' || entry.outcome === 429 || entry.outcome >= 500) return;
     answered.set(entry.path, (answered.get(entry.path) ?? 0) + 1);
@@ -48,10 +56,12 @@ async function main(): Promise<void> {
   process.on('message', (message: FakeRequestMessage) => {
     if (message.type === 'stats') {
       const repeated = [...answered].filter(([, n]) => n > 1);
-      send({ type: 'stats', stats: fake.stats.snapshot(), duplicateUrls: repeated.length, ...(repeated[0] ? { duplicateExample: repeated[0][0] } : {}) });
+      send({ type: 'stats', stats: fake.stats.snapshot(), duplicateUrls: repeated.length, timeline, ...(repeated[0] ? { duplicateExample: repeated[0][0] } : {}) });
     } else if (message.type === 'reset') {
       fake.stats.reset();
       answered = new Map();
+      timeline = [];
+      firstAt = undefined;
       send({ type: 'reset-done' });
     } else if (message.type === 'incremental-minimum') {
       send({ type: 'incremental-minimum', ...incrementalMinimum(world, figures, message.unfinishedWorkflowIds) });

@@ -42,8 +42,13 @@ export interface RateLimitOptions {
    * true (default): 429s carry Retry-After, RateLimit-Limit/Remaining/Reset and
    * X-RateLimit-Limit/Remaining/Reset (other responses carry the RateLimit ones too).
    * false: a bare 429 with no Retry-After and no rate-limit headers.
+   * 'retry-after': 429s carry Retry-After only, and no answer carries quota headers.
    */
-  headers?: boolean;
+  headers?: boolean | 'retry-after';
+  /** Share of requests answered 429 whatever the rate (seeded), as a busy API does; Retry-After: retryAfterSeconds ?? 1. */
+  strayShare?: number;
+  /** Every request from `fromMs` after the first request, for `durationMs`, is answered 429 (Retry-After as for strays). */
+  storm?: { fromMs: number; durationMs: number };
   route?: RouteTarget;
 }
 
@@ -105,7 +110,7 @@ interface SpecState {
 
 export type AdmitResult =
   | { ok: true; headers: Record<string, string> }
-  | { ok: false; headers: Record<string, string>; reason: 'rate' | 'concurrency' };
+  | { ok: false; headers: Record<string, string>; reason: 'rate' | 'concurrency' | 'stray' | 'storm' };
 
 function routeMatches(target: RouteTarget | undefined, route: string): boolean {
   if (target === undefined) return true;
@@ -125,6 +130,8 @@ export class FaultController {
   private active = 0;
   private tokenUses = 0;
   private latencyCounter = 0;
+  private strayCounter = 0;
+  private firstAdmitAt: number | undefined;
 
   constructor(options: FaultOptions = {}) {
     this.opts = options;
@@ -152,6 +159,8 @@ export class FaultController {
     this.active = 0;
     this.tokenUses = 0;
     this.latencyCounter = 0;
+    this.strayCounter = 0;
+    this.firstAdmitAt = undefined;
   }
 
   private get seed(): number {
@@ -178,7 +187,7 @@ export class FaultController {
       return oldest === undefined ? Math.ceil(windowMs / 1000) : Math.max(1, Math.ceil((oldest + windowMs - nowMs) / 1000));
     };
     const rateHeaders = (remaining: number): Record<string, string> => {
-      if (!withHeaders || rpm === undefined) return {};
+      if (!withHeaders || rl.headers === 'retry-after' || rpm === undefined) return {};
       const reset = resetSeconds();
       return {
         'RateLimit-Limit': String(rpm),
@@ -189,6 +198,11 @@ export class FaultController {
         'X-RateLimit-Reset': String(Math.ceil(nowMs / 1000) + reset),
       };
     };
+    const sinceFirst = nowMs - (this.firstAdmitAt ??= nowMs);
+    const storm = rl.storm !== undefined && sinceFirst >= rl.storm.fromMs && sinceFirst < rl.storm.fromMs + rl.storm.durationMs;
+    if (storm || (rl.strayShare !== undefined && unit(hashInts(this.seed, 0x5a7, this.strayCounter++)) < rl.strayShare)) {
+      return { ok: false, headers: withHeaders ? { 'Retry-After': String(rl.retryAfterSeconds ?? 1) } : {}, reason: storm ? 'storm' : 'stray' };
+    }
     if (rl.maxConcurrent !== undefined && this.active >= rl.maxConcurrent) {
       const headers = withHeaders
         ? { 'Retry-After': String(rl.retryAfterSeconds ?? 1), ...rateHeaders(rpm === undefined ? 0 : rpm - this.window.length) }
