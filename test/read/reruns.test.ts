@@ -104,6 +104,39 @@ describe('reruns of old pipelines', () => {
   });
 });
 
+describe('a rerun still running while newer workflows move the bookmark past it', () => {
+  let world: World;
+  let fake: RunningFake;
+  let whileRunning: RunResult;
+  let afterFinish: RunResult;
+  let rerun: Record<string, unknown>;
+
+  beforeAll(async () => {
+    world = hourlyWorld();
+    fake = await startFakeCircleCi({ world });
+    const slug = world.projects[0]!.slug;
+    const config = fakeConfig(world, fake.url, { project_slugs: [slug], start_date: START });
+    const first = await runRead({ config, streams: HISTORY });
+    rerun = world.rerunWorkflow(String(pipelineAged(first, slug, 5 * DAY).id));
+    world.advanceTime(60_000);
+    world.addPipelines(slug, 1);
+    whileRunning = await runRead({ config, streams: HISTORY, state: first.finalState });
+    world.advanceTime(2 * HOUR);
+    world.finishRunningWorkflows();
+    afterFinish = await runRead({ config, streams: HISTORY, state: whileRunning.finalState });
+  });
+  afterAll(() => fake.close());
+
+  it('Insights does not list it while it runs; the sync after it finishes finds it, created before that sync\'s bookmark', () => {
+    expect([whileRunning.exitCode, afterFinish.exitCode]).toEqual([0, 0]);
+    expect((whileRunning.records.get('workflows') ?? []).map((w) => w.id)).not.toContain(rerun.id);
+    const bookmark = whileRunning.finalState.find((s) => s.stream.stream_descriptor.name === 'workflows')!.stream.stream_state.projects[world.projects[0]!.slug].created_at;
+    expect(Date.parse(String(rerun.created_at))).toBeLessThan(Date.parse(bookmark));
+    expect((afterFinish.records.get('workflows') ?? []).map((w) => w.id)).toContain(rerun.id);
+    expect((afterFinish.records.get('jobs') ?? []).some((job) => job._workflow_id === rerun.id)).toBe(true);
+  });
+});
+
 describe('Insights refused on one project', () => {
   let world: World;
   let fake: RunningFake;
