@@ -341,12 +341,8 @@ export class HistoryWalk {
         }
       } catch (error) {
         if (!isRefusal(error)) throw error;
-        this.context.emitter.log(
-          'WARN',
-          `${name}: ${this.key}: CircleCI refused the listing of recent ${name} (${error.status} on ${error.route}); ` +
-            `reruns are looked for only under pipelines changed within ${plans[0]!.lookbackMs / 3600_000} h before the last sync ` +
-            `(workflow_lookback_hours), and those of older pipelines are missed. Insights must be available to the token's user.`,
-        );
+        const said = discover.refused(plans[0]!.lookbackMs / 3600_000);
+        this.context.emitter.log('WARN', `${name}: ${this.key}: the listing of recent ${name} was refused (${error.status} on ${error.route}): ${said}`);
         for (const plan of plans) plan.walkFloor = lookedBack(plan.floor, plan.lookbackMs);
         continue;
       }
@@ -390,7 +386,9 @@ export class HistoryWalk {
           }
         } catch (error) {
           if (!isRefusal(error)) throw error;
-          if (!refused) this.context.emitter.log('WARN', `${name}: ${this.key}: CircleCI refused the listing of recent ${name} (${error.status} on ${error.route}); reruns of older pipelines are missed this sync`);
+          if (!refused) {
+            this.context.emitter.log('WARN', `${name}: ${this.key}: the listing of recent ${name} was refused (${error.status} on ${error.route}); records it would list are missed this sync`);
+          }
           refused = true;
         }
       });

@@ -105,6 +105,8 @@ export interface Discovery {
   groupOf: (record: ApiRecord) => string;
   /** The group listing may miss groups first seen within this long (those come from state and the walk). */
   groupsDelayMs: number;
+  /** What is missed where the discovery is refused (a 403 or 404), for the warning; `lookbackHours` is the configured lookback. */
+  refused: (lookbackHours: number) => string;
   /** Records of one group whose cursor is at or after `since` (ISO). */
   recent: (partition: ApiRecord, group: string, since: string, context: ListContext) => AsyncIterable<ApiRecord[]>;
 }

@@ -159,6 +159,9 @@ const workflows = defineStream({
       groupOf: (item) => text(item.name),
       // The spec: summary metrics are refreshed daily and may miss the last 24 hours.
       groupsDelayMs: 24 * 3600_000,
+      refused: (hours) =>
+        `CircleCI Insights is not available to the token's user here; reruns are looked for only under pipelines updated within ` +
+        `${hours} h before the last sync (workflow_lookback_hours, one request per pipeline), and reruns of older pipelines are missed`,
       // Recent runs: completed runs only (the spec's status enum), reruns included, 90 days at most.
       recent: (configured, name, since, context) =>
         insightsPages(
