@@ -1,4 +1,5 @@
 import { parseApiTime } from '../config/dates.js';
+import { ApiError } from '../http/api-error.js';
 import { fillPath, text, type AnyStreamDeclaration, type ApiRecord, type NewestFirst } from '../streams/declaration.js';
 import type { StreamName } from '../streams/schemas/index.js';
 import { STREAM_GRAPH as graph } from '../streams/streams.js';
@@ -6,7 +7,7 @@ import { forEachConcurrent, settleAll, TaskGroup, type Semaphore } from '../util
 import { floorFor, isNew, latest, type Floor } from './cursor.js';
 import { ListingProgress } from './listing-progress.js';
 import { listItems, ParentListing, toRecords, type ReadContext } from './read-context.js';
-import { serialiseState, type IncrementalState, type Resume, type UnfinishedRecord } from './state-input.js';
+import { serialiseState, type IncrementalState, type RecentRecord, type Resume, type UnfinishedRecord } from './state-input.js';
 
 /**
  * The walk of one partition of a newest-first history (one project's pipelines, newest
@@ -53,11 +54,15 @@ interface StreamPlan {
   unit: StreamName;
   state?: IncrementalState; // set when incremental
   floor: Floor;
-  /** Root records changed after this are walked for this stream (the floor less the lookback). */
+  /** Root records changed after this are walked for this stream (the floor, less the lookback where discovery is refused). */
   walkFloor: Floor;
+  /** How far before the floor the unit's followed records are looked for again. */
+  lookbackMs: number;
   resume?: Resume;
   newest?: string;
   unfinished: Map<string, UnfinishedRecord>;
+  /** Final followed records read lately (see RecentRecord): the discovery reads each once. */
+  recent: Map<string, RecentRecord>;
 }
 
 /** The followed record a branch of the walk is under, if any. */
@@ -82,6 +87,10 @@ export class HistoryWalk {
   private pages = 0;
   /** Unfinished records met during the walk; the others are read by id afterwards. */
   private readonly seenUnfinished = new Set<string>();
+  /** The discovery groups of the followed records met in this walk. */
+  private readonly groupsSeen = new Set<string>();
+  /** Discovery groups listed by the API, per followed stream; absent where discovery is off or refused. */
+  private readonly groups = new Map<StreamName, Set<string>>();
 
   constructor(
     private readonly partition: ApiRecord,
@@ -97,14 +106,17 @@ export class HistoryWalk {
       const unit = graph.unit(stream);
       const state = context.selection.get(stream) === 'incremental' ? context.states.get(stream) : undefined;
       const floor = floorFor(state, key, context.config.startDate);
-      const lookbackMs = graph.get(unit).follow?.lookbackMs(context.config) ?? 0;
-      const walkFloor = floor.strict && lookbackMs > 0 ? { ms: floor.ms - lookbackMs, strict: false } : floor;
-      const plan: StreamPlan = { stream, unit, floor, walkFloor, unfinished: new Map() };
+      const follow = graph.get(unit).follow;
+      const lookbackMs = follow?.lookbackMs(context.config) ?? 0;
+      // With a discovery, the walk stops at the floor; `probeDiscovery` lowers it where the discovery is refused.
+      const walkFloor = follow?.discover ? floor : lookedBack(floor, lookbackMs);
+      const plan: StreamPlan = { stream, unit, floor, walkFloor, lookbackMs, unfinished: new Map(), recent: new Map() };
       if (state) {
         plan.state = state;
         const resume = state.partitions.get(key)?.resume;
         if (resume) plan.resume = resume;
         for (const record of state.unfinished) if (record.project_slug === key) plan.unfinished.set(record.id, record);
+        for (const record of state.recent) if (record.project_slug === key) plan.recent.set(record.id, record);
       }
       this.plans.push(plan);
     }
@@ -115,12 +127,14 @@ export class HistoryWalk {
     this.markSyncing();
     try {
       try {
+        await this.probeDiscovery();
         await this.walkRoot();
       } catch (error) {
         this.tasks.fail(error);
       }
       await this.tasks.settle();
       if (this.run_.aborted) return;
+      await this.discoverRecent();
       await this.revisitUnfinished();
       this.run_.inProgress.delete(this.key);
       this.complete();
@@ -250,6 +264,7 @@ export class HistoryWalk {
     let live = plans;
     if (decl.follow) {
       unit = { decl, record };
+      if (decl.follow.discover) this.groupsSeen.add(decl.follow.discover.groupOf(record));
       live = plans.filter((plan) => this.considers(plan, decl, record));
     }
     if (live.some((plan) => plan.stream === decl.name)) this.emit(decl, record, tally, unit);
@@ -289,12 +304,107 @@ export class HistoryWalk {
   private track(plan: StreamPlan, decl: AnyStreamDeclaration, record: ApiRecord): void {
     if (!plan.state) return;
     const id = idOf(decl, record);
+    const created = text(record[decl.cursor!]);
     if (isFollowed(decl, record)) {
-      plan.unfinished.set(id, { id, project_slug: this.key, created_at: text(record[decl.cursor!]) });
+      plan.unfinished.set(id, { id, project_slug: this.key, created_at: created });
+      plan.recent.delete(id);
       this.seenUnfinished.add(id);
     } else {
       plan.unfinished.delete(id);
+      const discover = decl.follow!.discover;
+      if (discover && parseApiTime(created) !== undefined) plan.recent.set(id, { id, project_slug: this.key, created_at: created, name: discover.groupOf(record) });
     }
+  }
+
+  /** Incremental plans with a bookmark under a followed stream that discovers: those the discovery serves. */
+  private discoveryPlans(name: StreamName): StreamPlan[] {
+    return this.plans.filter((plan) => plan.unit === name && plan.state !== undefined && plan.floor.strict);
+  }
+
+  /**
+   * Lists the discovery groups (workflow names) before the walk. Where the API refuses
+   * (403, or 404: no Insights on this plan or server), says so once for the partition and
+   * falls back to the lookback walk: the children of root records changed within
+   * `lookbackMs` before the bookmark are listed again.
+   */
+  private async probeDiscovery(): Promise<void> {
+    for (const name of new Set(this.plans.map((plan) => plan.unit))) {
+      const discover = graph.get(name).follow?.discover;
+      const plans = this.discoveryPlans(name);
+      if (!discover || plans.length === 0) continue;
+      const groups = new Set<string>();
+      try {
+        for await (const page of discover.groups(this.partition, this.context.listContext)) {
+          this.pages += 1;
+          for (const item of page) groups.add(discover.groupOf(item));
+        }
+      } catch (error) {
+        if (!isRefusal(error)) throw error;
+        const said = discover.refused(plans[0]!.lookbackMs / 3600_000);
+        this.context.emitter.log('WARN', `${name}: ${this.key}: the listing of recent ${name} was refused (${error.status} on ${error.route}): ${said}`);
+        for (const plan of plans) plan.walkFloor = lookedBack(plan.floor, plan.lookbackMs);
+        continue;
+      }
+      this.groups.set(name, groups);
+    }
+  }
+
+  /**
+   * Followed records the walk could not reach: created lately under older root records
+   * (reruns of old pipelines). Each group (workflow name) known from the API, the walk or
+   * the state is listed from the oldest plan's floor less its lookback; each record listed
+   * there that a plan has not read yet is read by id with what is below it. Whatever a plan
+   * reads (in the walk or here) is in its `recent` once final, or followed while not. The lookback covers the API's delay in listing a
+   * record (completed runs only, indexed late): a record already read is recognised by
+   * its id in `recent`, which holds the final records of that span.
+   */
+  private async discoverRecent(): Promise<void> {
+    for (const [name, listed] of this.groups) {
+      if (this.stopped) return;
+      const decl = graph.get(name);
+      const discover = decl.follow!.discover!;
+      const plans = this.discoveryPlans(name);
+      const since = Math.min(...plans.map((plan) => plan.floor.ms - plan.lookbackMs));
+      const names = new Set([...listed, ...this.groupsSeen, ...plans.flatMap((plan) => [...plan.recent.values()].map((record) => record.name))]);
+      const taken = new Set<string>();
+      let refused = false;
+      await forEachConcurrent([...names].sort(), this.context.config.maxConcurrency, async (group) => {
+        if (refused || this.stopped) return;
+        try {
+          for await (const page of discover.recent(this.partition, group, new Date(since).toISOString(), this.context.listContext)) {
+            this.pages += 1;
+            for (const item of page) {
+              const id = text(item[decl.primaryKey[0]!]);
+              const cursor = parseApiTime(item[decl.cursor!]);
+              if (id === '' || taken.has(id)) continue;
+              const wanting = plans.filter((plan) => !plan.recent.has(id) && !plan.unfinished.has(id) && (cursor === undefined || cursor >= plan.floor.ms - plan.lookbackMs));
+              if (wanting.length === 0) continue;
+              taken.add(id);
+              await this.readDiscovered(decl, id, wanting);
+            }
+          }
+        } catch (error) {
+          if (!isRefusal(error)) throw error;
+          if (!refused) {
+            this.context.emitter.log('WARN', `${name}: ${this.key}: the listing of recent ${name} was refused (${error.status} on ${error.route}); records it would list are missed this sync`);
+          }
+          refused = true;
+        }
+      });
+    }
+  }
+
+  /** Reads a discovered followed record by id and everything below it, for the plans that want it. */
+  private async readDiscovered(decl: AnyStreamDeclaration, id: string, plans: StreamPlan[]): Promise<void> {
+    const body = await this.context.client.get<ApiRecord>(fillPath(decl.follow!.reread, { id }));
+    this.pages += 1;
+    if (body === undefined) return; // listed, then gone: nothing to read
+    // Built like a listed record: one without its key is skipped and counted.
+    const [record] = toRecords(decl, [body], {}, new ParentListing(), this.context);
+    if (record === undefined) return;
+    const unit: UnitRecord = { decl, record };
+    if (plans.some((plan) => plan.stream === decl.name)) this.emit(decl, record, undefined, unit);
+    await this.descend(decl, record, plans, unit);
   }
 
   /** Whether a plan wants this followed record: new since its bookmark, or one it is following. */
@@ -393,6 +503,7 @@ export class HistoryWalk {
       const bookmark = latest(latest(entry.cursor, plan.resume?.max_cursor), plan.newest);
       plan.state.partitions.set(this.key, bookmark === undefined ? {} : { cursor: bookmark });
       this.pruneUnfinished(plan, bookmark);
+      this.pruneRecent(plan, bookmark);
       this.saveUnfinished(plan);
       this.context.emitter.state(plan.stream, serialiseState(plan.stream, plan.state));
     }
@@ -401,6 +512,20 @@ export class HistoryWalk {
   private saveUnfinished(plan: StreamPlan): void {
     if (!plan.state || !graph.follows(plan.stream)) return;
     plan.state.unfinished = [...plan.state.unfinished.filter((record) => record.project_slug !== this.key), ...plan.unfinished.values()];
+    plan.state.recent = [...plan.state.recent.filter((record) => record.project_slug !== this.key), ...plan.recent.values()];
+  }
+
+  /**
+   * Recent records are kept as long as the next discovery lists them again (the lookback
+   * before the bookmark), and at least as long as the group listing may miss a new group,
+   * whose name they then supply.
+   */
+  private pruneRecent(plan: StreamPlan, bookmark: string | undefined): void {
+    const discover = graph.get(plan.unit).follow?.discover;
+    const newest = parseApiTime(bookmark);
+    if (!discover || newest === undefined) return;
+    const keepFrom = newest - Math.max(plan.lookbackMs, discover.groupsDelayMs);
+    for (const [id, record] of plan.recent) if (Date.parse(record.created_at) < keepFrom) plan.recent.delete(id);
   }
 
   /**
@@ -435,6 +560,16 @@ function isFollowed(decl: AnyStreamDeclaration, record: ApiRecord): boolean {
 
 function idOf(decl: AnyStreamDeclaration, record: ApiRecord): string {
   return text(record[decl.primaryKey[0]!]);
+}
+
+/** The floor moved back by the lookback: root records changed that long before a bookmark are walked again. */
+function lookedBack(floor: Floor, lookbackMs: number): Floor {
+  return floor.strict && lookbackMs > 0 ? { ms: floor.ms - lookbackMs, strict: false } : floor;
+}
+
+/** A refusal that means "not available here" rather than a failure of the sync. */
+function isRefusal(error: unknown): error is ApiError {
+  return error instanceof ApiError && (error.status === 403 || error.status === 404);
 }
 
 function within(floor: Floor, ms: number): boolean {

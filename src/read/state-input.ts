@@ -24,6 +24,13 @@ const Unfinished = z.strictObject({ id: z.string(), project_slug: z.string(), cr
 /** A followed record still unfinished; `created_at` holds its cursor value (the key names are those saved states have). */
 export type UnfinishedRecord = z.infer<typeof Unfinished>;
 
+const Recent = z.strictObject({ id: z.string(), project_slug: z.string(), created_at: Timestamp, name: z.string() });
+/**
+ * A followed record read lately and final: the discovery, which lists recent records again
+ * for a while, reads it only once. `name` is its discovery group (a workflow name).
+ */
+export type RecentRecord = z.infer<typeof Recent>;
+
 const partitionEntry = (cursor: string) => z.strictObject({ [cursor]: Timestamp.optional(), resume: Resume.optional() });
 
 export interface PartitionEntry {
@@ -35,6 +42,7 @@ export interface IncrementalState {
   partitions: Map<string, PartitionEntry>;
   currentlySyncing?: string;
   unfinished: UnfinishedRecord[];
+  recent: RecentRecord[];
 }
 
 /** The key under which a stream's partitions are saved (validation guarantees an incremental stream has one). */
@@ -45,13 +53,16 @@ export function partitionKind(stream: StreamName): 'organizations' | 'projects' 
 function stateSchema(stream: StreamName, cursor: string) {
   const fields: Record<string, z.ZodType> = { [partitionKind(stream)]: z.record(z.string(), partitionEntry(cursor)).optional() };
   if (STREAM_GRAPH.inHistory(stream)) fields.currently_syncing = z.string().nullable().optional();
-  if (STREAM_GRAPH.follows(stream)) fields.unfinished = z.array(Unfinished).optional();
+  if (STREAM_GRAPH.follows(stream)) {
+    fields.unfinished = z.array(Unfinished).optional();
+    fields.recent = z.array(Recent).optional();
+  }
   return z.strictObject(fields);
 }
 
 /** An empty state for a stream that has none saved. */
 export function emptyState(): IncrementalState {
-  return { partitions: new Map(), unfinished: [] };
+  return { partitions: new Map(), unfinished: [], recent: [] };
 }
 
 /**
@@ -95,7 +106,11 @@ export function parseState(raw: unknown, selection: Selection): Map<StreamName, 
       if (value.resume) item.resume = value.resume as Resume;
       partitions.set(key, item);
     }
-    const state: IncrementalState = { partitions, unfinished: (data.unfinished as UnfinishedRecord[] | undefined) ?? [] };
+    const state: IncrementalState = {
+      partitions,
+      unfinished: (data.unfinished as UnfinishedRecord[] | undefined) ?? [],
+      recent: (data.recent as RecentRecord[] | undefined) ?? [],
+    };
     if (typeof data.currently_syncing === 'string') state.currentlySyncing = data.currently_syncing;
     states.set(stream, state);
   });
@@ -114,6 +129,9 @@ export function serialiseState(stream: StreamName, state: IncrementalState): Rec
   }
   const out: Record<string, unknown> = { [partitionKind(stream)]: partitions };
   if (STREAM_GRAPH.inHistory(stream)) out.currently_syncing = state.currentlySyncing ?? null;
-  if (STREAM_GRAPH.follows(stream)) out.unfinished = state.unfinished;
+  if (STREAM_GRAPH.follows(stream)) {
+    out.unfinished = state.unfinished;
+    out.recent = state.recent;
+  }
   return out;
 }

@@ -110,10 +110,36 @@ export interface FollowUntilFinal {
   /** The OpenAPI path that reads one record by id (placeholder `{id}`), for those no longer listed. */
   reread: string;
   /**
-   * How far before the bookmark a newest-first listing still looks for new followed
-   * records (a rerun adds a workflow to an old pipeline without changing the pipeline).
+   * How far back a sync looks again for followed records it may have missed: records
+   * created before the bookmark but listed only later (see `discover`), or, where the
+   * discovery is refused, records added under root records older than the bookmark.
    */
   lookbackMs: (config: Config) => number;
+  /**
+   * Finds followed records created lately under root records of any age (a rerun adds a
+   * workflow to an old pipeline without changing the pipeline), which a newest-first walk
+   * does not reach. Without it, or where it is refused (403/404), the walk re-lists the
+   * children of root records changed within `lookbackMs` before the bookmark.
+   */
+  discover?: Discovery;
+}
+
+/**
+ * A listing of recent records by group (CircleCI Insights: workflow names, then the recent
+ * runs of each name). Listed records need only the primary key and the cursor; each one
+ * not read yet is read by id (`reread`) with everything below it.
+ */
+export interface Discovery {
+  /** The groups known to the API for one partition (root `under` record). */
+  groups: (partition: ApiRecord, context: ListContext) => AsyncIterable<ApiRecord[]>;
+  /** A group item's name, or a followed record's group. */
+  groupOf: (record: ApiRecord) => string;
+  /** The group listing may miss groups first seen within this long (those come from state and the walk). */
+  groupsDelayMs: number;
+  /** What is missed where the discovery is refused (a 403 or 404), for the warning; `lookbackHours` is the configured lookback. */
+  refused: (lookbackHours: number) => string;
+  /** Records of one group whose cursor is at or after `since` (ISO). */
+  recent: (partition: ApiRecord, group: string, since: string, context: ListContext) => AsyncIterable<ApiRecord[]>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ApiError } from '../http/api-error.js';
-import type { CircleCiClient } from '../http/client.js';
+import type { CircleCiClient, Query } from '../http/client.js';
 import { parseApiTime } from '../config/dates.js';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { defineStream, fillPath, slugParam, text, type AddedField, type AnyStreamDeclaration, type ApiRecord, type ListContext, type Listing } from './declaration.js';
@@ -161,6 +161,23 @@ const workflows = defineStream({
     isFinal: (workflow) => !UNFINISHED_WORKFLOW_STATUSES.has(text(workflow.status)),
     reread: '/workflow/{id}',
     lookbackMs: (config) => config.workflowLookbackHours * 3600_000,
+    discover: {
+      groups: (configured, context) =>
+        insightsPages(fillPath('/insights/{project-slug}/workflows', { 'project-slug': slugParam(configured.slug) }), { 'all-branches': 'true', 'reporting-window': 'last-90-days' }, context),
+      groupOf: (item) => text(item.name),
+      // The spec: summary metrics are refreshed daily and may miss the last 24 hours.
+      groupsDelayMs: 24 * 3600_000,
+      refused: (hours) =>
+        `CircleCI Insights is not available to the token's user here; reruns are looked for only under pipelines updated within ` +
+        `${hours} h before the last sync (workflow_lookback_hours, one request per pipeline), and reruns of older pipelines are missed`,
+      // Recent runs: completed runs only (the spec's status enum), reruns included, 90 days at most.
+      recent: (configured, name, since, context) =>
+        insightsPages(
+          fillPath('/insights/{project-slug}/workflows/{workflow-name}', { 'project-slug': slugParam(configured.slug), 'workflow-name': name }),
+          { 'all-branches': 'true', 'start-date': since },
+          context,
+        ),
+    },
   },
 });
 
@@ -225,6 +242,16 @@ const tests = defineStream({
     _test_key: testKey(test, listing),
   }),
 });
+
+/**
+ * An Insights listing. A 404 there means Insights is not available (CircleCI Server, a
+ * plan without it), not "nothing": it is thrown, so the reader falls back.
+ */
+function insightsPages(path: string, query: Query, context: ListContext): AsyncIterable<ApiRecord[]> {
+  return context.client.pages<ApiRecord>(path, query, () => {
+    throw new ApiError(`CircleCI answered 404 on GET ${path}`, 'config_error', `GET ${path}`, 404);
+  });
+}
 
 /**
  * A test result's key within its job: stable across syncs (a finished job's results do not

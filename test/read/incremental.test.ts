@@ -76,16 +76,20 @@ describe('incremental syncs', () => {
     expect(second.records.get('pipelines')?.length).toBe(3);
   });
 
-  it('the second sync lists workflows only of new pipelines and those inside the rerun lookback', () => {
+  it('the second sync lists workflows only of pipelines changed since the bookmark; the rerun of an older one comes through Insights', () => {
     const previous = stateOf(first, 'workflows').projects as Record<string, { created_at: string }>;
     let expected = 0;
     for (const slug of slugs) {
-      const floor = Date.parse(previous[slug]!.created_at) - LOOKBACK_HOURS * 3600_000;
+      const floor = Date.parse(previous[slug]!.created_at);
       expected += world
         .truth('pipelines', { projectSlugs: [slug], startDate: START })
-        .filter((p) => Math.max(Date.parse(String(p.updated_at)), Date.parse(String(p.created_at))) >= floor).length;
+        .filter((p) => Math.max(Date.parse(String(p.updated_at)), Date.parse(String(p.created_at))) > floor).length;
     }
     expect(secondRequests['pipeline_workflows'] ?? 0).toBe(expected);
+    expect(secondRequests['insights_workflows']).toBe(slugs.length);
+    const rerun = world.truth('workflows', { projectSlugs: [slugs[0]!], startDate: START }).find((w) => Date.parse(String(w.created_at)) > Date.parse(previous[slugs[0]!]!.created_at) && !(first.records.get('pipelines') ?? []).every((p) => p.id !== w.pipeline_id));
+    expect(rerun).toBeDefined();
+    expect((second.records.get('workflows') ?? []).map((w) => w.id)).toContain(rerun!.id);
   });
 
   it('the second sync reads the jobs of exactly the workflows it emits, each once', () => {

@@ -3,7 +3,9 @@
  * pipelines, running workflows finishing, approvals waiting and then approved, schedule
  * edits, new deploy environments, and a project added to the config later. After every
  * sync the destination (every record so far, deduplicated by primary key, last write
- * wins) must equal the world's truth in every stream.
+ * wins) must equal the world's truth in every stream, but for reruns still running under
+ * pipelines older than the last sync: those are found through Insights, which lists
+ * finished runs only, so they land (with their jobs) at the first sync after they finish.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
@@ -62,6 +64,33 @@ function rerunTarget(w: World, slug: string): Record<string, unknown> {
   return target;
 }
 
+const UNFINISHED = new Set(['running', 'on_hold', 'failing']);
+
+/**
+ * The truth less the reruns a sync cannot see yet: workflows still unfinished, created
+ * after the previous sync's workflows bookmark of their project, under a pipeline that
+ * has not changed since (the walk does not list it again; Insights lists finished runs
+ * only), and their jobs, job details and tests.
+ */
+function withoutRunningReruns(truth: Tables, previous: RunResult | undefined): Tables {
+  if (!previous) return truth;
+  const bookmarks = previous.finalState.find((s) => s.stream.stream_descriptor.name === 'workflows')!.stream.stream_state.projects as Record<string, { created_at?: string }>;
+  const pipelines = new Map([...truth.get('pipelines')!.values()].map((p) => [p.id, p]));
+  const pending = new Set<unknown>();
+  for (const wf of truth.get('workflows')!.values()) {
+    const bookmark = Date.parse(bookmarks[String(wf.project_slug)]?.created_at ?? '');
+    const pipeline = pipelines.get(wf.pipeline_id)!;
+    const changed = Math.max(Date.parse(String(pipeline.updated_at)), Date.parse(String(pipeline.created_at)));
+    if (UNFINISHED.has(String(wf.status)) && Date.parse(String(wf.created_at)) > bookmark && changed <= bookmark) pending.add(wf.id);
+  }
+  const out: Tables = new Map();
+  for (const [stream, table] of truth) {
+    const keep = (record: Record<string, unknown>) => !pending.has(stream === 'workflows' ? record.id : record._workflow_id);
+    out.set(stream, ['workflows', 'jobs', 'job_details', 'tests'].includes(stream) ? new Map([...table].filter(([, record]) => keep(record))) : table);
+  }
+  return out;
+}
+
 const STEPS: Step[] = [
   { name: 'first sync', change: () => undefined },
   {
@@ -88,9 +117,11 @@ const STEPS: Step[] = [
       w.rerunWorkflow(String(approval?.pipeline_id ?? rerunTarget(w, A).id), approval ? String(approval.id) : undefined);
       w.addDeployEnvironment(String(w.collaborations()[1]!.id), 'hotfix');
     },
-    check: (run) => {
+    check: (run, truth) => {
       expect((run.records.get('deploy') ?? []).map((d) => d.name)).toEqual(['hotfix']);
-      expect((run.records.get('workflows') ?? []).some((wf) => ['on_hold', 'running'].includes(String(wf.status)))).toBe(true);
+      // The rerun waiting on its hold is not listed by Insights yet: it lands once approved (sync 5).
+      expect((run.records.get('workflows') ?? []).some((wf) => UNFINISHED.has(String(wf.status)))).toBe(false);
+      expect([...truth.get('workflows')!.values()].some((wf) => UNFINISHED.has(String(wf.status)))).toBe(false);
     },
   },
   {
@@ -147,10 +178,10 @@ beforeAll(async () => {
     step.change(world, syncs);
     const config = fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START, workflow_lookback_hours: LOOKBACK_HOURS });
     const run = await runRead({ config, streams: allStreams(), ...(state !== undefined ? { state } : {}) });
-    state = run.finalState;
     const destination = destinationOf(...syncs.map((s) => s.run), run);
-    const truth = truthTables(world, slugs, START);
+    const truth = withoutRunningReruns(truthTables(world, slugs, START), state === undefined ? undefined : syncs[syncs.length - 1]!.run);
     syncs.push({ step, slugs: [...slugs], run, truth, diffs: diffTables(truth, destination) });
+    state = run.finalState;
   }
 }, 120_000);
 

@@ -10,6 +10,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startFakeCircleCi } from '../fake-circleci/server.js';
 import { createWorld, type World } from '../fake-circleci/world.js';
+import { insightsWorkflowsTruth } from '../fake-circleci/insights.js';
 import type { FaultOptions } from '../fake-circleci/faults.js';
 import type { RequestLogEntry } from '../fake-circleci/dispatch.js';
 import type { StatsSnapshot } from '../fake-circleci/stats.js';
@@ -75,14 +76,17 @@ async function main(): Promise<void> {
 
 /**
  * An incremental sync with nothing new (workflow lookback 0): the organization streams
- * again (they have no server-side filter), one pipeline page per project, and the
- * workflows still followed as unfinished: each read by id, with its job list and its
+ * again (they have no server-side filter), one pipeline page per project, Insights' workflow
+ * names per project and one page of recent runs per name (nothing since the bookmark), and
+ * the workflows still followed as unfinished: each read by id, with its job list and its
  * numbered jobs' details and tests.
  */
 function incrementalMinimum(world: World, figures: WorldFigures, unfinishedIds: string[]): { minimumByRoute: Record<string, number>; minimum: number } {
   const byRoute: Record<string, number> = { ...figures.minimumByRoute };
   byRoute.pipelines = figures.projects;
   byRoute.pipeline_workflows = 0;
+  byRoute.insights_workflows = figures.projects;
+  byRoute.insights_workflow_runs = world.projectSlugs().reduce((sum, slug) => sum + insightsWorkflowsTruth(world, slug, 'last-90-days', null).length, 0);
   byRoute.workflow = unfinishedIds.length;
   byRoute.workflow_jobs = 0;
   byRoute.job_details = 0;
