@@ -419,6 +419,18 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
       note('tests', job);
       return page(request, `tests:${job}`, PATHS.tests, () => undefined);
     }),
+    // Insights, asked by incremental syncs for finished runs of older pipelines (reruns): the workflow
+    // names of a project, then each name's recent runs, whose new ids are then read by id.
+    http.get(api('/insights/:vcs/:org/:repo/workflows'), ({ request, params }) => {
+      const slug = slugOf(params);
+      note('insights_workflows', slug);
+      return page(request, `insights_workflows:${slug}`, '/insights/{project-slug}/workflows', () => undefined);
+    }),
+    http.get(api('/insights/:vcs/:org/:repo/workflows/:name'), ({ request, params }) => {
+      const key = `${slugOf(params)}/${String(params.name)}`;
+      note('insights_workflow_runs', key);
+      return page(request, `insights_runs:${key}`, '/insights/{project-slug}/workflows/{workflow-name}', () => undefined);
+    }),
   ];
   const testsOf = (job: string) => listing(`tests:${job}`, PATHS.tests).flatMap((one) => one.items);
   return { handlers, served, keyless, listed, pipelinesWithoutUpdatedAt, definitionProviders, webhookSecrets, emptyPagesWithToken: () => emptyWithToken, testsOf };
