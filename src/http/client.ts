@@ -1,7 +1,7 @@
 import type { LogLevel } from '../protocol/messages.js';
 import { ApiError, errorForStatus } from './api-error.js';
 import { RateGovernor, type Permit } from './rate-governor.js';
-import { Transport, TransportError } from './transport.js';
+import { Transport, TransportError, type TransportDownload, type TransportResponse } from './transport.js';
 import { decideRetry, isRateLimited, parseRetryAfter, type Failure } from './retry-policy.js';
 
 export interface ClientOptions {
@@ -30,6 +30,9 @@ export interface ClientStats {
   retries: number;
   rateLimited: number;
 }
+
+/** One exchange's answer: text from the API, bytes (`raw`) from a download. */
+type Exchanged = TransportResponse | (TransportDownload & { raw: true });
 
 type Attempt = ({ ok: true; status: number; body: string; value?: unknown } | { ok: false; failure: Failure; body?: string }) & { permit: Permit };
 
@@ -72,6 +75,57 @@ export class CircleCiClient {
 
   /** GET a JSON document. Resolves `undefined` on 404. `path` starts at the host root, e.g. `/api/v2/me`. */
   async get<T>(path: string, query: Query = {}): Promise<T | undefined> {
+    const search = new URLSearchParams(definedOnly(query)).toString();
+    return this.send<T>(describe(path, query), () => this.transport.get(path, search));
+  }
+
+  // --- POST and downloads (the usage export): the same governor and retry policy as GET ---
+
+  /**
+   * POST a JSON body; resolves the answer's JSON (`undefined` on 404). A retried POST may
+   * create a second export job upstream; it is retried only where GET would be (429 with
+   * the server's word, 5xx, network), as a lost answer leaves nothing else to go on.
+   */
+  async post<T>(path: string, body: unknown): Promise<T | undefined> {
+    return this.send<T>(`POST ${path}`, () => this.transport.post(path, body));
+  }
+
+  /**
+   * GET a file from a pre-signed URL on another host: no API header (the token never
+   * leaves for another host; the URL authorises itself), through the governor and retry
+   * policy. Only https is followed (http only when the API itself is on http, a local
+   * test server). Messages name the host and path, never the query, which is the URL's
+   * credential. Any status but 2xx is a transient error (an expired URL is fixed by
+   * asking for the export again).
+   */
+  async download(url: string): Promise<Buffer> {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      throw new ApiError('CircleCI gave a download URL that is not a URL; the API may have changed.', 'system_error', 'GET (download)');
+    }
+    const apiScheme = new URL(this.options.apiUrl).protocol;
+    if (target.protocol !== 'https:' && !(target.protocol === 'http:' && apiScheme === 'http:')) {
+      throw new ApiError(`CircleCI gave a download URL on ${target.protocol}//${target.host}, which is not https; not followed.`, 'system_error', 'GET (download)');
+    }
+    const route = `GET ${target.protocol}//${target.host}${target.pathname}`;
+    try {
+      const body = await this.send<Buffer>(route, async () => {
+        const answer = await this.transport.download(target.href);
+        return { ...answer, raw: true as const };
+      });
+      if (body === undefined) throw new ApiError(`The export file ${route} does not exist (404).`, 'transient_error', route);
+      return body;
+    } catch (error) {
+      if (error instanceof ApiError && error.status !== undefined && error.status < 500 && error.status !== 429) {
+        throw new ApiError(`The file host refused ${route} (${error.status}): the download URL may have expired; the export is asked for again on a later sync.`, 'transient_error', route);
+      }
+      throw error;
+    }
+  }
+
+  private async send<T>(route: string, exchange: () => Promise<Exchanged>): Promise<T | undefined> {
     const started = this.now();
     let rateLimited = 0;
     let transient = 0;
@@ -79,7 +133,7 @@ export class CircleCiClient {
       // The retry decision is made while the attempt still holds its slot, so a 429 pauses
       // the governor before the freed slot lets anything else start.
       const { attempt, decision } = await this.governor.schedule(async (permit) => {
-        const attempt = await this.attempt(permit, path, query);
+        const attempt = await this.attempt(permit, exchange);
         if (attempt.ok) return { attempt, decision: undefined };
         if (isRateLimited(attempt.failure)) rateLimited += 1;
         else transient += 1;
@@ -94,10 +148,9 @@ export class CircleCiClient {
       if (attempt.ok) {
         if (attempt.status === 404) return undefined;
         if (attempt.status < 300) return attempt.value as T;
-        throw errorForStatus(attempt.status, describe(path, query), attempt.body);
+        throw errorForStatus(attempt.status, route, attempt.body);
       }
       const failure = attempt.failure;
-      const route = describe(path, query);
       if (!decision!.retry) throw this.finalError(failure, route, attempt.body ?? '', decision!.reason, rateLimited, transient);
       if (isRateLimited(failure)) this.stats.rateLimited += 1;
       this.noteRetry(route, describeFailure(failure), decision!.delayMs);
@@ -148,28 +201,33 @@ export class CircleCiClient {
     return this.governor.currentRatePerMinute;
   }
 
-  private async attempt(permit: Permit, path: string, query: Query): Promise<Attempt> {
+  private async attempt(permit: Permit, exchange: () => Promise<Exchanged>): Promise<Attempt> {
     this.stats.requests += 1;
     try {
-      const response = await this.transport.get(path, new URLSearchParams(definedOnly(query)).toString());
+      const response = await exchange();
+      if ('raw' in response && response.statusCode >= 200 && response.statusCode < 300) {
+        this.governor.answered(permit);
+        return { permit, ok: true, status: response.statusCode, body: '', value: response.body };
+      }
+      const text = typeof response.body === 'string' ? response.body : response.body.toString('utf8');
       const status = response.statusCode;
       this.governor.quota(permit, ...quotaHeaders(response.headers));
       if (status === 429) {
         const retryAfter = response.headers['retry-after'];
-        return { permit, ok: false, failure: { kind: 'status', status, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter }, body: response.body };
+        return { permit, ok: false, failure: { kind: 'status', status, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter }, body: text };
       }
       // Any answer but 429 says the server is taking requests again.
       this.governor.answered(permit);
-      if (status >= 500) return { permit, ok: false, failure: { kind: 'status', status }, body: response.body };
-      if (status >= 300 || status === 404) return { permit, ok: true, status, body: response.body };
+      if (status >= 500) return { permit, ok: false, failure: { kind: 'status', status }, body: text };
+      if (status >= 300 || status === 404) return { permit, ok: true, status, body: text };
       let value: unknown;
       try {
-        value = JSON.parse(response.body);
+        value = JSON.parse(text);
       } catch {
         // An HTML page or a body cut off mid-way: usually a proxy or a dropped connection.
-        return { permit, ok: false, failure: { kind: 'unreadable' }, body: response.body };
+        return { permit, ok: false, failure: { kind: 'unreadable' }, body: text };
       }
-      return { permit, ok: true, status, body: response.body, value };
+      return { permit, ok: true, status, body: text, value };
     } catch (error) {
       // Only a failed exchange is worth retrying; anything else is our own bug and must
       // not be reported as a network problem.
