@@ -17,6 +17,8 @@ export interface Config {
   requestsPerMinute: number;
   pageSize: number;
   workflowLookbackHours: number;
+  /** How long one sync waits for a usage export job before leaving it in the state for the next sync. */
+  usageExportMaxWaitMinutes: number;
 }
 
 const SLUG = /^(gh|github|bb|bitbucket|circleci)\/([^/\s]+)\/([^/\s]+)$/;
@@ -106,6 +108,7 @@ const ConfigInput = z.object({
   requests_per_minute: integerIn('requests_per_minute', 1, 100_000, 1000),
   page_size: integerIn('page_size', 1, 100, 100),
   workflow_lookback_hours: integerIn('workflow_lookback_hours', 0, 720, 24),
+  usage_export_max_wait_minutes: integerIn('usage_export_max_wait_minutes', 0, 240, 5),
 });
 
 function normaliseApiUrl(value: string): string | { error: string } {
@@ -152,5 +155,6 @@ export function parseConfig(raw: unknown): Config {
     requestsPerMinute: c.requests_per_minute,
     pageSize: c.page_size,
     workflowLookbackHours: c.workflow_lookback_hours,
+    usageExportMaxWaitMinutes: c.usage_export_max_wait_minutes,
   };
 }

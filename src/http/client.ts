@@ -197,6 +197,23 @@ export class CircleCiClient {
     this.transport.close();
   }
 
+  /**
+   * The API server's clock: its last `Date` header, moved on by the local clock since
+   * (the local clock when no answer had one). What "today" is for data the service
+   * produces (the usage export's complete days) is the service's word, not this machine's.
+   */
+  serverNow(): number {
+    return this.serverDate ? this.serverDate.at + (this.now() - this.serverDate.seen) : this.now();
+  }
+
+  private serverDate: { at: number; seen: number } | undefined;
+
+  private noteServerDate(headers: Headers): void {
+    const raw = headers.date;
+    const at = Date.parse(Array.isArray(raw) ? (raw[0] ?? '') : (raw ?? ''));
+    if (!Number.isNaN(at)) this.serverDate = { at, seen: this.now() };
+  }
+
   get ratePerMinute(): number {
     return this.governor.currentRatePerMinute;
   }
@@ -210,6 +227,7 @@ export class CircleCiClient {
         return { permit, ok: true, status: response.statusCode, body: '', value: response.body };
       }
       const text = typeof response.body === 'string' ? response.body : response.body.toString('utf8');
+      if (!('raw' in response)) this.noteServerDate(response.headers);
       const status = response.statusCode;
       this.governor.quota(permit, ...quotaHeaders(response.headers));
       if (status === 429) {

@@ -17,6 +17,8 @@ export interface ReadContext {
   states: Map<StreamName, IncrementalState>;
   failures: StreamFailures;
   listContext: ListContext;
+  /** How an export job is waited for (run options: production defaults, or a test's virtual clock). */
+  exportPolling: { intervalMs: number; sleep: (ms: number) => Promise<void> };
 }
 
 /** Lists one stream's items under one parent record, a page at a time. */

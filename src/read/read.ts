@@ -2,7 +2,7 @@ import type { Config } from '../config/config.js';
 import { asConnectorError, type ConnectorError } from '../errors.js';
 import { createClient } from '../http/create-client.js';
 import type { Emitter } from '../protocol/emitter.js';
-import { DEFAULT_CHECKPOINT_RECORDS, type RunOptions } from '../run-options.js';
+import { DEFAULT_CHECKPOINT_RECORDS, DEFAULT_EXPORT_POLL_INTERVAL_MS, type RunOptions } from '../run-options.js';
 import type { StreamName } from '../streams/schemas/index.js';
 import { STREAM_GRAPH as graph } from '../streams/streams.js';
 import { readHistory } from './history-reader.js';
@@ -40,6 +40,10 @@ export async function read(
     states,
     failures,
     listContext: { client, config, log: (level, message) => emitter.log(level, message), signal: halt.signal },
+    exportPolling: {
+      intervalMs: options.exportPollIntervalMs ?? DEFAULT_EXPORT_POLL_INTERVAL_MS,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    },
   };
   for (const stream of selection.keys()) emitter.streamStatus(stream, 'STARTED');
   for (const stream of selection.keys()) emitter.streamStatus(stream, 'RUNNING');

@@ -6,6 +6,7 @@ import { defineStream, fillPath, slugParam, text, type AddedField, type AnyStrea
 import type { StreamName } from './schemas/types.js';
 import { StreamGraph } from './graph.js';
 import { validateStreams } from './validate.js';
+import { usage } from './usage.js';
 
 /**
  * Every stream of the connector. Organization-wide streams hang under `collaborations`
@@ -243,6 +244,7 @@ export const STREAMS: Readonly<Record<StreamName, AnyStreamDeclaration>> = valid
   tests,
   trigger,
   workflows,
+  usage,
 });
 
 export const STREAM_GRAPH = new StreamGraph(STREAMS);
