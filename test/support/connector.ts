@@ -67,6 +67,9 @@ export function allStreams(
   return out;
 }
 
+/** The streams allStreams() selects by default: every stream but those read through an export. */
+export const LISTED_STREAMS: readonly StreamName[] = (Object.keys(STREAMS) as StreamName[]).filter((name) => !STREAMS[name].asyncExport);
+
 export function parseRun(text: string, exitCode: number): RunResult {
   const lines = text.split('\n').filter((line) => line !== '');
   const messages = lines.map((line) => JSON.parse(line) as Record<string, any>);
