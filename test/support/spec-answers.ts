@@ -419,6 +419,18 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
       note('tests', job);
       return page(request, `tests:${job}`, PATHS.tests, () => undefined);
     }),
+    // Insights (the rerun discovery of incremental syncs): answered as unavailable, as on a
+    // CircleCI Server without it, so the connector takes its fallback (the lookback listing).
+    // Runs generated from the spec would name workflows of no pipeline served here; the
+    // discovery itself is tested against the fake (test/read/reruns.test.ts).
+    http.get(api('/insights/:vcs/:org/:repo/workflows'), ({ params }) => {
+      note('insights', slugOf(params));
+      return HttpResponse.json({ message: 'Not found' }, { status: 404 });
+    }),
+    http.get(api('/insights/:vcs/:org/:repo/workflows/:name'), ({ params }) => {
+      note('insights', slugOf(params));
+      return HttpResponse.json({ message: 'Not found' }, { status: 404 });
+    }),
   ];
   const testsOf = (job: string) => listing(`tests:${job}`, PATHS.tests).flatMap((one) => one.items);
   return { handlers, served, keyless, listed, pipelinesWithoutUpdatedAt, definitionProviders, webhookSecrets, emptyPagesWithToken: () => emptyWithToken, testsOf };
