@@ -9,6 +9,12 @@ export interface RunOptions {
   checkpointRecords?: number;
   /** How long one request may take before it is abandoned and retried. */
   requestTimeoutMs?: number;
+  /** How often an export job is polled while a sync waits for it (default 10 s: CircleCI asks for at most about 10 polls a minute). */
+  exportPollIntervalMs?: number;
+  /** How the wait between polls is made (default a timer; tests pass a virtual one). */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+export const DEFAULT_EXPORT_POLL_INTERVAL_MS = 10_000;
 
 export const DEFAULT_CHECKPOINT_RECORDS = 1000;

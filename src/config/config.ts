@@ -19,6 +19,8 @@ export interface Config {
   maxRetryAfterSeconds: number;
   pageSize: number;
   workflowLookbackHours: number;
+  /** How long one sync waits for a usage export job before leaving it in the state for the next sync. */
+  usageExportMaxWaitMinutes: number;
 }
 
 const SLUG = /^(gh|github|bb|bitbucket|circleci)\/([^/\s]+)\/([^/\s]+)$/;
@@ -113,6 +115,7 @@ const ConfigInput = z.object({
   page_size: integerIn('page_size', 1, 100, 100),
   workflow_lookback_hours: integerIn('workflow_lookback_hours', 0, 720, 24),
   max_retry_after_seconds: integerIn('max_retry_after_seconds', 1, 86_400, 600),
+  usage_export_max_wait_minutes: integerIn('usage_export_max_wait_minutes', 0, 240, 5),
 });
 
 function normaliseApiUrl(value: string): string | { error: string } {
@@ -170,5 +173,6 @@ export function parseConfig(raw: unknown): Config {
     maxRetryAfterSeconds: c.max_retry_after_seconds,
     pageSize: c.page_size,
     workflowLookbackHours: c.workflow_lookback_hours,
+    usageExportMaxWaitMinutes: c.usage_export_max_wait_minutes,
   };
 }

@@ -1,7 +1,7 @@
 import type { LogLevel } from '../protocol/messages.js';
 import { ApiError, errorForStatus } from './api-error.js';
 import { RateGovernor, perMinute } from './rate-governor.js';
-import { Transport, TransportError } from './transport.js';
+import { Transport, TransportError, type TransportDownload, type TransportResponse } from './transport.js';
 import { DEFAULT_MAX_RETRY_AFTER_MS, decideRetry, isRateLimited, type Failure, type RetryDecision } from './retry-policy.js';
 
 export interface ClientOptions {
@@ -44,6 +44,9 @@ export interface RateSummary {
 type Quota = [remaining: number | undefined, resetMs: number | undefined];
 
 type Attempt = ({ ok: true; status: number; body: string; value?: unknown } | { ok: false; failure: Failure; body?: string }) & { quota?: Quota };
+
+/** One exchange's answer: text from the API, bytes (`raw`) from a download. */
+type Exchanged = TransportResponse | (TransportDownload & { raw: true });
 
 /**
  * The one way the connector talks to CircleCI: authentication, the shared rate governor,
@@ -91,6 +94,57 @@ export class CircleCiClient {
    * behind others at the governor (a 429's wait is the governor's pause, which it shares).
    */
   async get<T>(path: string, query: Query = {}): Promise<T | undefined> {
+    const search = new URLSearchParams(definedOnly(query)).toString();
+    return this.send<T>(describe(path, query), () => this.transport.get(path, search));
+  }
+
+  // --- POST and downloads (the usage export): the same governor and retry policy as GET ---
+
+  /**
+   * POST a JSON body; resolves the answer's JSON (`undefined` on 404). A retried POST may
+   * create a second export job upstream; it is retried only where GET would be (429, 5xx,
+   * network), as a lost answer leaves nothing else to go on.
+   */
+  async post<T>(path: string, body: unknown): Promise<T | undefined> {
+    return this.send<T>(`POST ${path}`, () => this.transport.post(path, body));
+  }
+
+  /**
+   * GET a file from a pre-signed URL on another host: no API header (the token never
+   * leaves for another host; the URL authorises itself), through the governor and retry
+   * policy. Only https is followed (http only when the API itself is on http, a local
+   * test server). Messages name the host and path, never the query, which is the URL's
+   * credential. Any status but 2xx is a transient error (an expired URL is fixed by
+   * asking for the export again).
+   */
+  async download(url: string): Promise<Buffer> {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      throw new ApiError('CircleCI gave a download URL that is not a URL; the API may have changed.', 'system_error', 'GET (download)');
+    }
+    const apiScheme = new URL(this.options.apiUrl).protocol;
+    if (target.protocol !== 'https:' && !(target.protocol === 'http:' && apiScheme === 'http:')) {
+      throw new ApiError(`CircleCI gave a download URL on ${target.protocol}//${target.host}, which is not https; not followed.`, 'system_error', 'GET (download)');
+    }
+    const route = `GET ${target.protocol}//${target.host}${target.pathname}`;
+    try {
+      const body = await this.send<Buffer>(route, async () => {
+        const answer = await this.transport.download(target.href);
+        return { ...answer, raw: true as const };
+      });
+      if (body === undefined) throw new ApiError(`The export file ${route} does not exist (404).`, 'transient_error', route);
+      return body;
+    } catch (error) {
+      if (error instanceof ApiError && error.status !== undefined && error.status < 500 && error.status !== 429) {
+        throw new ApiError(`The file host refused ${route} (${error.status}): the download URL may have expired; the export is asked for again on a later sync.`, 'transient_error', route);
+      }
+      throw error;
+    }
+  }
+
+  private async send<T>(route: string, exchange: () => Promise<Exchanged>): Promise<T | undefined> {
     let spentMs = 0;
     let rateLimited = 0;
     let transient = 0;
@@ -98,7 +152,7 @@ export class CircleCiClient {
       // The retry decision is made while the attempt still holds its slot, so a 429 pauses
       // the governor before the freed slot lets anything else start.
       const { attempt, decision } = await this.governor.schedule(async (permit) => {
-        const attempt = await this.attempt(path, query);
+        const attempt = await this.attempt(exchange);
         spentMs += this.now() - permit.startedAt;
         if (attempt.ok) {
           this.governor.settle(permit, false, 0, attempt.quota);
@@ -114,10 +168,9 @@ export class CircleCiClient {
       if (attempt.ok) {
         if (attempt.status === 404) return undefined;
         if (attempt.status < 300) return attempt.value as T;
-        throw errorForStatus(attempt.status, describe(path, query), attempt.body);
+        throw errorForStatus(attempt.status, route, attempt.body);
       }
       const failure = attempt.failure;
-      const route = describe(path, query);
       if (!decision!.retry) throw this.finalError(failure, route, attempt.body ?? '', decision!, rateLimited, transient, spentMs);
       const delayMs = decision!.delayMs;
       spentMs += delayMs;
@@ -185,26 +238,49 @@ export class CircleCiClient {
     return `rate ${perMinute(currentPerMinute)} (peak ${perMinute(peakPerMinute)}), ${rateLimited} × 429`;
   }
 
-  private async attempt(path: string, query: Query): Promise<Attempt> {
+
+  /**
+   * The API server's clock: its last `Date` header, moved on by the local clock since
+   * (the local clock when no answer had one). What "today" is for data the service
+   * produces (the usage export's complete days) is the service's word, not this machine's.
+   */
+  serverNow(): number {
+    return this.serverDate ? this.serverDate.at + (this.now() - this.serverDate.seen) : this.now();
+  }
+
+  private serverDate: { at: number; seen: number } | undefined;
+
+  private noteServerDate(headers: Headers): void {
+    const raw = headers.date;
+    const at = Date.parse(Array.isArray(raw) ? (raw[0] ?? '') : (raw ?? ''));
+    if (!Number.isNaN(at)) this.serverDate = { at, seen: this.now() };
+  }
+
+  private async attempt(exchange: () => Promise<Exchanged>): Promise<Attempt> {
     this.stats.requests += 1;
     try {
-      const response = await this.transport.get(path, new URLSearchParams(definedOnly(query)).toString());
+      const response = await exchange();
+      // A file host's headers say nothing of CircleCI's quota or clock: only the API's are read.
+      const fromApi = !('raw' in response);
       const status = response.statusCode;
-      const quota = quotaHeaders(response.headers);
+      const quota = fromApi ? quotaHeaders(response.headers) : undefined;
+      if (!fromApi && status >= 200 && status < 300) return { quota, ok: true, status, body: '', value: response.body };
+      const text = typeof response.body === 'string' ? response.body : response.body.toString('utf8');
+      if (fromApi) this.noteServerDate(response.headers);
       if (status === 429) {
         const retryAfter = response.headers['retry-after'];
-        return { quota, ok: false, failure: { kind: 'status', status, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter }, body: response.body };
+        return { quota, ok: false, failure: { kind: 'status', status, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter }, body: text };
       }
-      if (status >= 500) return { quota, ok: false, failure: { kind: 'status', status }, body: response.body };
-      if (status >= 300 || status === 404) return { quota, ok: true, status, body: response.body };
+      if (status >= 500) return { quota, ok: false, failure: { kind: 'status', status }, body: text };
+      if (status >= 300 || status === 404) return { quota, ok: true, status, body: text };
       let value: unknown;
       try {
-        value = JSON.parse(response.body);
+        value = JSON.parse(text);
       } catch {
         // An HTML page or a body cut off mid-way: usually a proxy or a dropped connection.
-        return { quota, ok: false, failure: { kind: 'unreadable' }, body: response.body };
+        return { quota, ok: false, failure: { kind: 'unreadable' }, body: text };
       }
-      return { quota, ok: true, status, body: response.body, value };
+      return { quota, ok: true, status, body: text, value };
     } catch (error) {
       // Only a failed exchange is worth retrying; anything else is our own bug and must
       // not be reported as a network problem.

@@ -23,6 +23,13 @@ export interface TransportResponse {
   body: string;
 }
 
+/** A download's answer: the body as bytes (a compressed file is not text). */
+export interface TransportDownload {
+  statusCode: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
 export class TransportError extends Error {
   constructor(readonly code: string) {
     super(`request failed: ${code}`);
@@ -32,6 +39,8 @@ export class TransportError extends Error {
 
 export class Transport {
   private readonly http: Got;
+  /** For URLs on other hosts (pre-signed downloads): none of the API's headers, the token least of all. */
+  private readonly bare: Got;
   private readonly agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
   constructor(options: TransportOptions) {
@@ -46,6 +55,14 @@ export class Transport {
       responseType: 'text',
       agent: this.agents,
     });
+    this.bare = got.extend({
+      headers: { 'User-Agent': options.headers['User-Agent'] ?? 'source-circleci' },
+      timeout: { request: options.timeoutMs },
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      followRedirect: false,
+      agent: this.agents,
+    });
   }
 
   /** `path` starts at the host root (`/api/v2/...`); `search` is an encoded query without `?`. */
@@ -53,6 +70,31 @@ export class Transport {
     try {
       const response = await this.http.get(path.replace(/^\//, ''), search ? { searchParams: search } : {});
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+    } catch (error) {
+      if (error instanceof RequestError) throw new TransportError(codeOf(error.code));
+      throw error;
+    }
+  }
+
+  /** POST a JSON body to an API path (`/api/v2/...`), with the API's headers. */
+  async post(path: string, json: unknown): Promise<TransportResponse> {
+    return this.exchange(async () => {
+      const response = await this.http.post(path.replace(/^\//, ''), { json });
+      return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+    });
+  }
+
+  /** GET an absolute URL on another host with no API header: the URL carries its own authorisation. */
+  async download(url: string): Promise<TransportDownload> {
+    return this.exchange(async () => {
+      const response = await this.bare.get(url, { responseType: 'buffer', decompress: false });
+      return { statusCode: response.statusCode, headers: response.headers, body: Buffer.from(response.body) };
+    });
+  }
+
+  private async exchange<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
     } catch (error) {
       if (error instanceof RequestError) throw new TransportError(codeOf(error.code));
       throw error;

@@ -20,6 +20,8 @@ export interface ReadContext {
   listContext: ListContext;
   /** What the read skipped or did not find, for its end. */
   summary: ReadSummary;
+  /** How an export job is waited for (run options: production defaults, or a test's virtual clock). */
+  exportPolling: { intervalMs: number; sleep: (ms: number) => Promise<void> };
 }
 
 /** Lists one stream's items under one parent record, a page at a time. */

@@ -2,7 +2,7 @@ import type { Config } from '../config/config.js';
 import { asConnectorError, type ConnectorError } from '../errors.js';
 import { createClient } from '../http/create-client.js';
 import type { Emitter } from '../protocol/emitter.js';
-import { DEFAULT_CHECKPOINT_RECORDS, type RunOptions } from '../run-options.js';
+import { DEFAULT_CHECKPOINT_RECORDS, DEFAULT_EXPORT_POLL_INTERVAL_MS, type RunOptions } from '../run-options.js';
 import type { StreamName } from '../streams/schemas/index.js';
 import { futureStartDate } from '../config/future-start.js';
 import { STREAM_GRAPH as graph } from '../streams/streams.js';
@@ -44,6 +44,10 @@ export async function read(
     failures,
     listContext: { client, config, log: (level, message) => emitter.log(level, message), signal: halt.signal },
     summary,
+    exportPolling: {
+      intervalMs: options.exportPollIntervalMs ?? DEFAULT_EXPORT_POLL_INTERVAL_MS,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    },
   };
   const future = futureStartDate(config.startDate, Date.now()); // said, not failed (see README)
   if (future !== undefined) emitter.log('WARN', future);

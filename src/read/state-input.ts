@@ -31,11 +31,17 @@ const Recent = z.strictObject({ id: z.string(), project_slug: z.string(), create
  */
 export type RecentRecord = z.infer<typeof Recent>;
 
-const partitionEntry = (cursor: string) => z.strictObject({ [cursor]: Timestamp.optional(), resume: Resume.optional() });
+const Pending = z.strictObject({ id: z.string().min(1), start: Timestamp, end: Timestamp });
+/** An export job started by an earlier sync and not collected yet, with the window it covers. */
+export type PendingJob = z.infer<typeof Pending>;
+
+const partitionEntry = (cursor: string, exports: boolean) =>
+  z.strictObject({ [cursor]: Timestamp.optional(), resume: Resume.optional(), ...(exports ? { pending: Pending.optional() } : {}) });
 
 export interface PartitionEntry {
   cursor?: string;
   resume?: Resume;
+  pending?: PendingJob;
 }
 
 export interface IncrementalState {
@@ -51,7 +57,7 @@ export function partitionKind(stream: StreamName): 'organizations' | 'projects' 
 }
 
 function stateSchema(stream: StreamName, cursor: string) {
-  const fields: Record<string, z.ZodType> = { [partitionKind(stream)]: z.record(z.string(), partitionEntry(cursor)).optional() };
+  const fields: Record<string, z.ZodType> = { [partitionKind(stream)]: z.record(z.string(), partitionEntry(cursor, STREAMS[stream].asyncExport !== undefined)).optional() };
   if (STREAM_GRAPH.inHistory(stream)) fields.currently_syncing = z.string().nullable().optional();
   if (STREAM_GRAPH.follows(stream)) {
     fields.unfinished = z.array(Unfinished).optional();
@@ -104,6 +110,7 @@ export function parseState(raw: unknown, selection: Selection): Map<StreamName, 
       const item: PartitionEntry = {};
       if (typeof value[cursor] === 'string') item.cursor = value[cursor];
       if (value.resume) item.resume = value.resume as Resume;
+      if (value.pending) item.pending = value.pending as PendingJob;
       partitions.set(key, item);
     }
     const state: IncrementalState = {
@@ -125,6 +132,7 @@ export function serialiseState(stream: StreamName, state: IncrementalState): Rec
     const out: Record<string, unknown> = {};
     if (entry.cursor !== undefined) out[cursor] = entry.cursor;
     if (entry.resume !== undefined) out.resume = entry.resume;
+    if (entry.pending !== undefined) out.pending = entry.pending;
     partitions[key] = out;
   }
   const out: Record<string, unknown> = { [partitionKind(stream)]: partitions };

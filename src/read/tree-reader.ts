@@ -5,6 +5,7 @@ import type { StreamName } from '../streams/schemas/index.js';
 import { STREAM_GRAPH as graph } from '../streams/streams.js';
 import { forEachConcurrent, settleAll } from '../util/concurrency.js';
 import { floorFor, isNew, latest } from './cursor.js';
+import { readExport } from './export-reader.js';
 import { listItems, ParentListing, toRecords, type ReadContext } from './read-context.js';
 import { emptyState, serialiseState } from './state-input.js';
 import { isFatal } from './stream-failures.js';
@@ -40,6 +41,11 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
     const floor = decl.cursor && partition !== undefined ? floorFor(incremental ? context.states.get(decl.name) : undefined, partition, context.config.startDate) : undefined;
     let newest: string | undefined;
     try {
+      if (decl.asyncExport) {
+        if (decl.when && !decl.when(parent)) return;
+        await readExport(decl, parent, partition ?? '', context, signal);
+        return;
+      }
       for await (const page of listItems(decl, parent, context)) {
         signal.throwIfAborted(); // a page that lands after the read ended is dropped, and no next one is asked for
         const records = toRecords(decl, page, parent, listing, context);

@@ -142,6 +142,38 @@ export interface Discovery {
   recent: (partition: ApiRecord, group: string, since: string, context: ListContext) => AsyncIterable<ApiRecord[]>;
 }
 
+/** The days one export job covers: `[start, end)`, ISO date-times at UTC midnight. */
+export interface ExportWindow {
+  start: string;
+  end: string;
+}
+
+/** A job's state as the service answers a poll. */
+export type ExportStatus = { state: 'pending' } | { state: 'completed'; files: string[] } | { state: 'failed'; reason: string };
+
+/**
+ * Records produced by an asynchronous export (CircleCI's usage export): a job is started
+ * for a window of whole days, polled until done, and its files downloaded. A job not done
+ * within `maxWaitMs` is kept in the state (per partition) and collected by a later sync
+ * instead of being started again; a failed job is started again on a later sync. The
+ * bookmark is the end of the last window whose files were read.
+ */
+export interface AsyncExport {
+  /** Longest window one job may cover, in days. */
+  maxWindowDays: number;
+  /** How far back a window may start, in months (an older start is moved up, with a log line). */
+  maxAgeMonths: number;
+  /** Days before the service's today that are not exported yet: the last window ends that many days before its midnight. */
+  settleDays: number;
+  /** How long one sync waits for a job before leaving it in the state for the next. */
+  maxWaitMs: (config: Config) => number;
+  /** Starts a job for the window; resolves its id. */
+  start: (parent: ApiRecord, window: ExportWindow, context: ListContext) => Promise<string>;
+  poll: (parent: ApiRecord, id: string, context: ListContext) => Promise<ExportStatus>;
+  /** The records of one downloaded file. */
+  records: (file: Buffer) => Iterable<ApiRecord>;
+}
+
 /**
  * A stream says what it is and where its records come from; the shared readers do the
  * reading. `parent` names the stream whose records this one is listed under (the parent
@@ -177,6 +209,8 @@ export interface StreamDeclaration<P extends string = string, A extends string =
   skipParentOnForbidden?: string;
   newestFirst?: NewestFirst;
   follow?: FollowUntilFinal;
+  /** Records come from an asynchronous export job per partition (then `endpoint` only names the stream's source). */
+  asyncExport?: AsyncExport;
 }
 
 /** The registry's view of a declaration. */

@@ -8,6 +8,7 @@ import { StreamGraph } from './graph.js';
 import { redactSecrets } from './redact.js';
 import { hasTriggers } from './trigger-support.js';
 import { validateStreams } from './validate.js';
+import { usage } from './usage.js';
 
 /**
  * Every stream of the connector. Organization-wide streams hang under `collaborations`
@@ -278,6 +279,7 @@ export const STREAMS: Readonly<Record<StreamName, AnyStreamDeclaration>> = valid
   tests,
   trigger,
   workflows,
+  usage,
 });
 
 export const STREAM_GRAPH = new StreamGraph(STREAMS);

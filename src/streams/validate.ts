@@ -23,7 +23,7 @@ export function declarationProblems(streams: Readonly<Record<string, AnyStreamDe
     if (decl.primaryKey.length === 0) say('has no primary key');
     // Which params fill which placeholders is checked by the type of defineStream.
     const placeholders = placeholdersOf(decl.endpoint.path);
-    if (!decl.list && decl.params === undefined && placeholders.length > 0) say(`endpoint ${decl.endpoint.path} has placeholders (${placeholders.join(', ')}) but no params`);
+    if (!decl.list && !decl.asyncExport && decl.params === undefined && placeholders.length > 0) say(`endpoint ${decl.endpoint.path} has placeholders (${placeholders.join(', ')}) but no params`);
     if ((decl.adds === undefined) !== (decl.enrich === undefined)) say('declares one of adds and enrich without the other');
     if (decl.parent === null && decl.when) say('a root has no parent for `when` to look at');
     if (decl.parent !== null && decl.under) say('`under` is for roots only');
@@ -61,6 +61,11 @@ export function declarationProblems(streams: Readonly<Record<string, AnyStreamDe
       if (!placeholdersOf(decl.follow.reread).includes('id')) say(`follow.reread ${decl.follow.reread} has no {id}`);
       const above = graph.lineage(name).slice(1).find((s) => graph.get(s).follow);
       if (above) say(`is below ${above}, which is followed already; nested followed streams are not supported`);
+    }
+    if (decl.asyncExport) {
+      if (history) say('an export is read by the tree reader; it cannot be part of a newest-first history');
+      if (!decl.cursor || !decl.partition) say('an export needs a cursor and a partition of its own (its bookmark and pending job are kept per partition)');
+      if (graph.children(name).length > 0) say('an export has no child streams');
     }
     if (decl.cursor && !history && !graph.partition(name)) {
       say('is incremental (has a cursor) but has no partition to keep its bookmarks under');

@@ -26,7 +26,7 @@ describeOnTargets('TestFullRefresh', (target) => {
 
   it('both reads succeed and cover every stream', () => {
     expect([first.exitCode, second.exitCode]).toEqual([0, 0]);
-    expect(catalog.streams).toHaveLength(13);
+    expect(catalog.streams).toHaveLength(14);
     for (const s of catalog.streams) expect(recordsOf(first.messages, s.stream.name).length).toBeGreaterThan(0);
   });
 

@@ -93,7 +93,7 @@ describe('acceptance-test-config.yml', () => {
     const states = readRepoJson<Array<Record<string, any>>>(future.future_state_path);
     const declared = new Set([...states.map((s) => s.stream.stream_descriptor.name), ...(future.missing_streams ?? []).map((s: { name: string }) => s.name)]);
     const incremental = incrementalOnly(readRepoJson('integration_tests/configured_catalog.json')).streams.map((s) => s.stream.name);
-    expect(incremental.length).toBe(7);
+    expect(incremental.length).toBe(8);
     expect(incremental.filter((name) => !declared.has(name))).toEqual([]);
   });
 });
@@ -162,6 +162,7 @@ describe('integration_tests/', () => {
     const projects = world.truth('project').map((project) => String(project.slug)).sort();
     const expectedPartitions: Record<string, { kind: string; keys: string[] }> = {
       deploy: { kind: 'organizations', keys: organizations },
+      usage: { kind: 'organizations', keys: organizations },
       schedule: { kind: 'projects', keys: projects },
       pipelines: { kind: 'projects', keys: [...configured].sort() },
       workflows: { kind: 'projects', keys: [...configured].sort() },

@@ -8,10 +8,12 @@ const DAY = 86_400_000;
 describe('advancing the world', () => {
   it('advanceTime moves the clock only', () => {
     const w = createWorld({ preset: 'tiny', seed: 1 });
-    const before = Object.fromEntries(STREAM_NAMES.map((s) => [s, w.truth(s)]));
+    // usage is what exports made *now* hold: days settle as the clock moves (usage-export.test.ts)
+    const streams = STREAM_NAMES.filter((s) => s !== 'usage');
+    const before = Object.fromEntries(streams.map((s) => [s, w.truth(s)]));
     w.advanceTime(DAY);
     expect(w.now).toBe('2026-11-02T00:00:00.000Z');
-    for (const s of STREAM_NAMES) expect(w.truth(s)).toEqual(before[s]);
+    for (const s of streams) expect(w.truth(s)).toEqual(before[s]);
   });
 
   it('addPipelines adds the newest pipelines, visible first in the list and in truth', async () => {

@@ -76,6 +76,7 @@ describe('faults', () => {
       // the clock stood still: the window resets a full minute from now
       expect(limited.headers).toEqual({
         'Content-Type': 'application/json; charset=utf-8',
+        Date: 'Sun, 01 Nov 2026 00:00:00 GMT', // the world's clock
         'Retry-After': '60',
         'RateLimit-Limit': '3',
         'RateLimit-Remaining': '0',
@@ -106,10 +107,10 @@ describe('faults', () => {
   it('rate limit: bare mode sends 429 with no Retry-After and no rate-limit headers', async () => {
     const c = core({ rateLimit: { requestsPerMinute: 1, headers: false } });
     const ok = await get(c, ME);
-    expect(ok.headers).toEqual({ 'Content-Type': 'application/json; charset=utf-8' });
+    expect(ok.headers).toEqual({ 'Content-Type': 'application/json; charset=utf-8', Date: new Date(c.world.nowMs).toUTCString() });
     const limited = await get(c, ME);
     expect(limited.status).toBe(429);
-    expect(limited.headers).toEqual({ 'Content-Type': 'application/json; charset=utf-8' });
+    expect(limited.headers).toEqual({ 'Content-Type': 'application/json; charset=utf-8', Date: new Date(c.world.nowMs).toUTCString() });
     expect(body(limited)).toEqual({ message: 'Rate limit exceeded.' });
   });
 

@@ -17,7 +17,7 @@ describe('full refresh of every stream', () => {
     slugs = world.projects.slice(0, 2).map((p) => p.slug);
     run = await runRead({
       config: fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START }),
-      streams: allStreams('full_refresh'),
+      streams: allStreams('full_refresh', { exports: true }),
     });
   });
   afterAll(() => fake.close());

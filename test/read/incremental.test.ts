@@ -53,7 +53,8 @@ describe('incremental syncs', () => {
     expect([...first.errors, ...second.errors]).toEqual([]);
   });
 
-  it.each(STREAM_NAMES.map((name) => [name]))('%s: the destination after both syncs equals the new truth', (name) => {
+  // usage: test/read/usage.test.ts (an export is a snapshot of its day: this world's changes rewrite past days)
+  it.each(STREAM_NAMES.filter((name) => name !== 'usage').map((name) => [name]))('%s: the destination after both syncs equals the new truth', (name) => {
     const stream = name as StreamName;
     const truth = world.truth(stream, { projectSlugs: slugs, startDate: START }) as Array<Record<string, unknown>>;
     for (const run of [first, second]) expect(dedupe(stream, run.records.get(stream)).size).toBe(run.records.get(stream)?.length ?? 0);

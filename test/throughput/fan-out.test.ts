@@ -8,11 +8,10 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { dispatch } from '../../src/commands/dispatch.js';
 import { Emitter } from '../../src/protocol/emitter.js';
-import { STREAM_NAMES } from '../../src/streams/schemas/index.js';
 import { createWorld, startFakeCircleCi, type FaultOptions, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
 import type { RequestLogEntry } from '../../tools/fake-circleci/dispatch.js';
 import { worldFigures } from '../../tools/bench/world-figures.js';
-import { allStreams, dedupe, fakeConfig, parseRun, readCommand, runRead, type RunResult } from '../support/connector.js';
+import { allStreams, dedupe, fakeConfig, LISTED_STREAMS, parseRun, readCommand, runRead, type RunResult } from '../support/connector.js';
 
 const START = '2025-01-01T00:00:00Z';
 
@@ -38,7 +37,7 @@ function configFor(world: World, url: string, extra: Record<string, unknown> = {
 function expectComplete(run: RunResult, world: World): void {
   expect(run.errors).toEqual([]);
   expect(run.exitCode).toBe(0);
-  for (const stream of STREAM_NAMES) {
+  for (const stream of LISTED_STREAMS) {
     const emitted = run.records.get(stream) ?? [];
     const truth = world.truth(stream, { projectSlugs: world.projectSlugs(), startDate: START }) as Array<Record<string, unknown>>;
     expect(dedupe(stream, emitted).size).toBe(emitted.length);

@@ -445,3 +445,58 @@ describe('the token never leaks', () => {
     expectNoToken(error.message, error.stack, JSON.stringify(error), ...logs.map((l) => l.message));
   });
 });
+
+describe('downloads and POST (the usage export)', () => {
+  const FILE_HOST = 'https://files.example.test';
+  const SIGNED = `${FILE_HOST}/exports/1.csv.gz?X-Amz-Signature=sig-secret-123&X-Amz-Expires=3600`;
+
+  it('a download sends no API header (no token, no Accept) and returns the bytes as sent', async () => {
+    const bytes = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff]);
+    api.server.use(http.get(`${FILE_HOST}/exports/1.csv.gz`, () => new HttpResponse(bytes, { headers: { 'Content-Type': 'application/octet-stream' } })));
+    const { client } = setup();
+    expect(Buffer.compare(await client.download(SIGNED), bytes)).toBe(0);
+    const request = api.requests.find((r) => r.url.host === 'files.example.test')!;
+    expect(request.headers.get('circle-token')).toBeNull();
+    expect(request.headers.get('authorization')).toBeNull();
+    expect(request.url.searchParams.get('X-Amz-Signature')).toBe('sig-secret-123');
+  });
+
+  it('a refused or retried download names host and path, never the query (its credential)', async () => {
+    let calls = 0;
+    api.server.use(
+      http.get(`${FILE_HOST}/exports/1.csv.gz`, () => {
+        calls += 1;
+        return calls === 1 ? new HttpResponse('', { status: 503 }) : new HttpResponse('<Error><Code>AccessDenied</Code></Error>', { status: 403 });
+      }),
+    );
+    const { client, logs } = setup();
+    const error = await apiError(client.download(SIGNED));
+    expect(calls).toBe(2); // the 503 went through the retry policy
+    expect(error.failureType).toBe('transient_error');
+    expect(error.message).toContain('files.example.test/exports/1.csv.gz');
+    for (const text of [error.message, error.stack, ...logs.map((l) => l.message)]) expect(text ?? '').not.toContain('sig-secret-123');
+  });
+
+  it('a download URL that is not https is not followed', async () => {
+    const { client } = setup();
+    const error = await apiError(client.download('http://files.example.test/x.csv.gz?X-Amz-Signature=s'));
+    expect(error.failureType).toBe('system_error');
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it('POST sends the token and a JSON body and resolves the JSON answer', async () => {
+    api.server.use(http.post(`${TEST_API}/api/v2/organizations/o/usage_export_job`, async ({ request }) => HttpResponse.json({ got: await request.json() }, { status: 201 })));
+    const { client } = setup();
+    await expect(client.post('/api/v2/organizations/o/usage_export_job', { start: 'a', end: 'b' })).resolves.toEqual({ got: { start: 'a', end: 'b' } });
+    expect(api.requests[0]!.headers.get('circle-token')).toBe(TEST_TOKEN);
+  });
+
+  it('serverNow follows the API server\'s Date header', async () => {
+    api.server.use(http.get(`${TEST_API}/api/v2/me`, () => HttpResponse.json({}, { headers: { Date: 'Sun, 01 Nov 2026 00:00:00 GMT' } })));
+    const { client, time } = setup();
+    await client.get('/api/v2/me');
+    expect(client.serverNow()).toBe(Date.parse('2026-11-01T00:00:00Z'));
+    await time.sleep(5_000); // then moves on with the local clock
+    expect(client.serverNow()).toBe(Date.parse('2026-11-01T00:00:05Z'));
+  });
+});

@@ -194,6 +194,7 @@ describe('discover', () => {
     schedule: { pk: ['id', 'project-slug'], modes: ['full_refresh', 'incremental'], cursor: 'updated-at' },
     trigger: { pk: ['id', 'project_id', 'pipeline_definition_id', 'organization_id'], modes: ['full_refresh'] },
     workflows: { pk: ['id'], modes: ['full_refresh', 'incremental'], cursor: 'created_at' },
+    usage: { pk: ['job_id'], modes: ['full_refresh', 'incremental'], cursor: 'job_run_started_at' },
   };
 
   async function catalog(): Promise<Message[]> {
@@ -204,10 +205,10 @@ describe('discover', () => {
     return messages[0]!.catalog.streams;
   }
 
-  it('prints one CATALOG with the 13 streams, names exact, without calling the API', async () => {
+  it('prints one CATALOG with the 14 streams, names exact, without calling the API', async () => {
     const streams = await catalog();
     expect(streams.map((s) => s.name).sort()).toEqual(Object.keys(expected).sort());
-    expect(new Set(streams.map((s) => s.name)).size).toBe(13);
+    expect(new Set(streams.map((s) => s.name)).size).toBe(Object.keys(expected).length);
     expect(api.requests).toEqual([]);
   });
 

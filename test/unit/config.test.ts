@@ -68,6 +68,7 @@ const FIELD: Record<string, keyof Config> = {
   page_size: 'pageSize',
   workflow_lookback_hours: 'workflowLookbackHours',
   max_retry_after_seconds: 'maxRetryAfterSeconds',
+  usage_export_max_wait_minutes: 'usageExportMaxWaitMinutes',
 };
 
 describe('valid configs', () => {
@@ -82,6 +83,7 @@ describe('valid configs', () => {
       maxRetryAfterSeconds: 600,
       pageSize: 100,
       workflowLookbackHours: 24,
+      usageExportMaxWaitMinutes: 5,
     });
   });
 
@@ -202,6 +204,7 @@ describe('invalid configs name the field', () => {
     ['page_size 101', { ...base, page_size: 101 }, 'page_size', /at most 100/],
     ['workflow_lookback_hours -1', { ...base, workflow_lookback_hours: -1 }, 'workflow_lookback_hours', /at least 0/],
     ['workflow_lookback_hours 721', { ...base, workflow_lookback_hours: 721 }, 'workflow_lookback_hours', /at most 720/],
+    ['usage_export_max_wait_minutes 241', { ...base, usage_export_max_wait_minutes: 241 }, 'usage_export_max_wait_minutes', /at most 240/],
   ];
 
   // Every row gets all four values: jest would take a missing fourth argument for `done`.
@@ -288,7 +291,7 @@ describe('spec.json and parseConfig stay in step', () => {
   it('the defaults in spec.json equal the parser’s defaults', () => {
     const defaults = parseConfig(base);
     const withDefault = properties.filter(([, property]) => property.default !== undefined);
-    expect(withDefault.map(([name]) => name).sort()).toEqual(['api_url', 'max_concurrency', 'max_retry_after_seconds', 'page_size', 'workflow_lookback_hours']);
+    expect(withDefault.map(([name]) => name).sort()).toEqual(['api_url', 'max_concurrency', 'max_retry_after_seconds', 'page_size', 'usage_export_max_wait_minutes', 'workflow_lookback_hours']);
     for (const [name, property] of withDefault) expect([name, defaults[FIELD[name]!]]).toEqual([name, property.default]);
   });
 

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { parseLines, runBuiltConnector, type ProcessResult } from '../acceptance/connector-process.js';
-import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../fake-circleci/index.js';
+import { configureUsageExport, createWorld, startFakeCircleCi, type RunningFake, type World } from '../fake-circleci/index.js';
 
 const write = (text: string): boolean => process.stdout.write(text);
 
@@ -133,6 +133,8 @@ async function main(): Promise<void> {
   });
   const size = values.size === 'tiny' ? 'tiny' : 'small';
   const world = createWorld({ preset: size, seed: Number(values.seed) });
+  // The built connector waits for real between polls of a usage export: here jobs are ready at once.
+  configureUsageExport(world, { createdPolls: 0, processingPolls: 0 });
   const fake = await startFakeCircleCi({ world });
   const out = mkdtempSync(join(tmpdir(), 'source-circleci-demo-'));
   const token = world.token;

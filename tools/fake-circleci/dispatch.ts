@@ -112,7 +112,8 @@ export class FakeCircleCiCore {
       kind: 'response',
       route,
       status,
-      headers: { 'Content-Type': JSON_CONTENT_TYPE, ...headers },
+      // The world's clock, as a real server's Date header gives its own (the usage export's days follow it).
+      headers: { 'Content-Type': JSON_CONTENT_TYPE, Date: new Date(this.world.nowMs).toUTCString(), ...headers },
       body: JSON.stringify(body),
     });
     try {
@@ -164,7 +165,8 @@ export class FakeCircleCiCore {
 
       // per-entity faults
       const params = match.params;
-      if (route === 'groups' && this.faults.isForbiddenGroupOrg(params.orgId ?? '')) {
+      // Listing groups and the usage export both need organization admin rights.
+      if ((route === 'groups' || route === 'usage_export_create' || route === 'usage_export_get') && this.faults.isForbiddenGroupOrg(params.orgId ?? '')) {
         return finish(json(403, errorBody(MESSAGES.forbidden), extra));
       }
       if (route === 'pipeline_workflows' && this.faults.isNotFoundId(params.pipelineId ?? '')) {

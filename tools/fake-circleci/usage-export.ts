@@ -578,3 +578,43 @@ export function usageRowsTruth(
   const cutoff = cutoffOf(options.asOf ? Date.parse(options.asOf) : world.nowMs);
   return projectsOf(world, ids).flatMap((p) => [...projectRows(world, p, Date.parse(start), Date.parse(end), cutoff)]);
 }
+
+/**
+ * Truth of the `usage` stream for one organization: what exports of every window from the
+ * start date (its UTC day; at most 13 months back, then the day after that limit) up to
+ * the day before yesterday (world time) hold, as records: column names in lower case,
+ * typed by what each column holds (written here from the columns' names, apart from the
+ * connector's own column table), `\N` as null.
+ */
+export function usageTruthRecords(world: World, orgId: string, startDate: string | undefined): JsonObject[] {
+  const today = Math.floor(world.nowMs / DAY) * DAY;
+  const earliest = Math.ceil(monthsBefore(today, 13) / DAY) * DAY + DAY;
+  const from = Math.max(earliest, Math.floor((startDate ? Date.parse(startDate) : 0) / DAY) * DAY);
+  const until = today - DAY;
+  // Window by window (32 days at most, each ending 1 ms before the next starts), as the
+  // exports are made: a window's rows come from the pipelines that can have jobs in it.
+  const out: JsonObject[] = [];
+  for (let start = from; start < until; start = Math.min(start + 32 * DAY, until)) {
+    const end = Math.min(start + 32 * DAY, until) - 1;
+    for (const row of usageRowsTruth(world, orgId, new Date(start).toISOString(), new Date(end).toISOString())) out.push(usageRecordOf(row));
+  }
+  return out;
+}
+
+const INTEGER_COLUMNS = new Set(['PIPELINE_NUMBER', 'JOB_RUN_NUMBER', 'PARALLELISM', 'JOB_RUN_SECONDS']);
+
+/** One row as the connector's record: lower-case names, numbers, booleans, ISO date-times. */
+export function usageRecordOf(row: UsageRow): JsonObject {
+  const out: JsonObject = {};
+  for (const column of USAGE_COLUMNS) {
+    const value = row[column];
+    const name = column.toLowerCase();
+    if (value === null) out[name] = null;
+    else if (column === 'JOB_RUN_DATE') out[name] = value;
+    else if (/_AT$|_DATE$/.test(column)) out[name] = `${value.replace(' ', 'T')}Z`.replace(/T(\d\d:\d\d:\d\d)Z$/, 'T$1.000Z');
+    else if (column.startsWith('IS_')) out[name] = value === 'true';
+    else if (INTEGER_COLUMNS.has(column) || /_PCT$|_CREDITS$/.test(column)) out[name] = Number(value);
+    else out[name] = value;
+  }
+  return out;
+}

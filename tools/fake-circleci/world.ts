@@ -18,6 +18,7 @@ import {
   uuidFrom,
 } from './hash.js';
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/types.js';
+import { usageTruthRecords } from './usage-export.js';
 
 // ---------------------------------------------------------------------------------------
 // Public record shapes (as the API sends them)
@@ -1708,6 +1709,9 @@ export class World {
         return;
       case 'tests':
         yield* this.testsTruth(options);
+        return;
+      case 'usage':
+        for (const o of this.orgs) yield* usageTruthRecords(this, o.id, options.startDate);
         return;
       default: {
         const never: never = stream;

@@ -79,9 +79,20 @@ export function streamSource(declaration: AnyStreamDeclaration): StreamSource {
   };
 }
 
-export const STREAM_SOURCES: Readonly<Record<StreamName, StreamSource>> = Object.fromEntries(
-  STREAM_NAMES.map((name) => [name, streamSource(STREAMS[name])]),
-) as Record<StreamName, StreamSource>;
+/**
+ * Streams whose records are not in the OpenAPI spec, with a schema written in code from
+ * their own source of truth (usage: the export's CSV columns, src/streams/schemas/
+ * usage-columns.ts). This generator neither writes nor checks them.
+ */
+export const HAND_WRITTEN_STREAMS = ['usage'] as const;
+export type GeneratedStreamName = Exclude<StreamName, (typeof HAND_WRITTEN_STREAMS)[number]>;
+export const GENERATED_STREAM_NAMES: readonly GeneratedStreamName[] = STREAM_NAMES.filter(
+  (name): name is GeneratedStreamName => !(HAND_WRITTEN_STREAMS as readonly string[]).includes(name),
+);
+
+export const STREAM_SOURCES: Readonly<Record<GeneratedStreamName, StreamSource>> = Object.fromEntries(
+  GENERATED_STREAM_NAMES.map((name) => [name, streamSource(STREAMS[name])]),
+) as Record<GeneratedStreamName, StreamSource>;
 
 // ---------------------------------------------------------------------------------
 // Live-API deviations from the spec (test/reference/README.md). Each one is applied
@@ -174,7 +185,7 @@ export function inlineRefs(spec: OpenApiDocument, schema: OpenApiSchema, seen: r
 }
 
 /** The OpenAPI schema (refs inlined) of one record of `stream`, before conversion. */
-export function sourceRecordSchema(spec: OpenApiDocument, stream: StreamName): OpenApiSchema {
+export function sourceRecordSchema(spec: OpenApiDocument, stream: GeneratedStreamName): OpenApiSchema {
   const source = STREAM_SOURCES[stream];
   const body = spec.paths[source.path]?.get?.responses?.['200']?.content?.['application/json']?.schema;
   if (!body) throw new Error(`${stream}: no GET ${source.path} 200 application/json schema in the spec`);
@@ -299,7 +310,7 @@ function sortedProperties(properties: Record<string, StreamJsonSchema>): Record<
 }
 
 /** Key and cursor fields of `stream`. */
-export function keyFields(stream: StreamName): readonly string[] {
+export function keyFields(stream: GeneratedStreamName): readonly string[] {
   const { primaryKey, cursor } = STREAM_SOURCES[stream];
   return cursor === undefined || primaryKey.includes(cursor) ? primaryKey : [...primaryKey, cursor];
 }
@@ -318,7 +329,7 @@ function specGuarantees(record: OpenApiSchema, name: string): boolean {
  * guaranteed by the spec, or filled from a fallback the spec guarantees. A cursor the spec
  * may leave out stays nullable: such records are read too.
  */
-export function requiredFields(spec: OpenApiDocument, stream: StreamName): readonly string[] {
+export function requiredFields(spec: OpenApiDocument, stream: GeneratedStreamName): readonly string[] {
   const source = STREAM_SOURCES[stream];
   const { primaryKey, cursor, cursorFallback } = source;
   if (cursor === undefined || primaryKey.includes(cursor)) return primaryKey;
@@ -327,7 +338,7 @@ export function requiredFields(spec: OpenApiDocument, stream: StreamName): reado
   return always ? [...primaryKey, cursor] : primaryKey;
 }
 
-export function deriveStreamSchema(spec: OpenApiDocument, stream: StreamName): StreamJsonSchema {
+export function deriveStreamSchema(spec: OpenApiDocument, stream: GeneratedStreamName): StreamJsonSchema {
   const source = STREAM_SOURCES[stream];
   const record = flattenCombinators(sourceRecordSchema(spec, stream));
   if (schemaType(record) !== 'object') throw new Error(`${stream}: record schema is not an object`);
@@ -360,9 +371,9 @@ export function deriveStreamSchema(spec: OpenApiDocument, stream: StreamName): S
 }
 
 /** Every stream's schema, derived from the OpenAPI document. */
-export function deriveStreamSchemas(spec: OpenApiDocument): Record<StreamName, StreamJsonSchema> {
-  return Object.fromEntries(STREAM_NAMES.map((stream) => [stream, deriveStreamSchema(spec, stream)])) as Record<
-    StreamName,
+export function deriveStreamSchemas(spec: OpenApiDocument): Record<GeneratedStreamName, StreamJsonSchema> {
+  return Object.fromEntries(GENERATED_STREAM_NAMES.map((stream) => [stream, deriveStreamSchema(spec, stream)])) as Record<
+    GeneratedStreamName,
     StreamJsonSchema
   >;
 }
@@ -390,7 +401,7 @@ export function loadSpec(root: string = findRepoRoot()): OpenApiDocument {
 /** Rendered file contents by file name (`<stream>.json`), from a fresh derivation. */
 export function renderStreamSchemaFiles(spec: OpenApiDocument): Record<string, string> {
   const schemas = deriveStreamSchemas(spec);
-  return Object.fromEntries(STREAM_NAMES.map((stream) => [`${stream}.json`, renderSchema(schemas[stream])]));
+  return Object.fromEntries(GENERATED_STREAM_NAMES.map((stream) => [`${stream}.json`, renderSchema(schemas[stream])]));
 }
 
 /** Names of files under the schemas directory that differ from a fresh derivation (or are missing / stale). */
@@ -421,7 +432,7 @@ function main(argv: readonly string[]): number {
   if (argv.includes('--check')) {
     const differing = diffStreamSchemaFiles(root);
     if (differing.length === 0) {
-      process.stdout.write(`${SCHEMAS_DIR}: ${STREAM_NAMES.length} schemas up to date\n`);
+      process.stdout.write(`${SCHEMAS_DIR}: ${GENERATED_STREAM_NAMES.length} schemas up to date\n`);
       return 0;
     }
     process.stderr.write(

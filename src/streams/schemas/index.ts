@@ -16,6 +16,8 @@ import schedule from './schedule.json' with { type: 'json' };
 import tests from './tests.json' with { type: 'json' };
 import trigger from './trigger.json' with { type: 'json' };
 import workflows from './workflows.json' with { type: 'json' };
+// Not in the OpenAPI spec: built from its column table (usage-columns.ts), not generated.
+import { usageSchema as usage } from './usage-columns.js';
 
 import type { StreamJsonSchema, StreamName } from './types.js';
 
@@ -36,4 +38,5 @@ export const streamSchemas: Record<StreamName, StreamJsonSchema> = {
   tests,
   trigger,
   workflows,
+  usage,
 };

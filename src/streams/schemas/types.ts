@@ -20,6 +20,7 @@ export const STREAM_NAMES = [
   'tests',
   'trigger',
   'workflows',
+  'usage',
 ] as const;
 
 export type StreamName = (typeof STREAM_NAMES)[number];

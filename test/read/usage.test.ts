@@ -1,0 +1,201 @@
+// The usage stream against the fake's usage export: whole reads compared with its truth,
+// incremental windows by day, pending, failed and rate-limited jobs, a non-admin
+// organization, and the pre-signed URLs' secrecy. Polling runs in virtual time: the
+// injected sleep counts its waits and returns at once.
+
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  configureUsageExport,
+  createWorld,
+  startFakeCircleCi,
+  usageExportJobs,
+  usageRowsTruth,
+  usageUrlSecrets,
+  type RunningFake,
+  type World,
+} from '../../tools/fake-circleci/index.js';
+import { usageRecordOf } from '../../tools/fake-circleci/usage-export.js';
+import type { RunOptions } from '../../src/run-options.js';
+import { dedupe, fakeConfig, runRead, type RunResult } from '../support/connector.js';
+
+const START = '2026-08-01T00:00:00Z';
+const DAY = 86_400_000;
+
+let world: World;
+let fake: RunningFake;
+let slept: number[];
+
+beforeEach(async () => {
+  world = createWorld({ preset: 'tiny', seed: 7 });
+  fake = await startFakeCircleCi({ world, faults: {} });
+  slept = [];
+});
+afterEach(() => fake.close());
+
+const options = (): RunOptions => ({
+  exportPollIntervalMs: 10_000,
+  sleep: async (ms) => {
+    slept.push(ms);
+  },
+});
+
+function config(fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return fakeConfig(world, fake.url, { project_slugs: [world.projects[0]!.slug], start_date: START, ...fields });
+}
+
+function sync(mode: 'incremental' | 'full_refresh', state?: unknown, fields: Record<string, unknown> = {}): Promise<RunResult> {
+  return runRead({ config: config(fields), streams: { usage: mode }, ...(state !== undefined ? { state } : {}) }, options());
+}
+
+function usageState(run: RunResult): Record<string, any> {
+  return run.finalState.find((s) => s.stream.stream_descriptor.name === 'usage')!.stream.stream_state.organizations;
+}
+
+function logs(run: RunResult, level: string): string[] {
+  return run.logs.filter((l) => l.level === level && l.message.startsWith('usage:')).map((l) => l.message);
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const today = () => Math.floor(world.nowMs / DAY) * DAY;
+
+describe('usage', () => {
+  it('a full read equals the truth: every organization, every window, typed by column', async () => {
+    const run = await sync('full_refresh');
+    expect(run.errors).toEqual([]);
+    const truth = world.truth('usage', { startDate: START }) as Array<Record<string, unknown>>;
+    expect(truth.length).toBeGreaterThan(0);
+    const records = run.records.get('usage') ?? [];
+    expect(records.length).toBe(dedupe('usage', records).size);
+    expect(dedupe('usage', records)).toEqual(dedupe('usage', truth));
+    // 3 windows (Aug 1 – Oct 31, 32 days at most) for each of the 3 organizations, each job waited for in polls
+    expect(usageExportJobs(world).map((j) => [iso(j.startMs), iso(j.endMs + 1)]).sort()).toEqual(
+      world.orgs.flatMap(() => [
+        ['2026-08-01T00:00:00.000Z', '2026-09-02T00:00:00.000Z'],
+        ['2026-09-02T00:00:00.000Z', '2026-10-04T00:00:00.000Z'],
+        ['2026-10-04T00:00:00.000Z', iso(today() - DAY)],
+      ]).sort(),
+    );
+    expect(logs(run, 'INFO').filter((m) => / completed after waiting 20 s \(3 polls\)$/.test(m))).toHaveLength(9);
+  });
+
+  it('incremental syncs continue by day from the end of the last window, with no gap and no duplicate', async () => {
+    const first = await sync('incremental');
+    const bookmark = iso(today() - DAY);
+    for (const org of world.orgs) expect(usageState(first)[org.id]).toEqual({ job_run_started_at: bookmark });
+
+    world.advanceTime(3 * DAY);
+    const jobsBefore = usageExportJobs(world).length;
+    const second = await sync('incremental', first.finalState);
+    expect(second.errors).toEqual([]);
+    const newJobs = usageExportJobs(world).slice(jobsBefore);
+    expect(newJobs.map((j) => [iso(j.startMs), iso(j.endMs + 1)])).toEqual(world.orgs.map(() => [bookmark, iso(today() - DAY)]));
+    const firstIds = new Set((first.records.get('usage') ?? []).map((r) => r.job_id));
+    const secondRecords = second.records.get('usage') ?? [];
+    expect(secondRecords.filter((r) => firstIds.has(r.job_id))).toEqual([]);
+    const expected = world.orgs.flatMap((org) => usageRowsTruth(world, org.id, bookmark, iso(today() - DAY - 1)).map(usageRecordOf));
+    expect(dedupe('usage', secondRecords)).toEqual(dedupe('usage', expected as Array<Record<string, unknown>>));
+    for (const org of world.orgs) expect(usageState(second)[org.id]).toEqual({ job_run_started_at: iso(today() - DAY) });
+
+    // the same day again: nothing to export, no job started
+    const third = await sync('incremental', second.finalState);
+    expect(usageExportJobs(world).length).toBe(jobsBefore + newJobs.length);
+    expect(third.records.get('usage')).toBeUndefined();
+  });
+
+  it('a start date older than 13 months is moved up, with a log line', async () => {
+    const run = await sync('incremental', undefined, { start_date: '2024-01-01' });
+    expect(run.errors).toEqual([]);
+    expect(logs(run, 'INFO').filter((m) => m.includes('more than 13 months back'))).toHaveLength(world.orgs.length);
+    const starts = usageExportJobs(world).map((j) => j.startMs);
+    expect(Math.min(...starts)).toBeGreaterThan(Date.parse('2025-10-01T00:00:00Z'));
+  });
+
+  it('a job not ready within the wait is kept in state and collected by the next sync without a second POST', async () => {
+    configureUsageExport(world, { processingPolls: 1_000_000, completeAfterMs: 3_600_000 });
+    const first = await sync('incremental', undefined, { usage_export_max_wait_minutes: 1 });
+    expect(first.errors).toEqual([]);
+    expect(first.records.get('usage')).toBeUndefined();
+    const jobs = usageExportJobs(world);
+    expect(jobs).toHaveLength(world.orgs.length);
+    // 1 minute in 10 s polls: 7 polls, 6 waits each
+    expect(jobs.map((j) => j.polls)).toEqual(world.orgs.map(() => 7));
+    expect(slept).toEqual(Array(6 * world.orgs.length).fill(10_000));
+    for (const org of world.orgs) {
+      const job = jobs.find((j) => j.orgIds[0] === org.id)!;
+      expect(usageState(first)[org.id]).toEqual({ pending: { id: job.id, start: iso(job.startMs), end: iso(job.endMs + 1) } });
+    }
+    expect(logs(first, 'WARN').filter((m) => m.includes('not ready within 1 minutes; it is kept in the state'))).toHaveLength(world.orgs.length);
+
+    world.advanceTime(3_600_000);
+    const second = await sync('incremental', first.finalState, { usage_export_max_wait_minutes: 1 });
+    expect(second.errors).toEqual([]);
+    const collected = usageExportJobs(world).slice(0, jobs.length);
+    expect(collected.map((j) => j.polls)).toEqual(world.orgs.map(() => 8)); // one more poll each: completed
+    expect(logs(second, 'INFO').filter((m) => m.includes('collecting the export job started by an earlier sync'))).toHaveLength(world.orgs.length);
+    expect((second.records.get('usage') ?? []).length).toBeGreaterThan(0);
+    // the collected window moved the bookmark; the next window's job is the one waited for now
+    for (const org of world.orgs) {
+      expect(usageState(second)[org.id]).toMatchObject({ job_run_started_at: '2026-09-02T00:00:00.000Z', pending: { start: '2026-09-02T00:00:00.000Z' } });
+    }
+  });
+
+  it('full refresh cannot keep a job: one not ready fails the stream as transient', async () => {
+    configureUsageExport(world, { outcome: 'stuck' });
+    const run = await sync('full_refresh', undefined, { usage_export_max_wait_minutes: 0 });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors.map((e) => e.failure_type)).toEqual(['transient_error']);
+  });
+
+  it('a failed job is asked for again on a later sync, with a warning', async () => {
+    configureUsageExport(world, { outcome: 'fail' });
+    const first = await sync('incremental');
+    expect(first.errors).toEqual([]);
+    expect(logs(first, 'WARN').filter((m) => m.includes('failed (The usage export query failed'))).toHaveLength(world.orgs.length);
+    for (const org of world.orgs) expect(usageState(first)[org.id]).toEqual({});
+
+    configureUsageExport(world, { outcome: 'complete' });
+    const second = await sync('incremental', first.finalState);
+    expect(second.errors).toEqual([]);
+    const truth = world.truth('usage', { startDate: START }) as Array<Record<string, unknown>>;
+    expect(dedupe('usage', second.records.get('usage'))).toEqual(dedupe('usage', truth));
+  });
+
+  it('the hourly limit (429) stops an organization after its last window, to go on later', async () => {
+    configureUsageExport(world, { postsPerHour: 1 });
+    const first = await sync('incremental');
+    expect(first.errors).toEqual([]);
+    expect(logs(first, 'WARN').filter((m) => m.includes('(429)'))).toHaveLength(world.orgs.length);
+    for (const org of world.orgs) expect(usageState(first)[org.id]).toEqual({ job_run_started_at: '2026-09-02T00:00:00.000Z' });
+
+    world.advanceTime(3_600_000);
+    configureUsageExport(world, { postsPerHour: 10 });
+    const second = await sync('incremental', first.finalState);
+    const truth = world.truth('usage', { startDate: START }) as Array<Record<string, unknown>>;
+    const destination = dedupe('usage', first.records.get('usage'), second.records.get('usage'));
+    expect([...destination.keys()].sort()).toEqual([...dedupe('usage', truth).keys()].sort());
+  });
+
+  it('an organization that refuses the export (403, not an admin) is skipped with a warning; the others sync', async () => {
+    await fake.close();
+    const refused = world.orgs[0]!.id;
+    fake = await startFakeCircleCi({ world, faults: { forbiddenGroupOrgs: [refused] } });
+    const run = await sync('incremental');
+    expect(run.exitCode).toBe(0);
+    expect(run.logs.filter((l) => l.level === 'WARN' && l.message.includes('usage export needs organization admin rights'))).toHaveLength(1);
+    const orgs = new Set((run.records.get('usage') ?? []).map((r) => r.organization_id));
+    expect(orgs.has(refused)).toBe(false);
+    expect(orgs.size).toBe(world.orgs.length - 1);
+  });
+
+  it('no token and no URL signature in any output; the file host gets no token (it would answer 400)', async () => {
+    const run = await sync('incremental');
+    expect(run.errors).toEqual([]);
+    expect((run.records.get('usage') ?? []).length).toBeGreaterThan(0);
+    const secrets = usageUrlSecrets(world);
+    expect(secrets.length).toBeGreaterThan(0);
+    const output = run.lines.join('\n');
+    for (const secret of [...secrets, world.token]) expect(output.includes(secret)).toBe(false);
+    expect(output.includes('X-Amz-')).toBe(false);
+    expect(fake.stats.byRoute.usage_export_file).toBeGreaterThan(0);
+  });
+});
