@@ -16,11 +16,13 @@ import { readTree } from './tree-reader.js';
 
 /**
  * One `read`: every root's streams side by side (a newest-first root by the history
- * reader, any other by the tree reader), then a final state and status per stream. A stream that failed ends INCOMPLETE with a TRACE ERROR
- * naming it, after the others have saved their state. Returns the process exit code.
+ * reader, any other by the tree reader), then a final state and status per stream. A
+ * failure stays in its part (one stream under one parent): that stream ends INCOMPLETE
+ * after a final state for the parts that completed, everything else goes on, and one
+ * TRACE ERROR at the end lists what failed. Returns the process exit code.
  *
  * The sides share the client, whose governor bounds the requests in flight, and a
- * `halt`: a fatal error (401, 400) on any side aborts it, the others then start nothing
+ * `halt`: a token refused outright (StreamFailures.isFatal) on any side aborts it, the others then start nothing
  * new, and only once all have settled are the final messages written (nothing is written
  * after them). A side that was stopped never counts as finished.
  */
@@ -77,20 +79,22 @@ export async function read(
   if (noProject) failures.add(underConfiguredProjects().filter((stream) => finished.has(stream)), noProject);
 
   for (const [stream, mode] of selection) {
-    if (!finished.has(stream) || failures.has(stream)) {
+    if (!finished.has(stream)) {
       emitter.streamStatus(stream, 'INCOMPLETE');
       continue;
     }
+    // A stream that failed somewhere still saves what completed (its other partitions' bookmarks).
     const state = mode === 'incremental' ? serialiseState(stream, states.get(stream) ?? emptyState()) : {};
     emitter.state(stream, state);
-    emitter.streamStatus(stream, 'COMPLETE');
+    emitter.streamStatus(stream, failures.has(stream) ? 'INCOMPLETE' : 'COMPLETE');
   }
   if (fatal) {
     emitter.error(fatal.message, fatal.failureType, fatal.internalMessage ? { internalMessage: fatal.internalMessage } : {});
     return 1;
   }
-  if (failures.size > 0) {
-    for (const [stream, error] of failures.entries()) emitter.error(`Stream ${stream} did not complete: ${error.message}`, error.failureType, { stream });
+  const failed = failures.summary();
+  if (failed) {
+    emitter.error(failed.message, failed.failureType);
     return 1;
   }
   emitter.log('INFO', `read complete: ${client.stats.requests} requests, ${client.stats.retries} retries, ${client.rateSummary}${summary.line(config.projectSlugs)}`);
