@@ -9,6 +9,8 @@ export interface RunOptions {
   checkpointRecords?: number;
   /** How long one request may take before it is abandoned and retried. */
   requestTimeoutMs?: number;
+  /** Aborted when the sync is cancelled (SIGTERM, SIGINT): no new requests, save what was read, end. */
+  cancel?: AbortSignal;
 }
 
 export const DEFAULT_CHECKPOINT_RECORDS = 1000;

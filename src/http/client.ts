@@ -18,6 +18,8 @@ export interface ClientOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Once aborted (the sync is cancelled), requests in flight are abandoned and none is started or retried. */
+  signal?: AbortSignal;
 }
 
 export type Query = Record<string, string | number | undefined>;
@@ -95,10 +97,13 @@ export class CircleCiClient {
     let rateLimited = 0;
     let transient = 0;
     for (;;) {
+      this.options.signal?.throwIfAborted();
       // The retry decision is made while the attempt still holds its slot, so a 429 pauses
       // the governor before the freed slot lets anything else start.
       const { attempt, decision } = await this.governor.schedule(async (permit) => {
+        this.options.signal?.throwIfAborted();
         const attempt = await this.attempt(path, query);
+        this.options.signal?.throwIfAborted(); // abandoned, not a network failure to retry
         spentMs += this.now() - permit.startedAt;
         if (attempt.ok) {
           this.governor.settle(permit, false, 0, attempt.quota);
@@ -188,7 +193,7 @@ export class CircleCiClient {
   private async attempt(path: string, query: Query): Promise<Attempt> {
     this.stats.requests += 1;
     try {
-      const response = await this.transport.get(path, new URLSearchParams(definedOnly(query)).toString());
+      const response = await this.transport.get(path, new URLSearchParams(definedOnly(query)).toString(), this.options.signal);
       const status = response.statusCode;
       const quota = quotaHeaders(response.headers);
       if (status === 429) {

@@ -49,9 +49,9 @@ export class Transport {
   }
 
   /** `path` starts at the host root (`/api/v2/...`); `search` is an encoded query without `?`. */
-  async get(path: string, search: string): Promise<TransportResponse> {
+  async get(path: string, search: string, signal?: AbortSignal): Promise<TransportResponse> {
     try {
-      const response = await this.http.get(path.replace(/^\//, ''), search ? { searchParams: search } : {});
+      const response = await this.http.get(path.replace(/^\//, ''), { ...(search ? { searchParams: search } : {}), ...(signal ? { signal } : {}) });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
       if (error instanceof RequestError) throw new TransportError(codeOf(error.code));

@@ -5,7 +5,7 @@ import { forEachConcurrent, Semaphore } from '../util/concurrency.js';
 import { HistoryWalk, type HistoryRun } from './history-walk.js';
 import type { ReadContext } from './read-context.js';
 import { emptyState } from './state-input.js';
-import { StreamFailures } from './stream-failures.js';
+import { Cancelled, StreamFailures } from './stream-failures.js';
 
 /**
  * A newest-first history (a root declared `newestFirst`, e.g. pipelines of the configured
@@ -44,6 +44,9 @@ export async function readHistory(rootName: StreamName, context: ReadContext, ch
     // The walks read this wherever they would start work or save state.
     get aborted() {
       return signal.aborted;
+    },
+    get cancelled() {
+      return signal.reason instanceof Cancelled;
     },
   };
   const partitions = (root.under?.(context.config) ?? [{}]).map((record): [string, ApiRecord] => [root.partition!.key(record), record]);

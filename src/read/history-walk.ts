@@ -43,6 +43,8 @@ export interface HistoryRun {
   inProgress: Set<string>;
   /** A fatal error ended the read: walks start nothing new and save nothing more. */
   aborted: boolean;
+  /** The sync was cancelled: walks start nothing new, and each saves its finished prefix once. */
+  cancelled: boolean;
   /** A checkpoint is due once the finished prefix holds this many more settled records. */
   checkpointRecords: number;
 }
@@ -132,7 +134,15 @@ export class HistoryWalk {
       } catch (error) {
         this.tasks.fail(error);
       }
-      await this.tasks.settle();
+      try {
+        await this.tasks.settle();
+      } catch (error) {
+        if (!this.run_.cancelled) throw error;
+      }
+      if (this.run_.cancelled) {
+        this.checkpoint(); // the root records finished before the cancel, and nothing more
+        return;
+      }
       if (this.run_.aborted) return;
       await this.discoverRecent();
       await this.revisitUnfinished();

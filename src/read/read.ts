@@ -11,7 +11,7 @@ import { ReadSummary } from './read-summary.js';
 import { isConfiguredProjectRoot, type ReadContext } from './read-context.js';
 import type { Selection } from './selection.js';
 import { emptyState, serialiseState, type IncrementalState } from './state-input.js';
-import { StreamFailures } from './stream-failures.js';
+import { Cancelled, StreamFailures } from './stream-failures.js';
 import { readTree } from './tree-reader.js';
 
 /**
@@ -33,9 +33,18 @@ export async function read(
   emitter: Emitter,
   options: RunOptions = {},
 ): Promise<number> {
-  const client = createClient(config, emitter, options.requestTimeoutMs);
   const failures = new StreamFailures();
   const halt = new AbortController();
+  // A cancel abandons the requests in flight (a fatal error lets them land: nothing waits on them).
+  const abandon = new AbortController();
+  const cancel = options.cancel;
+  const onCancel = () => {
+    if (!halt.signal.aborted) halt.abort(new Cancelled(typeof cancel?.reason === 'string' ? cancel.reason : 'cancelled'));
+    abandon.abort();
+  };
+  cancel?.addEventListener('abort', onCancel, { once: true });
+  if (cancel?.aborted) onCancel();
+  const client = createClient(config, emitter, options.requestTimeoutMs, abandon.signal);
   const summary = new ReadSummary((level, message) => emitter.log(level, message));
   const context: ReadContext = {
     config,
@@ -70,8 +79,10 @@ export async function read(
     );
     for (const outcome of outcomes) if (outcome.status === 'fulfilled') for (const stream of outcome.value) finished.add(stream);
   } finally {
+    cancel?.removeEventListener('abort', onCancel);
     await client.close();
   }
+  if (halt.signal.reason instanceof Cancelled) return cancelled(halt.signal.reason, selection, states, emitter, client.stats.requests);
   // The first fatal error is the one reported; the other side's are its echoes.
   const fatal: ConnectorError | undefined = halt.signal.aborted ? asConnectorError(halt.signal.reason) : undefined;
   // Every configured project answered 404: the streams read under them fail with a config_error naming them.
@@ -107,4 +118,19 @@ function underConfiguredProjects(): StreamName[] {
     .roots()
     .filter((root) => isConfiguredProjectRoot(graph.get(root)))
     .flatMap((root) => graph.members(root));
+}
+
+/**
+ * The end of a cancelled read: a STATE per incremental stream claiming only what is done
+ * (bookmarks of finished partitions, the history walks' resume markers, all saved as they
+ * were reached), so the next sync resumes from it with nothing lost; every stream
+ * INCOMPLETE; no TRACE ERROR (a cancel is not a failure).
+ */
+function cancelled(reason: Cancelled, selection: Selection, states: Map<StreamName, IncrementalState>, emitter: Emitter, requests: number): number {
+  for (const [stream, mode] of selection) {
+    if (mode === 'incremental') emitter.state(stream, serialiseState(stream, states.get(stream) ?? emptyState()));
+    emitter.streamStatus(stream, 'INCOMPLETE');
+  }
+  emitter.log('WARN', `read ${reason.message}: no new requests after ${requests}; state saved for what was read, the next sync resumes from it`);
+  return 1;
 }

@@ -7,6 +7,13 @@ import type { StreamName } from '../streams/schemas/index.js';
 /** The user's own endpoint: a 401 here means the token itself is refused, for every stream alike. */
 const ME = '/api/v2/me';
 
+/** The reason a read was halted when the sync was cancelled (SIGTERM, SIGINT): not a failure, nothing to report but the state. */
+export class Cancelled extends Error {
+  constructor(readonly signalName: string) {
+    super(`cancelled (${signalName})`);
+  }
+}
+
 /** One part of the read that did not complete: streams under one parent, and why. */
 export interface FailedPart {
   streams: StreamName[];
