@@ -9,6 +9,8 @@ export interface RunOptions {
   checkpointRecords?: number;
   /** How long one request may take before it is abandoned and retried. */
   requestTimeoutMs?: number;
+  /** A progress LOG line at least this often during a read; default 30 s. */
+  progressEveryMs?: number;
   /** Aborted when the sync is cancelled (SIGTERM, SIGINT): no new requests, save what was read, end. */
   cancel?: AbortSignal;
 }

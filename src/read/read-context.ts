@@ -20,6 +20,8 @@ export interface ReadContext {
   listContext: ListContext;
   /** What the read skipped or did not find, for its end. */
   summary: ReadSummary;
+  /** Walks under way, by partition: how far each is, for the progress lines. */
+  walking?: Map<string, () => string>;
 }
 
 /** Lists one stream's items under one parent record, a page at a time. */

@@ -7,7 +7,7 @@ import type { StreamName } from '../streams/schemas/index.js';
 import { futureStartDate } from '../config/future-start.js';
 import { STREAM_GRAPH as graph } from '../streams/streams.js';
 import { readHistory } from './history-reader.js';
-import { ReadSummary } from './read-summary.js';
+import { count, ReadSummary } from './read-summary.js';
 import { isConfiguredProjectRoot, type ReadContext } from './read-context.js';
 import type { Selection } from './selection.js';
 import { emptyState, serialiseState, type IncrementalState } from './state-input.js';
@@ -33,6 +33,7 @@ export async function read(
   emitter: Emitter,
   options: RunOptions = {},
 ): Promise<number> {
+  const startedAt = Date.now();
   const failures = new StreamFailures();
   const halt = new AbortController();
   // A cancel abandons the requests in flight (a fatal error lets them land: nothing waits on them).
@@ -55,7 +56,10 @@ export async function read(
     failures,
     listContext: { client, config, log: (level, message) => emitter.log(level, message), signal: halt.signal },
     summary,
+    walking: new Map(),
   };
+  const progress = setInterval(() => emitter.log('INFO', progressLine(context, startedAt)), options.progressEveryMs ?? 30_000);
+  progress.unref();
   const future = futureStartDate(config.startDate, Date.now()); // said, not failed (see README)
   if (future !== undefined) emitter.log('WARN', future);
   for (const stream of selection.keys()) emitter.streamStatus(stream, 'STARTED');
@@ -79,6 +83,7 @@ export async function read(
     );
     for (const outcome of outcomes) if (outcome.status === 'fulfilled') for (const stream of outcome.value) finished.add(stream);
   } finally {
+    clearInterval(progress);
     cancel?.removeEventListener('abort', onCancel);
     await client.close();
   }
@@ -88,6 +93,17 @@ export async function read(
   // Every configured project answered 404: the streams read under them fail with a config_error naming them.
   const noProject = summary.noProjectFound(config.projectSlugs);
   if (noProject) failures.add(underConfiguredProjects().filter((stream) => finished.has(stream)), noProject);
+
+  const failedParts = failures.parts.length + (fatal ? 1 : 0);
+  const closing = (verb: string) =>
+    `${verb}: ${((Date.now() - startedAt) / 1000).toFixed(1)} s, ${count(client.stats.requests, 'request')}, ${count(client.stats.retries, 'retry', 'retries')}, ` +
+    `${client.rateSummary}${summary.line(config.projectSlugs)}`;
+  const perStream = [...selection.keys()]
+    .map((stream) => `${stream} ${count(emitter.recordCount(stream), 'record')} ${finished.has(stream) && !failures.has(stream) ? 'COMPLETE' : 'INCOMPLETE'}`)
+    .join(', ');
+  emitter.log('INFO', `streams: ${perStream}`);
+  // A failed read says so before its final messages (the TRACE ERROR is the very last).
+  if (failedParts > 0) emitter.log('INFO', `${closing('read ended')}; ${count(failedParts, 'part')} failed (see the WARN lines)`);
 
   for (const [stream, mode] of selection) {
     if (!finished.has(stream)) {
@@ -108,7 +124,7 @@ export async function read(
     emitter.error(failed.message, failed.failureType);
     return 1;
   }
-  emitter.log('INFO', `read complete: ${client.stats.requests} requests, ${client.stats.retries} retries, ${client.rateSummary}${summary.line(config.projectSlugs)}`);
+  emitter.log('INFO', closing('read complete'));
   return 0;
 }
 
@@ -133,4 +149,17 @@ function cancelled(reason: Cancelled, selection: Selection, states: Map<StreamNa
   }
   emitter.log('WARN', `read ${reason.message}: no new requests after ${requests}; state saved for what was read, the next sync resumes from it`);
   return 1;
+}
+
+/** Where a read is: records per stream so far, requests, the request rate, and each walk under way. */
+function progressLine(context: ReadContext, startedAt: number): string {
+  const { emitter, client, selection } = context;
+  const records = [...selection.keys()].map((stream) => `${stream} ${emitter.recordCount(stream).toLocaleString('en-US')}`).join(', ');
+  const { currentPerMinute } = client.rate;
+  const limit = context.config.requestsPerMinute === undefined ? 'no configured limit' : `limit ${context.config.requestsPerMinute.toLocaleString('en-US')}/min`;
+  const walks = [...(context.walking?.values() ?? [])].map((describe) => describe());
+  return (
+    `progress after ${Math.round((Date.now() - startedAt) / 1000)} s: records ${records}; ${count(client.stats.requests, 'request')}, ` +
+    `rate ${Math.round(currentPerMinute).toLocaleString('en-US')}/min (${limit})${walks.length > 0 ? `; walking ${walks.join('; ')}` : ''}`
+  );
 }
