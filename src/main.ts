@@ -17,4 +17,15 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-process.exitCode = await runCommandLine(process.argv.slice(2), emitter);
+// docker stop and Airbyte's cancel send SIGTERM (a terminal, SIGINT): a read stops asking,
+// saves what it read and ends; a second signal ends the process at once. Without these
+// handlers node as PID 1 would ignore SIGTERM.
+const cancel = new AbortController();
+for (const name of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(name, () => {
+    if (cancel.signal.aborted) process.exit(1);
+    cancel.abort(name);
+  });
+}
+
+process.exitCode = await runCommandLine(process.argv.slice(2), emitter, { cancel: cancel.signal });

@@ -13,6 +13,10 @@ export interface RunOptions {
   exportPollIntervalMs?: number;
   /** How the wait between polls is made (default a timer; tests pass a virtual one). */
   sleep?: (ms: number) => Promise<void>;
+  /** A progress LOG line at least this often during a read; default 30 s. */
+  progressEveryMs?: number;
+  /** Aborted when the sync is cancelled (SIGTERM, SIGINT): no new requests, save what was read, end. */
+  cancel?: AbortSignal;
 }
 
 export const DEFAULT_EXPORT_POLL_INTERVAL_MS = 10_000;

@@ -18,6 +18,8 @@ export interface ClientOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Once aborted (the sync is cancelled), requests in flight are abandoned and none is started or retried. */
+  signal?: AbortSignal;
 }
 
 export type Query = Record<string, string | number | undefined>;
@@ -95,7 +97,7 @@ export class CircleCiClient {
    */
   async get<T>(path: string, query: Query = {}): Promise<T | undefined> {
     const search = new URLSearchParams(definedOnly(query)).toString();
-    return this.send<T>(describe(path, query), () => this.transport.get(path, search));
+    return this.send<T>(describe(path, query), () => this.transport.get(path, search, this.options.signal));
   }
 
   // --- POST and downloads (the usage export): the same governor and retry policy as GET ---
@@ -106,7 +108,7 @@ export class CircleCiClient {
    * network), as a lost answer leaves nothing else to go on.
    */
   async post<T>(path: string, body: unknown): Promise<T | undefined> {
-    return this.send<T>(`POST ${path}`, () => this.transport.post(path, body));
+    return this.send<T>(`POST ${path}`, () => this.transport.post(path, body, this.options.signal));
   }
 
   /**
@@ -131,7 +133,7 @@ export class CircleCiClient {
     const route = `GET ${target.protocol}//${target.host}${target.pathname}`;
     try {
       const body = await this.send<Buffer>(route, async () => {
-        const answer = await this.transport.download(target.href);
+        const answer = await this.transport.download(target.href, this.options.signal);
         return { ...answer, raw: true as const };
       });
       if (body === undefined) throw new ApiError(`The export file ${route} does not exist (404).`, 'transient_error', route);
@@ -149,10 +151,13 @@ export class CircleCiClient {
     let rateLimited = 0;
     let transient = 0;
     for (;;) {
+      this.options.signal?.throwIfAborted();
       // The retry decision is made while the attempt still holds its slot, so a 429 pauses
       // the governor before the freed slot lets anything else start.
       const { attempt, decision } = await this.governor.schedule(async (permit) => {
+        this.options.signal?.throwIfAborted();
         const attempt = await this.attempt(exchange);
+        this.options.signal?.throwIfAborted(); // abandoned, not a network failure to retry
         spentMs += this.now() - permit.startedAt;
         if (attempt.ok) {
           this.governor.settle(permit, false, 0, attempt.quota);

@@ -4,7 +4,7 @@ import { USER_AGENT } from '../version.js';
 import { CircleCiClient } from './client.js';
 
 /** The run's one client, logging its retries through the emitter; `requestTimeoutMs` replaces the default (tests). */
-export function createClient(config: Config, emitter: Emitter, requestTimeoutMs?: number): CircleCiClient {
+export function createClient(config: Config, emitter: Emitter, requestTimeoutMs?: number, signal?: AbortSignal): CircleCiClient {
   emitter.redactor.add(config.apiToken);
   return new CircleCiClient({
     apiUrl: config.apiUrl,
@@ -15,5 +15,6 @@ export function createClient(config: Config, emitter: Emitter, requestTimeoutMs?
     userAgent: USER_AGENT,
     ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
     log: (level, message) => emitter.log(level, message),
+    ...(signal ? { signal } : {}),
   });
 }

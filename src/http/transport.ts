@@ -66,28 +66,25 @@ export class Transport {
   }
 
   /** `path` starts at the host root (`/api/v2/...`); `search` is an encoded query without `?`. */
-  async get(path: string, search: string): Promise<TransportResponse> {
-    try {
-      const response = await this.http.get(path.replace(/^\//, ''), search ? { searchParams: search } : {});
+  async get(path: string, search: string, signal?: AbortSignal): Promise<TransportResponse> {
+    return this.exchange(async () => {
+      const response = await this.http.get(path.replace(/^\//, ''), { ...(search ? { searchParams: search } : {}), ...(signal ? { signal } : {}) });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
-    } catch (error) {
-      if (error instanceof RequestError) throw new TransportError(codeOf(error.code));
-      throw error;
-    }
+    });
   }
 
   /** POST a JSON body to an API path (`/api/v2/...`), with the API's headers. */
-  async post(path: string, json: unknown): Promise<TransportResponse> {
+  async post(path: string, json: unknown, signal?: AbortSignal): Promise<TransportResponse> {
     return this.exchange(async () => {
-      const response = await this.http.post(path.replace(/^\//, ''), { json });
+      const response = await this.http.post(path.replace(/^\//, ''), { json, ...(signal ? { signal } : {}) });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     });
   }
 
   /** GET an absolute URL on another host with no API header: the URL carries its own authorisation. */
-  async download(url: string): Promise<TransportDownload> {
+  async download(url: string, signal?: AbortSignal): Promise<TransportDownload> {
     return this.exchange(async () => {
-      const response = await this.bare.get(url, { responseType: 'buffer', decompress: false });
+      const response = await this.bare.get(url, { responseType: 'buffer', decompress: false, ...(signal ? { signal } : {}) });
       return { statusCode: response.statusCode, headers: response.headers, body: Buffer.from(response.body) };
     });
   }

@@ -33,6 +33,7 @@ const RECORD_CHUNK_CHARS = 64 * 1024;
  */
 export class Emitter {
   private readonly recordsSinceState = new Map<string, number>();
+  private readonly recordsTotal = new Map<string, number>();
   private readonly lastState = new Map<string, string>();
   private readonly recordPrefix = new Map<string, string>();
   private drain: Promise<void> | undefined;
@@ -73,6 +74,11 @@ export class Emitter {
     this.write({ type: 'CATALOG', catalog });
   }
 
+  /** Records written for `stream` so far (for progress and the read's summary). */
+  recordCount(stream: string): number {
+    return this.recordsTotal.get(stream) ?? 0;
+  }
+
   /** Hot path: one JSON.stringify per record, the envelope is concatenated around it. */
   record(stream: string, data: object): void {
     let prefix = this.recordPrefix.get(stream);
@@ -81,6 +87,7 @@ export class Emitter {
       this.recordPrefix.set(stream, prefix);
     }
     this.recordsSinceState.set(stream, (this.recordsSinceState.get(stream) ?? 0) + 1);
+    this.recordsTotal.set(stream, (this.recordsTotal.get(stream) ?? 0) + 1);
     this.pending += `${prefix}${JSON.stringify(data)},"emitted_at":${this.now()}}}\n`;
     if (this.pending.length >= RECORD_CHUNK_CHARS) this.flush();
     else if (!this.flushScheduled) {

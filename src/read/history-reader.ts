@@ -1,4 +1,3 @@
-import { asConnectorError } from '../errors.js';
 import type { ApiRecord } from '../streams/declaration.js';
 import type { StreamName } from '../streams/schemas/index.js';
 import { STREAM_GRAPH as graph } from '../streams/streams.js';
@@ -6,7 +5,7 @@ import { forEachConcurrent, Semaphore } from '../util/concurrency.js';
 import { HistoryWalk, type HistoryRun } from './history-walk.js';
 import type { ReadContext } from './read-context.js';
 import { emptyState } from './state-input.js';
-import { isFatal } from './stream-failures.js';
+import { Cancelled, StreamFailures } from './stream-failures.js';
 
 /**
  * A newest-first history (a root declared `newestFirst`, e.g. pipelines of the configured
@@ -46,6 +45,9 @@ export async function readHistory(rootName: StreamName, context: ReadContext, ch
     get aborted() {
       return signal.aborted;
     },
+    get cancelled() {
+      return signal.reason instanceof Cancelled;
+    },
   };
   const partitions = (root.under?.(context.config) ?? [{}]).map((record): [string, ApiRecord] => [root.partition!.key(record), record]);
   await forEachConcurrent(resumeFirst(partitions, selected, context), context.config.maxConcurrency, async ([key, record]) => {
@@ -55,13 +57,15 @@ export async function readHistory(rootName: StreamName, context: ReadContext, ch
     } catch (error) {
       // Already ending on a fatal error: whatever else went wrong since adds nothing.
       if (signal.aborted) return;
-      if (isFatal(error)) {
-        halt.abort(error); // the other walks (and the rest of the read) stop starting work and save nothing more
+      if (await context.failures.isFatal(error, context.client)) {
+        if (!signal.aborted) halt.abort(error); // the other walks (and the rest of the read) stop starting work and save nothing more
         return;
       }
-      const failure = asConnectorError(error);
-      context.failures.add(selected, failure);
-      context.emitter.log('ERROR', `${key}: ${failure.message}`);
+      if (signal.aborted) return;
+      // This partition only: its bookmarks do not move (its resume marker keeps what it finished); the others go on.
+      const failure = StreamFailures.forPart(error);
+      context.failures.add(selected, failure, key);
+      context.emitter.log('WARN', `${selected.join(', ')} under ${key} are incomplete: ${failure.message}`);
     }
   });
   signal.throwIfAborted();

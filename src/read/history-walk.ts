@@ -6,6 +6,7 @@ import { STREAM_GRAPH as graph } from '../streams/streams.js';
 import { forEachConcurrent, settleAll, TaskGroup, type Semaphore } from '../util/concurrency.js';
 import { floorFor, isNew, latest, type Floor } from './cursor.js';
 import { ListingProgress } from './listing-progress.js';
+import { count } from './read-summary.js';
 import { listItems, ParentListing, toRecords, type ReadContext } from './read-context.js';
 import { serialiseState, type IncrementalState, type RecentRecord, type Resume, type UnfinishedRecord } from './state-input.js';
 
@@ -43,6 +44,8 @@ export interface HistoryRun {
   inProgress: Set<string>;
   /** A fatal error ended the read: walks start nothing new and save nothing more. */
   aborted: boolean;
+  /** The sync was cancelled: walks start nothing new, and each saves its finished prefix once. */
+  cancelled: boolean;
   /** A checkpoint is due once the finished prefix holds this many more settled records. */
   checkpointRecords: number;
 }
@@ -122,7 +125,16 @@ export class HistoryWalk {
     }
   }
 
+  /** How far this walk is: the root positions (pipeline numbers) from the newest down to the lowest finished. */
+  describeProgress(): string {
+    const top = this.progress.topNumber;
+    const done = this.progress.doneDownTo;
+    if (top === undefined) return `${this.key} starting`;
+    return `${this.key} #${top} down to #${done ?? top} (${count(done === undefined ? 0 : top - done + 1, 'root record')} finished, ${count(this.pages, 'page')})`;
+  }
+
   async run(): Promise<void> {
+    this.context.walking?.set(this.key, () => this.describeProgress());
     this.run_.inProgress.add(this.key);
     this.markSyncing();
     try {
@@ -132,18 +144,27 @@ export class HistoryWalk {
       } catch (error) {
         this.tasks.fail(error);
       }
-      await this.tasks.settle();
+      try {
+        await this.tasks.settle();
+      } catch (error) {
+        if (!this.run_.cancelled) throw error;
+      }
+      if (this.run_.cancelled) {
+        this.checkpoint(); // the root records finished before the cancel, and nothing more
+        return;
+      }
       if (this.run_.aborted) return;
       await this.discoverRecent();
       await this.revisitUnfinished();
       this.run_.inProgress.delete(this.key);
       this.complete();
     } finally {
+      this.context.walking?.delete(this.key);
       this.run_.inProgress.delete(this.key);
       this.markSyncing();
     }
-    const emitted = [...this.counts].map(([stream, count]) => `${count} ${stream}`).join(', ') || 'no records';
-    this.context.emitter.log('INFO', `${this.key}: ${emitted} emitted; ${this.pages} pages read`);
+    const emitted = [...this.counts].map(([stream, n]) => `${stream} ${count(n, 'record')}`).join(', ') || 'no records';
+    this.context.emitter.log('INFO', `${this.key}: ${emitted} emitted; ${count(this.pages, 'page')} read`);
   }
 
   /**

@@ -22,6 +22,8 @@ export interface ReadContext {
   summary: ReadSummary;
   /** How an export job is waited for (run options: production defaults, or a test's virtual clock). */
   exportPolling: { intervalMs: number; sleep: (ms: number) => Promise<void> };
+  /** Walks under way, by partition: how far each is, for the progress lines. */
+  walking?: Map<string, () => string>;
 }
 
 /** Lists one stream's items under one parent record, a page at a time. */

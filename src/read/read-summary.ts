@@ -74,3 +74,8 @@ export class ReadSummary {
 function isKeyValue(value: unknown): boolean {
   return value !== undefined && value !== null && typeof value !== 'object';
 }
+
+/** `1 page`, `2 pages`; `plural` where adding an s is wrong (`retries`). */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? singular : plural}`;
+}

@@ -7,20 +7,22 @@ import type { StreamName } from '../streams/schemas/index.js';
 import { futureStartDate } from '../config/future-start.js';
 import { STREAM_GRAPH as graph } from '../streams/streams.js';
 import { readHistory } from './history-reader.js';
-import { ReadSummary } from './read-summary.js';
+import { count, ReadSummary } from './read-summary.js';
 import { isConfiguredProjectRoot, type ReadContext } from './read-context.js';
 import type { Selection } from './selection.js';
 import { emptyState, serialiseState, type IncrementalState } from './state-input.js';
-import { StreamFailures } from './stream-failures.js';
+import { Cancelled, StreamFailures } from './stream-failures.js';
 import { readTree } from './tree-reader.js';
 
 /**
  * One `read`: every root's streams side by side (a newest-first root by the history
- * reader, any other by the tree reader), then a final state and status per stream. A stream that failed ends INCOMPLETE with a TRACE ERROR
- * naming it, after the others have saved their state. Returns the process exit code.
+ * reader, any other by the tree reader), then a final state and status per stream. A
+ * failure stays in its part (one stream under one parent): that stream ends INCOMPLETE
+ * after a final state for the parts that completed, everything else goes on, and one
+ * TRACE ERROR at the end lists what failed. Returns the process exit code.
  *
  * The sides share the client, whose governor bounds the requests in flight, and a
- * `halt`: a fatal error (401, 400) on any side aborts it, the others then start nothing
+ * `halt`: a token refused outright (StreamFailures.isFatal) on any side aborts it, the others then start nothing
  * new, and only once all have settled are the final messages written (nothing is written
  * after them). A side that was stopped never counts as finished.
  */
@@ -31,9 +33,19 @@ export async function read(
   emitter: Emitter,
   options: RunOptions = {},
 ): Promise<number> {
-  const client = createClient(config, emitter, options.requestTimeoutMs);
+  const startedAt = Date.now();
   const failures = new StreamFailures();
   const halt = new AbortController();
+  // A cancel abandons the requests in flight (a fatal error lets them land: nothing waits on them).
+  const abandon = new AbortController();
+  const cancel = options.cancel;
+  const onCancel = () => {
+    if (!halt.signal.aborted) halt.abort(new Cancelled(typeof cancel?.reason === 'string' ? cancel.reason : 'cancelled'));
+    abandon.abort();
+  };
+  cancel?.addEventListener('abort', onCancel, { once: true });
+  if (cancel?.aborted) onCancel();
+  const client = createClient(config, emitter, options.requestTimeoutMs, abandon.signal);
   const summary = new ReadSummary((level, message) => emitter.log(level, message));
   const context: ReadContext = {
     config,
@@ -48,7 +60,10 @@ export async function read(
       intervalMs: options.exportPollIntervalMs ?? DEFAULT_EXPORT_POLL_INTERVAL_MS,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     },
+    walking: new Map(),
   };
+  const progress = setInterval(() => emitter.log('INFO', progressLine(context, startedAt)), options.progressEveryMs ?? 30_000);
+  progress.unref();
   const future = futureStartDate(config.startDate, Date.now()); // said, not failed (see README)
   if (future !== undefined) emitter.log('WARN', future);
   for (const stream of selection.keys()) emitter.streamStatus(stream, 'STARTED');
@@ -72,32 +87,48 @@ export async function read(
     );
     for (const outcome of outcomes) if (outcome.status === 'fulfilled') for (const stream of outcome.value) finished.add(stream);
   } finally {
+    clearInterval(progress);
+    cancel?.removeEventListener('abort', onCancel);
     await client.close();
   }
+  if (halt.signal.reason instanceof Cancelled) return cancelled(halt.signal.reason, selection, states, emitter, client.stats.requests);
   // The first fatal error is the one reported; the other side's are its echoes.
   const fatal: ConnectorError | undefined = halt.signal.aborted ? asConnectorError(halt.signal.reason) : undefined;
   // Every configured project answered 404: the streams read under them fail with a config_error naming them.
   const noProject = summary.noProjectFound(config.projectSlugs);
   if (noProject) failures.add(underConfiguredProjects().filter((stream) => finished.has(stream)), noProject);
 
+  const failedParts = failures.parts.length + (fatal ? 1 : 0);
+  const closing = (verb: string) =>
+    `${verb}: ${((Date.now() - startedAt) / 1000).toFixed(1)} s, ${count(client.stats.requests, 'request')}, ${count(client.stats.retries, 'retry', 'retries')}, ` +
+    `${client.rateSummary}${summary.line(config.projectSlugs)}`;
+  const perStream = [...selection.keys()]
+    .map((stream) => `${stream} ${count(emitter.recordCount(stream), 'record')} ${finished.has(stream) && !failures.has(stream) ? 'COMPLETE' : 'INCOMPLETE'}`)
+    .join(', ');
+  emitter.log('INFO', `streams: ${perStream}`);
+  // A failed read says so before its final messages (the TRACE ERROR is the very last).
+  if (failedParts > 0) emitter.log('INFO', `${closing('read ended')}; ${count(failedParts, 'part')} failed (see the WARN lines)`);
+
   for (const [stream, mode] of selection) {
-    if (!finished.has(stream) || failures.has(stream)) {
+    if (!finished.has(stream)) {
       emitter.streamStatus(stream, 'INCOMPLETE');
       continue;
     }
+    // A stream that failed somewhere still saves what completed (its other partitions' bookmarks).
     const state = mode === 'incremental' ? serialiseState(stream, states.get(stream) ?? emptyState()) : {};
     emitter.state(stream, state);
-    emitter.streamStatus(stream, 'COMPLETE');
+    emitter.streamStatus(stream, failures.has(stream) ? 'INCOMPLETE' : 'COMPLETE');
   }
   if (fatal) {
     emitter.error(fatal.message, fatal.failureType, fatal.internalMessage ? { internalMessage: fatal.internalMessage } : {});
     return 1;
   }
-  if (failures.size > 0) {
-    for (const [stream, error] of failures.entries()) emitter.error(`Stream ${stream} did not complete: ${error.message}`, error.failureType, { stream });
+  const failed = failures.summary();
+  if (failed) {
+    emitter.error(failed.message, failed.failureType);
     return 1;
   }
-  emitter.log('INFO', `read complete: ${client.stats.requests} requests, ${client.stats.retries} retries, ${client.rateSummary}${summary.line(config.projectSlugs)}`);
+  emitter.log('INFO', closing('read complete'));
   return 0;
 }
 
@@ -107,4 +138,32 @@ function underConfiguredProjects(): StreamName[] {
     .roots()
     .filter((root) => isConfiguredProjectRoot(graph.get(root)))
     .flatMap((root) => graph.members(root));
+}
+
+/**
+ * The end of a cancelled read: a STATE per incremental stream claiming only what is done
+ * (bookmarks of finished partitions, the history walks' resume markers, all saved as they
+ * were reached), so the next sync resumes from it with nothing lost; every stream
+ * INCOMPLETE; no TRACE ERROR (a cancel is not a failure).
+ */
+function cancelled(reason: Cancelled, selection: Selection, states: Map<StreamName, IncrementalState>, emitter: Emitter, requests: number): number {
+  for (const [stream, mode] of selection) {
+    if (mode === 'incremental') emitter.state(stream, serialiseState(stream, states.get(stream) ?? emptyState()));
+    emitter.streamStatus(stream, 'INCOMPLETE');
+  }
+  emitter.log('WARN', `read ${reason.message}: no new requests after ${requests}; state saved for what was read, the next sync resumes from it`);
+  return 1;
+}
+
+/** Where a read is: records per stream so far, requests, the request rate, and each walk under way. */
+function progressLine(context: ReadContext, startedAt: number): string {
+  const { emitter, client, selection } = context;
+  const records = [...selection.keys()].map((stream) => `${stream} ${emitter.recordCount(stream).toLocaleString('en-US')}`).join(', ');
+  const { currentPerMinute } = client.rate;
+  const limit = context.config.requestsPerMinute === undefined ? 'no configured limit' : `limit ${context.config.requestsPerMinute.toLocaleString('en-US')}/min`;
+  const walks = [...(context.walking?.values() ?? [])].map((describe) => describe());
+  return (
+    `progress after ${Math.round((Date.now() - startedAt) / 1000)} s: records ${records}; ${count(client.stats.requests, 'request')}, ` +
+    `rate ${Math.round(currentPerMinute).toLocaleString('en-US')}/min (${limit})${walks.length > 0 ? `; walking ${walks.join('; ')}` : ''}`
+  );
 }

@@ -1,33 +1,104 @@
-import { ConfigError, ConnectorError } from '../errors.js';
+import { asConnectorError, ConfigError, ConnectorError } from '../errors.js';
 import { ApiError } from '../http/api-error.js';
+import type { CircleCiClient } from '../http/client.js';
+import type { FailureType } from '../protocol/messages.js';
 import type { StreamName } from '../streams/schemas/index.js';
 
-/**
- * A failure that ends the whole read at once: a rejected token (401) or request (400) is
- * wrong for every stream alike. Anything else fails only the streams that depend on it.
- */
-export function isFatal(error: unknown): boolean {
-  if (error instanceof ApiError) return error.status === 401 || error.status === 400;
-  return error instanceof ConfigError;
+/** The user's own endpoint: a 401 here means the token itself is refused, for every stream alike. */
+const ME = '/api/v2/me';
+
+/** The reason a read was halted when the sync was cancelled (SIGTERM, SIGINT): not a failure, nothing to report but the state. */
+export class Cancelled extends Error {
+  constructor(readonly signalName: string) {
+    super(`cancelled (${signalName})`);
+  }
 }
 
-/** Streams that failed during a read, with the first error of each. */
-export class StreamFailures {
-  private readonly failures = new Map<StreamName, ConnectorError>();
+/** One part of the read that did not complete: streams under one parent, and why. */
+export interface FailedPart {
+  streams: StreamName[];
+  /** The parent the streams were read under (an organization, a project, ...), as the user knows it. */
+  parent: string;
+  error: ConnectorError;
+}
 
-  add(streams: Iterable<StreamName>, error: ConnectorError): void {
-    for (const stream of streams) if (!this.failures.has(stream)) this.failures.set(stream, error);
+/** Worst first: our bug, then something the user must fix, then what a retry may cure. */
+const SEVERITY: Record<FailureType, number> = { system_error: 3, config_error: 2, transient_error: 1 };
+
+/**
+ * Parts of a read that failed. A failure stays where it happened (as in Airbyte's CDK):
+ * a request refused (401, 403, 400) or given up on under one parent makes that part
+ * incomplete, and every other stream and parent goes on. Only a token refused outright
+ * ends the read at once (`isFatal`): then nothing can succeed.
+ */
+export class StreamFailures {
+  private readonly failed = new Map<StreamName, ConnectorError>();
+  private readonly partList: FailedPart[] = [];
+  private tokenProbe: Promise<boolean> | undefined;
+
+  add(streams: Iterable<StreamName>, error: ConnectorError, parent = 'the account'): void {
+    const list = [...streams];
+    if (list.length === 0) return;
+    for (const stream of list) if (!this.failed.has(stream)) this.failed.set(stream, error);
+    this.partList.push({ streams: list, parent, error });
   }
 
   has(stream: StreamName): boolean {
-    return this.failures.has(stream);
+    return this.failed.has(stream);
   }
 
   get size(): number {
-    return this.failures.size;
+    return this.failed.size;
   }
 
-  entries(): IterableIterator<[StreamName, ConnectorError]> {
-    return this.failures.entries();
+  get parts(): readonly FailedPart[] {
+    return this.partList;
+  }
+
+  /** One TRACE ERROR's worth: what failed, and the failure type of the worst cause. */
+  summary(): { message: string; failureType: FailureType } | undefined {
+    if (this.partList.length === 0) return undefined;
+    const worst = this.partList.reduce((a, b) => (SEVERITY[b.error.failureType] > SEVERITY[a.error.failureType] ? b : a));
+    const shown = this.partList.slice(0, 10).map((part) => `${part.streams.join(', ')} under ${part.parent}: ${part.error.message}`);
+    const more = this.partList.length > shown.length ? ` (and ${this.partList.length - shown.length} more parts; see the WARN lines)` : '';
+    const count = this.partList.length === 1 ? '1 part' : `${this.partList.length} parts`;
+    return {
+      message: `The sync did not complete everywhere (${count} failed; every other stream and parent was read and its state saved): ${shown.join(' | ')}${more}`,
+      failureType: worst.error.failureType,
+    };
+  }
+
+  /**
+   * Whether `error` ends the whole read: a config error of ours, or a 401 that is the
+   * token's and not one resource's. A 401 on /me is the token's; a 401 elsewhere is asked
+   * of /me once per read (a revoked token answers 401 there too; a token refused one
+   * resource does not).
+   */
+  /**
+   * The error a part failed with, worded for that part: a 401 that is not the token's
+   * (see isFatal) is one resource refusing the token's user, not a bad token.
+   */
+  static forPart(error: unknown): ConnectorError {
+    if (error instanceof ApiError && error.status === 401) {
+      return new ApiError(
+        `CircleCI refused the token for this resource only (401 on ${error.route}; the token works elsewhere): give the token's user ` +
+          `access to it (organization membership, context or project restrictions), or deselect the streams read from it.`,
+        'config_error',
+        error.route,
+        401,
+      );
+    }
+    return asConnectorError(error);
+  }
+
+  async isFatal(error: unknown, client: CircleCiClient): Promise<boolean> {
+    if (!(error instanceof ApiError)) return error instanceof ConfigError;
+    if (error.status !== 401) return false;
+    if (error.route.startsWith(`GET ${ME}`)) return true;
+    this.tokenProbe ??= client.get(ME).then(
+      () => false,
+      (probe: unknown) => probe instanceof ApiError && probe.status === 401,
+    );
+    return this.tokenProbe;
   }
 }

@@ -1,5 +1,4 @@
 import { ApiError } from '../http/api-error.js';
-import { asConnectorError } from '../errors.js';
 import type { AnyStreamDeclaration, ApiRecord } from '../streams/declaration.js';
 import type { StreamName } from '../streams/schemas/index.js';
 import { STREAM_GRAPH as graph } from '../streams/streams.js';
@@ -8,7 +7,7 @@ import { floorFor, isNew, latest } from './cursor.js';
 import { readExport } from './export-reader.js';
 import { listItems, ParentListing, toRecords, type ReadContext } from './read-context.js';
 import { emptyState, serialiseState } from './state-input.js';
-import { isFatal } from './stream-failures.js';
+import { StreamFailures } from './stream-failures.js';
 
 /**
  * Reads the streams that form a parent → child tree from one root: each parent is listed
@@ -33,7 +32,6 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
   const { signal } = halt;
   const walk = async (decl: AnyStreamDeclaration, parent: ApiRecord): Promise<void> => {
     signal.throwIfAborted();
-    if (context.failures.has(decl.name)) return;
     const emits = context.selection.has(decl.name);
     const incremental = context.selection.get(decl.name) === 'incremental';
     const partition = decl.partition?.key(parent);
@@ -68,17 +66,21 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
       // The read is ending on a fatal error (this one, or the other side's): nothing here is
       // a failure of this stream to report, and the walk of every parent stops the same way.
       if (signal.aborted) throw signal.reason;
-      if (isFatal(error)) {
-        halt.abort(error);
-        throw error;
+      if (await context.failures.isFatal(error, context.client)) {
+        if (!signal.aborted) halt.abort(error);
+        throw signal.reason;
       }
+      if (signal.aborted) throw signal.reason;
       if (error instanceof ApiError && error.status === 403 && decl.skipParentOnForbidden) {
-        context.emitter.log('WARN', `${decl.name}: skipped ${describeParent(parent)}: ${decl.skipParentOnForbidden} (403)`);
+        context.emitter.log('WARN', `${decl.name}: skipped ${describeParent(decl, parent)}: ${decl.skipParentOnForbidden} (403)`);
         return;
       }
-      const failure = asConnectorError(error);
-      context.failures.add([decl.name, ...graph.descendants(decl.name)].filter((name) => context.selection.has(name)), failure);
-      context.emitter.log('ERROR', `${decl.name}: ${failure.message}`);
+      // This part only: the stream (and what is below it) under this parent stays incomplete,
+      // its bookmark here does not move; every other parent goes on.
+      const failure = StreamFailures.forPart(error);
+      const failed = [decl.name, ...graph.descendants(decl.name)].filter((name) => context.selection.has(name));
+      context.failures.add(failed, failure, describeParent(decl, parent));
+      context.emitter.log('WARN', `${decl.name} under ${describeParent(decl, parent)} is incomplete: ${failure.message}`);
       return;
     }
     if (incremental && partition !== undefined) {
@@ -95,7 +97,9 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
   return selected;
 }
 
-function describeParent(parent: ApiRecord): string {
+/** The parent as the user knows it: its stream and its slug, name or id. */
+function describeParent(decl: AnyStreamDeclaration, parent: ApiRecord): string {
   const label = parent.slug ?? parent.name ?? parent.id;
-  return typeof label === 'string' ? label : 'one parent';
+  if (typeof label !== 'string') return 'the account';
+  return decl.parent === null ? label : `${decl.parent} ${label}`;
 }

@@ -6,7 +6,8 @@
  * - both sides have requests in flight at the same moment, and the data is unchanged;
  * - a token revoked while both run ends the read with one TRACE ERROR (config_error),
  *   exit 1, nothing written after the final messages, and a resume completes the data;
- * - a fatal error on one side stops the other from starting further work;
+ * - a request refused in one part (401/403/400 on one route) fails only that part; the
+ *   token refused outright (401 on /me) stops both sides from starting further work;
  * - project details overlap, keep the listing's order, and a listed project that
  *   answers 404 is skipped with a log line.
  */
@@ -36,8 +37,8 @@ const STREAMS = allStreams();
 /** The streams read here: every stream but the export (usage: test/read/usage.test.ts). */
 const NAMES = STREAM_NAMES.filter((name) => name in STREAMS);
 
-/** Routes the organization tree reads, and those the project histories read. */
-const TREE_ROUTES = new Set(['collaborations', 'contexts', 'groups', 'deploy_environments', 'private_projects', 'project', 'pipeline_definitions', 'triggers', 'schedules']);
+/** Routes the organization tree reads, and those the project histories read (`me`: the token check after a 401, counted with the tree). */
+const TREE_ROUTES = new Set(['me', 'collaborations', 'contexts', 'groups', 'deploy_environments', 'private_projects', 'project', 'pipeline_definitions', 'triggers', 'schedules']);
 const HISTORY_ROUTES = new Set(['pipelines', 'pipeline_workflows', 'workflow', 'workflow_jobs', 'job_details', 'job_tests']);
 
 type Side = 'tree' | 'history';
@@ -281,44 +282,96 @@ describe('the organization tree and the project histories run side by side', () 
     });
   });
 
-  describe('a fatal error on one side stops the other', () => {
-    /** Exit 1 with one TRACE ERROR naming the request, nothing after the final messages, no ERROR log, every stream INCOMPLETE. */
-    function expectEndedByOneFatalError(run: WatchedRun, requestPath: string): void {
+  describe('a request refused in one part: that part ends INCOMPLETE, everything else completes with its state', () => {
+    /** Exit 1, one TRACE ERROR (config_error) naming `route`, clean ending; `failed` INCOMPLETE after a final STATE, the rest COMPLETE. */
+    function expectPartFailed(run: WatchedRun, failed: readonly string[], route: string): void {
       expect(run.exitCode).toBe(1);
       expect(run.errors).toHaveLength(1);
-      expect(run.errors[0]!.message).toContain(requestPath);
+      expect(run.errors[0]!.failure_type).toBe('config_error');
+      expect(run.errors[0]!.message).toContain(route);
+      for (const name of failed) expect(run.errors[0]!.message).toContain(name);
       expectCleanEnding(run);
-      expect(run.logs.filter((log) => log.level === 'ERROR')).toEqual([]);
-      for (const name of NAMES) expect(statusesOf(run, name).at(-1)).toBe('INCOMPLETE');
+      const of = (m: Record<string, any>, type: string, name: string) =>
+        m.type === type && (type === 'RECORD' ? m.record.stream === name : m.state.stream.stream_descriptor.name === name);
+      for (const name of NAMES) {
+        expect([name, statusesOf(run, name).at(-1)]).toEqual([name, failed.includes(name) ? 'INCOMPLETE' : 'COMPLETE']);
+        // Every stream, a failed one too, ends with a STATE covering its last record (the emitter skips an unchanged one).
+        if (!full.messages.some((m) => of(m, 'STATE', name))) continue;
+        const lastRecord = run.messages.findLastIndex((m) => of(m, 'RECORD', name));
+        expect([name, run.messages.findLastIndex((m) => of(m, 'STATE', name)) > lastRecord]).toEqual([name, true]);
+      }
+      expect(run.logs.some((log) => log.level === 'WARN' && log.message.includes(route) && failed.some((name) => log.message.startsWith(name)))).toBe(true);
     }
 
-    it('a 400 on the first pipeline page: the tree asks for nothing deeper, its streams end INCOMPLETE', async () => {
-      const failing = await setUp({ serverErrors: { route: 'pipelines', status: 400, times: 1 } });
+    /** Every stream not in `failed` equals the world; a resume from the final states completes the failed ones (their failed part's bookmark did not move). */
+    async function expectResumeCompletes(failing: Setup, first: WatchedRun, failed: readonly string[]): Promise<void> {
+      for (const name of NAMES) {
+        if (failed.includes(name)) continue;
+        const truth = dedupe(name, failing.world.truth(name, { projectSlugs: failing.slugs, startDate: START }) as Array<Record<string, unknown>>);
+        expect([name, dedupe(name, first.records.get(name))]).toEqual([name, truth]);
+      }
+      failing.faults.set({ latency: { fixedMs: 20 } }); // the user fixed the access
+      const resumed = await readWatched(failing.fake, failing.config, lastStates(first));
+      expect(resumed.errors).toEqual([]);
+      expect(resumed.exitCode).toBe(0);
+      expectEqualsTruth(failing.world, failing.slugs, first, resumed);
+    }
+
+    it('the token refused on /context only (401): contexts INCOMPLETE, the histories and the rest of the tree complete', async () => {
+      const failing = await setUp({ serverErrors: { route: 'contexts', status: 401 } });
       try {
         const run = await readWatched(failing.fake, failing.config);
-        expectEndedByOneFatalError(run, '/pipeline');
-        // The tree is four listings deep below the organizations (project → definition → trigger);
-        // stopped after the first history answer, it never reaches the triggers.
-        expect(failing.timeline.arrived('tree', undefined, 'triggers')).toBe(0);
-        expect(failing.timeline.arrived('tree')).toBeLessThan(fullTree);
+        expectPartFailed(run, ['context'], '/api/v2/context');
+        expect(run.errors[0]!.message).toContain('this resource only');
+        await expectResumeCompletes(failing, run, ['context']);
       } finally {
         await failing.fake.close();
       }
     });
 
-    it('a 400 on a context listing: each project walk asks for at most one pipeline page more', async () => {
-      const failing = await setUp({ serverErrors: { route: 'contexts', status: 400, times: 1 } });
+    it('a 400 on one trigger listing: only that definition\'s triggers are missing', async () => {
+      const failing = await setUp({ serverErrors: { route: 'triggers', status: 400, times: 1 } });
       try {
         const run = await readWatched(failing.fake, failing.config);
-        expectEndedByOneFatalError(run, '/api/v2/context');
-        const fatal = failing.timeline.firstAnswer(400);
+        expectPartFailed(run, ['trigger'], '/trigger');
+        const truth = failing.world.truth('trigger', { projectSlugs: failing.slugs, startDate: START });
+        expect((run.records.get('trigger') ?? []).length).toBeGreaterThan(0);
+        expect((run.records.get('trigger') ?? []).length).toBeLessThan(truth.length);
+        await expectResumeCompletes(failing, run, ['trigger']);
+      } finally {
+        await failing.fake.close();
+      }
+    });
+
+    it("a 403 on one project's pipeline definitions: its definitions and triggers are missing, the others are read", async () => {
+      const failing = await setUp({ serverErrors: { route: 'pipeline_definitions', status: 403, times: 1 } });
+      try {
+        const run = await readWatched(failing.fake, failing.config);
+        expectPartFailed(run, ['pipeline_definition', 'trigger'], '403');
+        expect((run.records.get('pipeline_definition') ?? []).length).toBeGreaterThan(0);
+        await expectResumeCompletes(failing, run, ['pipeline_definition', 'trigger']);
+      } finally {
+        await failing.fake.close();
+      }
+    });
+
+    it('the token refused on /me (401): the read stops at once, every stream INCOMPLETE, each project walk asks for at most one pipeline page more', async () => {
+      const failing = await setUp({ serverErrors: { route: 'collaborations', status: 401 } });
+      try {
+        const run = await readWatched(failing.fake, failing.config);
+        expect(run.exitCode).toBe(1);
+        expect(run.errors).toHaveLength(1);
+        expect(run.errors[0]!.failure_type).toBe('config_error');
+        expect(run.errors[0]!.message).toContain('rejected the API token');
+        expectCleanEnding(run);
+        const firstFinal = run.messages.findIndex(isFinalStatus);
+        expect(run.messages.slice(firstFinal).filter((m) => m.type === 'STATE')).toEqual([]);
+        for (const name of NAMES) expect(statusesOf(run, name).at(-1)).toBe('INCOMPLETE');
+        const fatal = failing.timeline.firstAnswer(401);
         const pipelinePages = failing.timeline.arrived('history', undefined, 'pipelines');
         const pipelinePagesAfter = pipelinePages - failing.timeline.arrived('history', fatal, 'pipelines');
-        // Per project: at most the page asked for before the read heard of the error; when it
-        // lands the walk stops without asking ahead (15 pages each in a full read).
         expect(pipelinePagesAfter).toBeLessThanOrEqual(failing.slugs.length);
         expect(pipelinePages).toBeLessThan(fullPipelinePages);
-        expect(failing.timeline.arrived('history')).toBeLessThan(fullHistory);
       } finally {
         await failing.fake.close();
       }
@@ -405,7 +458,7 @@ describe("an organization's project details", () => {
   });
 });
 
-/** Pipeline pages answer late and project details slowly, so the history's 400 lands while details are being fetched. */
+/** Pipeline pages answer late and project details slowly, so the history's 401 (the token refused: /me answers 401 too) lands while details are being fetched. */
 class LateFatalPipelines extends FaultController {
   override latencyMs(route: string): number {
     if (route === 'pipelines') return 400;
@@ -421,7 +474,7 @@ describe("a fatal error while an organization's project details are fetched", ()
   it('starts no further detail request once the read heard of it', async () => {
     const world = createWorld({ preset: 'tiny', seed: 13, organizations: 1, projectsPerOrg: PROJECTS });
     const timeline = new Timeline();
-    const faults = new LateFatalPipelines({ latency: { fixedMs: 10 }, serverErrors: { route: 'pipelines', status: 400, times: 1 } });
+    const faults = new LateFatalPipelines({ latency: { fixedMs: 10 }, serverErrors: [{ route: 'pipelines', status: 401, times: 1 }, { route: 'me', status: 401 }] });
     const fake = await startFakeCircleCi({ world, faults, stats: timeline, onRequest: timeline.onRequest });
     const aborts = timeline.watchAborts();
     try {
@@ -429,7 +482,7 @@ describe("a fatal error while an organization's project details are fetched", ()
       expect(run.exitCode).toBe(1);
       expect(run.errors).toHaveLength(1);
       expectCleanEnding(run);
-      const fatal = timeline.firstAnswer(400);
+      const fatal = timeline.firstAnswer(401);
       const heard = timeline.firstAbortAfter(fatal);
       expect(heard).toBeGreaterThan(fatal);
       const before = timeline.arrived('tree', fatal, 'project');
