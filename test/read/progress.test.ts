@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { dispatch } from '../../src/commands/dispatch.js';
 import { Emitter } from '../../src/protocol/emitter.js';
-import { STREAM_NAMES } from '../../src/streams/schemas/index.js';
 import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
-import { allStreams, fakeConfig, LineSink, parseRun, readCommand, type RunResult } from '../support/connector.js';
+import { allStreams, LISTED_STREAMS, fakeConfig, LineSink, parseRun, readCommand, type RunResult } from '../support/connector.js';
+
+/** The streams a read lists (the usage export has its own suite: test/read/usage.test.ts). */
+const STREAM_NAMES = LISTED_STREAMS;
 
 const START = '2026-08-01T00:00:00Z';
 

@@ -9,11 +9,13 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import { STREAM_NAMES } from '../../src/streams/schemas/index.js';
 import { STREAMS } from '../../src/streams/streams.js';
 import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
 import { nodeBinary } from '../../tools/acceptance/connector-process.js';
-import { allStreams, catalogOf, dedupe, fakeConfig, parseRun, writeJson, type RunResult } from '../support/connector.js';
+import { allStreams, LISTED_STREAMS, catalogOf, dedupe, fakeConfig, parseRun, writeJson, type RunResult } from '../support/connector.js';
+
+/** The streams a read lists (the usage export has its own suite: test/read/usage.test.ts). */
+const STREAM_NAMES = LISTED_STREAMS;
 import { lastStates, runCli } from './harness.js';
 
 const START = '2026-08-01T00:00:00Z';
