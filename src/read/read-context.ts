@@ -3,6 +3,7 @@ import { ConnectorError } from '../errors.js';
 import type { CircleCiClient } from '../http/client.js';
 import type { Emitter } from '../protocol/emitter.js';
 import { fillPath, type AnyStreamDeclaration, type ApiRecord, type Listing, type ListContext } from '../streams/declaration.js';
+import { redact } from '../streams/redaction.js';
 import type { StreamName } from '../streams/schemas/index.js';
 import type { Selection } from './selection.js';
 import type { IncrementalState } from './state-input.js';
@@ -66,14 +67,15 @@ export class ParentListing implements Listing {
 }
 
 /**
- * Builds the record a stream emits from an API item; rejects items without their key
- * fields. `listing` is the one listing under `parent` the item came from.
+ * Builds the record a stream emits from an API item (what the declaration redacts
+ * removed, the fields it adds added); rejects items without their key fields. `listing` is the one listing under `parent` the item came from.
  */
 export function toRecord(decl: AnyStreamDeclaration, item: ApiRecord, parent: ApiRecord, listing: Listing): ApiRecord {
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
     throw new ConnectorError(`Stream ${decl.name}: CircleCI sent an item that is not an object (${JSON.stringify(item)?.slice(0, 100)}).`, 'system_error');
   }
-  const record = decl.enrich ? { ...item, ...decl.enrich(item, parent, listing) } : item;
+  const kept = decl.redact ? redact(item, decl.redact) : item;
+  const record = decl.enrich ? { ...kept, ...decl.enrich(kept, parent, listing) } : kept;
   for (const key of decl.primaryKey) {
     const value = record[key];
     if (value === undefined || value === null || typeof value === 'object') {

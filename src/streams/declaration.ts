@@ -1,5 +1,6 @@
 import type { CircleCiClient, Query } from '../http/client.js';
 import type { Config } from '../config/config.js';
+import type { Redaction } from './redaction.js';
 import type { StreamName } from './schemas/types.js';
 
 export type ApiRecord = Record<string, unknown>;
@@ -111,6 +112,11 @@ export interface StreamDeclaration<P extends string = string, A extends string =
   /** Fields the connector adds to each record; `enrich` computes them. */
   adds?: Record<A, AddedField>;
   enrich?: (item: ApiRecord, parent: ApiRecord, listing: Listing) => Record<NoInfer<A>, unknown>;
+  /**
+   * What of each item never leaves the connector (a secret, a masked secret, a URL's
+   * credential): removed before the record is built, and left out of the schema.
+   */
+  redact?: Redaction;
   partition?: Partition;
   /** A 404 of this listing is said as a warning with this text (default: an info line, deleted or expired). */
   notFound?: (parent: ApiRecord, path: string) => string;

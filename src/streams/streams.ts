@@ -5,6 +5,7 @@ import { forEachConcurrent } from '../util/concurrency.js';
 import { defineStream, fillPath, slugParam, text, type AddedField, type AnyStreamDeclaration, type ApiRecord, type ListContext, type Listing } from './declaration.js';
 import type { StreamName } from './schemas/types.js';
 import { StreamGraph } from './graph.js';
+import { INVENTORY_STREAMS } from './inventory.js';
 import { validateStreams } from './validate.js';
 
 /**
@@ -243,6 +244,7 @@ export const STREAMS: Readonly<Record<StreamName, AnyStreamDeclaration>> = valid
   tests,
   trigger,
   workflows,
+  ...INVENTORY_STREAMS,
 });
 
 export const STREAM_GRAPH = new StreamGraph(STREAMS);

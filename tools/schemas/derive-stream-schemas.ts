@@ -27,7 +27,7 @@
  * - only `format: date-time` is kept (uuid, int64 and the non-standard "integer"
  *   format carry no meaning for Airbyte); OpenAPI-only and validation-only keywords
  *   (example, title, readOnly, discriminator, x-*, minimum, ...) are dropped;
- * - fields injected by the connector (a declaration's `adds`) are added, then the
+ * - fields the connector drops (a declaration's `redact.drop`) are left out; fields injected by the connector (`adds`) are added, then the
  *   live-API deviations below.
  * Output is deterministic: fixed keyword order, properties sorted by name.
  */
@@ -60,6 +60,8 @@ export interface StreamSource {
   injected: Readonly<Record<string, AddedField>>;
   primaryKey: readonly string[];
   cursor?: string;
+  /** Fields the connector drops (dotted paths): left out of the schema. */
+  dropped: readonly string[];
 }
 
 const LOCATION: Readonly<Record<Endpoint['shape'], RecordLocation>> = { pages: 'items', array: 'array-item', single: 'body' };
@@ -70,6 +72,7 @@ export function streamSource(declaration: AnyStreamDeclaration): StreamSource {
     location: LOCATION[declaration.endpoint.shape],
     injected: declaration.adds ?? {},
     primaryKey: declaration.primaryKey,
+    dropped: declaration.redact?.drop ?? [],
     ...(declaration.cursor !== undefined ? { cursor: declaration.cursor } : {}),
   };
 }
@@ -305,6 +308,7 @@ export function deriveStreamSchema(spec: OpenApiDocument, stream: StreamName): S
   if (schemaType(record) !== 'object') throw new Error(`${stream}: record schema is not an object`);
   const keys = new Set(keyFields(stream));
   const properties = convertProperties(record.properties ?? {}, keys);
+  for (const path of source.dropped) dropProperty(stream, properties, path.split('.'));
 
   for (const [name, field] of Object.entries(source.injected)) {
     properties[name] = {
@@ -329,6 +333,15 @@ export function deriveStreamSchema(spec: OpenApiDocument, stream: StreamName): S
     required: [...keys],
     properties: sortedProperties(properties),
   };
+}
+
+/** Removes a field the connector drops; one the spec does not have is a mistake in the declaration. */
+function dropProperty(stream: StreamName, properties: Record<string, StreamJsonSchema>, path: readonly string[]): void {
+  const [head, ...rest] = path as [string, ...string[]];
+  const property = properties[head];
+  if (property === undefined) throw new Error(`${stream}: redact.drop names ${path.join('.')}, which is not in the record schema`);
+  if (rest.length === 0) delete properties[head];
+  else dropProperty(stream, (property.properties ?? {}) as Record<string, StreamJsonSchema>, rest);
 }
 
 /** Every stream's schema, derived from the OpenAPI document. */
