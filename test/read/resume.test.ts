@@ -57,7 +57,8 @@ describe('a sync stopped after any STATE and resumed from it', () => {
         expect(destination).toEqual(truth);
       }
     }
-  });
+    // One sync per STATE: a hang guard for a loaded machine, not a speed bound.
+  }, 180_000);
 
   it('a resumed project does not re-read the pipelines finished before the stop', async () => {
     const marked = full.messages.findIndex(
