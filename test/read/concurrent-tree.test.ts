@@ -21,6 +21,7 @@ import {
   createFaults,
   createWorld,
   FakeStats,
+  INVENTORY_ROUTE_NAMES,
   startFakeCircleCi,
   FaultController,
   type FaultOptions,
@@ -35,7 +36,7 @@ const START = '2026-08-01T00:00:00Z';
 const STREAMS = allStreams();
 
 /** Routes the organization tree reads, and those the project histories read. */
-const TREE_ROUTES = new Set(['collaborations', 'contexts', 'groups', 'deploy_environments', 'private_projects', 'project', 'pipeline_definitions', 'triggers', 'schedules']);
+const TREE_ROUTES = new Set(['collaborations', 'contexts', 'groups', 'deploy_environments', 'private_projects', 'project', 'pipeline_definitions', 'triggers', 'schedules', ...INVENTORY_ROUTE_NAMES]);
 const HISTORY_ROUTES = new Set(['pipelines', 'pipeline_workflows', 'workflow', 'workflow_jobs', 'job_details', 'job_tests']);
 
 type Side = 'tree' | 'history';
