@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseSelection } from '../../src/read/selection.js';
 import { parseState } from '../../src/read/state-input.js';
 import { DEFAULT_MAX_RETRY_AFTER_MS, TRANSIENT_MAX_ATTEMPTS } from '../../src/http/retry-policy.js';
-import { INVENTORY_STREAMS } from '../../src/streams/inventory.js';
 import type { StreamName } from '../../src/streams/schemas/index.js';
 import { createFaults, createWorld, startFakeCircleCi, type FaultOptions, type StatsSnapshot, type World } from '../../tools/fake-circleci/index.js';
 import { allStreams, catalogOf, fakeConfig, runRead, type RunResult } from '../support/connector.js';
@@ -43,12 +42,7 @@ const RUN_BOUND_MS = 45_000;
 const REQUEST_TIMEOUT_MS = 750;
 /** The short timeout, and checkpoints every few records so an interrupted project walk leaves resume markers behind. */
 const RUN_OPTIONS = { requestTimeoutMs: REQUEST_TIMEOUT_MS, checkpointRecords: 5 };
-/**
- * Every stream but the inventory (full refresh, its 403 rule in test/read/inventory.test.ts):
- * with its ~35 more tree requests, paced by the governor after the 429 storm, the
- * "429 on all attempts" sync took ~40 s instead of ~13 s, at this file's hang guard.
- */
-const STREAMS = Object.fromEntries(Object.entries(allStreams()).filter(([name]) => !(name in INVENTORY_STREAMS))) as ReturnType<typeof allStreams>;
+const STREAMS = allStreams();
 
 type Kind = 'transient' | 'beyond' | 'partial';
 
@@ -276,7 +270,6 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
       resumed = await withTimeout(runRead({ config, streams: STREAMS, state: lastStates(first) }, RUN_OPTIONS), RUN_BOUND_MS, `${scenario.name}: the resumed sync`);
     }
     const truth = truthTables(world, slugs, START);
-    for (const name of Object.keys(INVENTORY_STREAMS)) truth.delete(name as StreamName);
     scenario.adjustTruth?.(truth, world, slugs);
     const destination = resumed ? destinationOf(first, resumed) : destinationOf(first);
     return {
