@@ -1,5 +1,6 @@
 import type { CircleCiClient, Query } from '../http/client.js';
 import type { Config } from '../config/config.js';
+import { redact, type Redaction } from './redact.js';
 import type { StreamName } from './schemas/types.js';
 
 export type ApiRecord = Record<string, unknown>;
@@ -44,15 +45,12 @@ export interface AddedField {
  * What the connector changes in the fields CircleCI sent, before anything else sees the
  * item (`enrich`, the key check, the readers): the one place where API fields are
  * rewritten, as `adds`/`enrich` are the one place where fields are added. Every reader
- * applies it (`sanitized`), so a stream declares it and is done.
+ * applies it (`sanitized`), so a stream declares it and is done. `drop`/`urls`
+ * (streams/redact.ts) remove what of an item carries a secret (a webhook URL's secret, an
+ * env var's masked value): declared as data, so the schema generator leaves dropped fields
+ * out and validation refuses dropping a key or cursor.
  */
-export interface Sanitize {
-  /**
-   * Removes secrets from an item (a webhook URL's secret, an env var's value): no secret
-   * leaves the connector. Pure: returns a copy. Any stream whose API fields can carry a
-   * secret declares this (streams/redact.ts has `redactSecrets`).
-   */
-  redact?: (item: ApiRecord) => ApiRecord;
+export interface Sanitize extends Redaction {
   /**
    * Fields filled from another field where CircleCI left them out or null, `{field:
    * fallback}` (a pipeline's `updated_at` from its `created_at`). Declared as data: the
@@ -64,7 +62,7 @@ export interface Sanitize {
 /** `item` with the declaration's `sanitize` applied (the item itself when there is none). */
 export function sanitized(sanitize: Sanitize | undefined, item: ApiRecord): ApiRecord {
   if (sanitize === undefined) return item;
-  let out = sanitize.redact ? sanitize.redact(item) : item;
+  let out = redact(item, sanitize);
   for (const [field, fallback] of Object.entries(sanitize.fallbacks ?? {})) {
     if (out[field] == null && out[fallback] != null) out = { ...out, [field]: out[fallback] };
   }

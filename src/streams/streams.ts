@@ -5,7 +5,7 @@ import { forEachConcurrent } from '../util/concurrency.js';
 import { defineStream, fillPath, slugParam, text, type AddedField, type AnyStreamDeclaration, type ApiRecord, type ListContext, type Listing } from './declaration.js';
 import type { StreamName } from './schemas/types.js';
 import { StreamGraph } from './graph.js';
-import { redactSecrets } from './redact.js';
+import { INVENTORY_STREAMS } from './inventory.js';
 import { hasTriggers } from './trigger-support.js';
 import { validateStreams } from './validate.js';
 import { usage } from './usage.js';
@@ -100,7 +100,7 @@ const trigger = defineStream({
   // The spec lists triggers only for github_app and bitbucket_dc definitions.
   when: hasTriggers,
   // A webhook trigger's URL carries its secret.
-  sanitize: { redact: redactSecrets },
+  sanitize: { urls: ['event_source.webhook.url'] },
   adds: {
     project_id: PROJECT_ID,
     pipeline_definition_id: { description: 'Injected by the connector: the UUID of the pipeline definition.' },
@@ -280,6 +280,7 @@ export const STREAMS: Readonly<Record<StreamName, AnyStreamDeclaration>> = valid
   trigger,
   workflows,
   usage,
+  ...INVENTORY_STREAMS,
 });
 
 export const STREAM_GRAPH = new StreamGraph(STREAMS);

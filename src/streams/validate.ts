@@ -27,6 +27,8 @@ export function declarationProblems(streams: Readonly<Record<string, AnyStreamDe
     if ((decl.adds === undefined) !== (decl.enrich === undefined)) say('declares one of adds and enrich without the other');
     if (decl.parent === null && decl.when) say('a root has no parent for `when` to look at');
     if (decl.parent !== null && decl.under) say('`under` is for roots only');
+    const keys = [...decl.primaryKey, ...(decl.cursor ? [decl.cursor] : [])];
+    for (const path of decl.sanitize?.drop ?? []) if (keys.includes(path.split('.')[0]!)) say(`sanitize.drop removes ${path}, a key or cursor field`);
   }
   if (problems.length > 0) return problems;
   // Cycles: every lineage must reach a root.

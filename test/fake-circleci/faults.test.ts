@@ -233,6 +233,19 @@ describe('faults', () => {
     expect((await get(c, `/api/v2/context?owner-id=${a.id as string}`)).status).toBe(200);
   });
 
+  it('403 on env vars, checkout keys and webhooks of chosen projects (not a project admin)', async () => {
+    const [a, b] = world.projects as unknown as [{ slug: string; id: string }, { slug: string; id: string }];
+    const c = core({ forbiddenProjects: [a.slug] });
+    for (const path of [`/api/v2/project/${a.slug}/envvar`, `/api/v2/project/${a.slug}/checkout-key`, `/api/v2/webhook?scope-id=${a.id}&scope-type=project`]) {
+      const denied = await get(c, path);
+      expect(denied.status).toBe(403);
+      expect(body(denied)).toEqual({ message: 'Permission denied.' });
+    }
+    expect((await get(c, `/api/v2/project/${b.slug}/envvar`)).status).toBe(200);
+    expect((await get(c, `/api/v2/webhook?scope-id=${b.id}&scope-type=project`)).status).toBe(200);
+    expect((await get(c, `/api/v2/project/${a.slug}/schedule`)).status).toBe(200);
+  });
+
   it('token revoked after N requests: 401 from then on', async () => {
     const c = core({ revokeTokenAfter: 3 });
     expect(await statuses(c, ME, 3)).toEqual([200, 200, 200]);

@@ -38,7 +38,10 @@ describe.each([
   });
 
   // usage is an export (POST, poll, download), not a listing: usage-export.test.ts and test/read/usage.test.ts
-  it.each(STREAM_NAMES.filter((s) => s !== 'usage'))('%s: paged records == world.truth', (stream) => {
+  // The inventory's pages are compared with its accessors in inventory.test.ts (World.truth
+  // holds the connector's records: what it drops removed, what it adds added).
+  const inventory: readonly string[] = ['deploy_components', 'deploy_component_versions', 'project_env_vars', 'project_checkout_keys', 'context_env_vars', 'webhooks'];
+  it.each(STREAM_NAMES.filter((name) => !inventory.includes(name) && name !== 'usage'))('%s: paged records == world.truth', (stream) => {
     const truth = world.truth(stream);
     expect(truth.length).toBeGreaterThan(0);
     expect(walk.records[stream]).toHaveLength(truth.length);

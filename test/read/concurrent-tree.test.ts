@@ -22,6 +22,7 @@ import {
   createFaults,
   createWorld,
   FakeStats,
+  INVENTORY_ROUTE_NAMES,
   startFakeCircleCi,
   FaultController,
   type FaultOptions,
@@ -38,7 +39,7 @@ const STREAMS = allStreams();
 const NAMES = STREAM_NAMES.filter((name) => name in STREAMS);
 
 /** Routes the organization tree reads, and those the project histories read (`me`: the token check after a 401, counted with the tree). */
-const TREE_ROUTES = new Set(['me', 'collaborations', 'contexts', 'groups', 'deploy_environments', 'private_projects', 'project', 'pipeline_definitions', 'triggers', 'schedules']);
+const TREE_ROUTES = new Set(['me', 'collaborations', 'contexts', 'groups', 'deploy_environments', 'private_projects', 'project', 'pipeline_definitions', 'triggers', 'schedules', ...INVENTORY_ROUTE_NAMES]);
 const HISTORY_ROUTES = new Set(['pipelines', 'pipeline_workflows', 'workflow', 'workflow_jobs', 'job_details', 'job_tests']);
 
 type Side = 'tree' | 'history';

@@ -29,7 +29,7 @@ const CONFIGURED = ['gh/configured-org/api', 'bb/configured-org/web'];
 const spec = loadSpec();
 
 /** What the seeds exercised together: each kind of surprise must have happened at least once. */
-const exercised = { jobLevel: 0, keyless: 0, withoutUpdatedAt: 0, webhookSecrets: 0, unsupportedDefinitions: 0, emptyPagesWithToken: 0, revisited: 0, records: 0 };
+const exercised = { jobLevel: 0, keyless: 0, withoutUpdatedAt: 0, secrets: 0, unsupportedDefinitions: 0, emptyPagesWithToken: 0, revisited: 0, records: 0 };
 
 describe('reads of answers generated from the OpenAPI spec', () => {
   const api = useMockApi();
@@ -86,10 +86,10 @@ describe('reads of answers generated from the OpenAPI spec', () => {
     }
     exercised.withoutUpdatedAt += answers.pipelinesWithoutUpdatedAt.size;
 
-    // Webhook secrets stay in the connector.
+    // Secrets (webhook URL credentials and signing secrets, env var values) stay in the connector.
     const output = run.lines.join('\n');
-    for (const secret of answers.webhookSecrets) expect(output).not.toContain(secret);
-    exercised.webhookSecrets += answers.webhookSecrets.length;
+    for (const secret of answers.secrets) expect(output).not.toContain(secret);
+    exercised.secrets += answers.secrets.length;
     exercised.emptyPagesWithToken += answers.emptyPagesWithToken();
 
     // Items without a key: one WARN per stream, and the count in the final line.
@@ -122,7 +122,7 @@ describe('reads of answers generated from the OpenAPI spec', () => {
     expect(exercised.keyless).toBeGreaterThan(0);
     expect(exercised.jobLevel).toBeGreaterThan(0);
     expect(exercised.withoutUpdatedAt).toBeGreaterThan(0);
-    expect(exercised.webhookSecrets).toBeGreaterThan(0);
+    expect(exercised.secrets).toBeGreaterThan(0);
     expect(exercised.unsupportedDefinitions).toBeGreaterThan(0);
     expect(exercised.emptyPagesWithToken).toBeGreaterThan(0);
     expect(exercised.revisited).toBeGreaterThan(0); // unfinished workflows were read again by id

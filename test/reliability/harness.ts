@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import type { RunOptions } from '../../src/run-options.js';
 import type { StreamName } from '../../src/streams/schemas/index.js';
+import { STREAMS } from '../../src/streams/streams.js';
 import { connectorEntryPoint, nodeBinary, spawnCollect, type ProcessResult } from '../../tools/acceptance/connector-process.js';
 import { fakeCircleCiHandlers, type World } from '../../tools/fake-circleci/index.js';
 import { dedupe, LISTED_STREAMS, primaryKeyOf, type RunResult } from '../support/connector.js';
@@ -30,7 +31,8 @@ export function truthTables(world: World, projectSlugs: readonly string[], start
 /** A destination after these runs, deduplicated by primary key, last write wins. */
 export function destinationOf(...runs: Array<Pick<RunResult, 'records'>>): Tables {
   const tables: Tables = new Map();
-  for (const stream of LISTED_STREAMS) tables.set(stream, dedupe(stream, ...runs.map((run) => run.records.get(stream))));
+  // Full-refresh streams overwrite the destination (catalogOf: destination_sync_mode overwrite): the last run counts.
+  for (const stream of LISTED_STREAMS) tables.set(stream, dedupe(stream, ...(STREAMS[stream].cursor ? runs : runs.slice(-1)).map((run) => run.records.get(stream))));
   return tables;
 }
 

@@ -31,6 +31,7 @@ describe('stream declarations', () => {
     ['a followed stream below a followed stream', { name: 'sub', parent: 'workflows' as never, cursor: 'c', follow: { isFinal: () => true, reread: '/x/{id}', lookbackMs: () => 0 } }, /sub: is below workflows, which is followed already/],
     ['newest first below a root', { name: 'sub', parent: 'collaborations' as never, newestFirst: { changedAt: () => 0, position: () => 0 } }, /sub: only a root can be listed newest first/],
     ['a partition inside a history', { name: 'sub', parent: 'jobs' as never, cursor: 'c', partition: { kind: 'projects' as const, key: (): string => 'k' } }, /sub: a stream of a newest-first history keeps the partitions of pipelines/],
+    ['a redaction that drops a key field', { name: 'sub', parent: 'collaborations' as never, sanitize: { drop: ['id'] } }, /sub: sanitize.drop removes id, a key or cursor field/],
     ['adds without enrich', { name: 'sub', parent: 'collaborations' as never, adds: { a: { description: 'a' } } }, /sub: declares one of adds and enrich without the other/],
   ])('rejects %s, naming the stream', (_what, declaration, message) => {
     const registry = registryWith(declaration as Partial<AnyStreamDeclaration> & { name: string });

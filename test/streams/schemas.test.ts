@@ -316,6 +316,71 @@ const LIVE_LIKE_RECORDS: Record<GeneratedStreamName, JsonRecord[]> = {
       some_field_the_spec_does_not_list: { nested: [1, 2, 3] },
     },
   ],
+  deploy_components: [
+    {
+      id: '123e4127-e89b-12d3-a456-426123417400',
+      name: 'service-a',
+      project_id: '9e2b7d77-1a9c-4e11-a0f5-3b2c4d5e6f70',
+      labels: [{ key: 'team', value: 'platform' }],
+      release_count: 3,
+      created_at: '2025-01-05T10:00:00Z',
+      updated_at: '2025-10-17T08:31:47.000Z',
+      organization_id: 'ec6887ec-7d44-4b31-b468-7e552408ee32',
+    },
+  ],
+  deploy_component_versions: [
+    {
+      name: '1.4.2',
+      environment_id: '123e4127-e89b-12d3-a456-426123417400',
+      namespace: 'default',
+      is_live: true,
+      pipeline_id: '5034460f-c7c4-4c43-9457-de07e2029e7b',
+      workflow_id: 'fda08377-fe7e-46b1-8992-3a7aaecac9c3',
+      job_id: '0f7e1a5f-bb41-4e07-9f0c-7f5d2b0d2f6e',
+      job_number: 1234,
+      last_deployed_at: '2025-10-17T08:31:47.000Z',
+      component_id: '123e4127-e89b-12d3-a456-426123417400',
+      organization_id: 'ec6887ec-7d44-4b31-b468-7e552408ee32',
+    },
+  ],
+  project_env_vars: [
+    // created-at has no type in the spec; its example is a Clojure print.
+    { name: 'NPM_TOKEN', 'created-at': '#joda/inst 2023-04-14T21:20:14+0000', project_id: '9e2b7d77-1a9c-4e11-a0f5-3b2c4d5e6f70', project_slug: 'gh/acme/api' },
+    { name: 'OLD_VAR', 'created-at': null, project_id: '9e2b7d77-1a9c-4e11-a0f5-3b2c4d5e6f70', project_slug: 'gh/acme/api' },
+  ],
+  project_checkout_keys: [
+    {
+      'public-key': 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIexample',
+      type: 'deploy-key',
+      fingerprint: 'c9:0b:1c:4f:d5:65:56:b9:ad:88:f9:81:2b:37:74:2f',
+      preferred: true,
+      'created-at': '2015-09-21T17:29:21.042Z',
+      project_id: '9e2b7d77-1a9c-4e11-a0f5-3b2c4d5e6f70',
+      project_slug: 'gh/acme/api',
+    },
+  ],
+  context_env_vars: [
+    {
+      variable: 'POSTGRES_USER',
+      created_at: '2015-09-21T17:29:21.042Z',
+      updated_at: '2015-09-21T17:29:21.042Z',
+      context_id: 'a4bbb8c9-0f1e-4b0d-9c66-3d9f1a2b7c10',
+      organization_id: 'ec6887ec-7d44-4b31-b468-7e552408ee32',
+    },
+  ],
+  webhooks: [
+    {
+      id: '2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d',
+      name: 'metrics',
+      url: 'https://metrics.example.net/ingest',
+      events: ['workflow-completed', 'job-completed'],
+      'verify-tls': true,
+      scope: { id: '9e2b7d77-1a9c-4e11-a0f5-3b2c4d5e6f70', type: 'project' },
+      'created-at': '2025-01-05T10:00:00Z',
+      'updated-at': '2025-10-17T08:31:47.000Z',
+      project_slug: 'gh/acme/api',
+    },
+  ],
 };
 
 // ---------------------------------------------------------------------------------
@@ -406,6 +471,15 @@ describe.each(GENERATED_STREAM_NAMES.map((stream) => [stream]))('%s schema', (st
       const types = typesOf(field);
       // A property without `type` accepts any value, null included.
       if (types.length > 0) expect({ name, types }).toEqual({ name, types: [types[0], 'null'] });
+    }
+  });
+
+  it('leaves out the fields the connector drops', () => {
+    for (const path of STREAM_SOURCES[stream].dropped) {
+      const [head, ...rest] = path.split('.');
+      let property: StreamJsonSchema | undefined = properties[head!];
+      for (const name of rest) property = property?.properties?.[name];
+      expect({ path, present: property !== undefined }).toEqual({ path, present: false });
     }
   });
 

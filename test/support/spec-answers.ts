@@ -193,8 +193,8 @@ export interface SpecApi {
   pipelinesWithoutUpdatedAt: Map<string, Json>;
   /** Definitions served, by id, with their config_source provider. */
   definitionProviders: Map<string, Json>;
-  /** Secret values of webhook URLs served (`?secret=`). */
-  webhookSecrets: string[];
+  /** Secret values served: webhook URL credentials (`?secret=`, `?token=`), signing secrets, env var values. */
+  secrets: string[];
   /** Empty pages served that carried a next_page_token. */
   emptyPagesWithToken(): number;
   /** Every test result the tests listing of one job (`slug#number`) holds, in listing order, whether served yet or not. */
@@ -220,6 +220,12 @@ const PATHS = {
   jobs: '/workflow/{id}/job',
   job_details: '/project/{project-slug}/job/{job-number}',
   tests: '/project/{project-slug}/{job-number}/tests',
+  deploy_components: '/deploy/components',
+  deploy_component_versions: '/deploy/components/{component_id}/versions',
+  project_env_vars: '/project/{project-slug}/envvar',
+  project_checkout_keys: '/project/{project-slug}/checkout-key',
+  context_env_vars: '/context/{context_id}/environment-variable',
+  webhooks: '/webhook',
 } as const;
 
 /**
@@ -233,7 +239,9 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
   const listed = new Map<string, Set<string>>();
   const pipelinesWithoutUpdatedAt = new Map<string, Json>();
   const definitionProviders = new Map<string, Json>();
-  const webhookSecrets: string[] = [];
+  const secrets: string[] = [];
+  /** Project slug → id, from the project details served (the inventory's project-level records carry the id). */
+  const projectId = new Map<string, Json>();
   /** Project id → organization_id, from the project details served. */
   const projectOrg = new Map<string, Json>();
   let emptyWithToken = 0;
@@ -336,6 +344,7 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
       if (!listed.get('project')?.has(slug)) {
         record('project', [detail.id, detail.organization_id]);
         if (typeof detail.id === 'string') projectOrg.set(detail.id, detail.organization_id ?? null);
+        projectId.set(slug, detail.id ?? null);
       }
       note('project', slug);
       return HttpResponse.json(detail);
@@ -363,7 +372,7 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
           if (webhook && typeof webhook === 'object') {
             const secret = `whsec${gen.uuid().replaceAll('-', '')}`;
             webhook.url = `https://some-webhook.invalid/some-endpoint?secret=${secret}&sender=x`;
-            webhookSecrets.push(secret);
+            secrets.push(secret);
           }
           return item;
         },
@@ -419,6 +428,68 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
       note('tests', job);
       return page(request, `tests:${job}`, PATHS.tests, () => undefined);
     }),
+    // The inventory: every listing generated from the spec like the others, with secrets
+    // where the spec has fields for them (an env var's value, a webhook's signing secret and URL).
+    http.get(api('/deploy/components'), ({ request }) => {
+      const org = new URL(request.url).searchParams.get('org-id') ?? '';
+      note('deploy_components', org);
+      return page(request, `deploy_components:${org}`, PATHS.deploy_components, (item) => record('deploy_components', [item.id, org]));
+    }),
+    http.get(api('/deploy/components/:component/versions'), ({ request, params }) => {
+      const component = String(params.component);
+      note('deploy_component_versions', component);
+      return page(request, `versions:${component}`, PATHS.deploy_component_versions, (item) => record('deploy_component_versions', [component, item.environment_id, item.name]));
+    }),
+    http.get(api('/project/:vcs/:org/:repo/envvar'), ({ request, params }) => {
+      const slug = slugOf(params);
+      note('project_env_vars', slug);
+      return page(
+        request,
+        `envvars:${slug}`,
+        PATHS.project_env_vars,
+        (item) => record('project_env_vars', [projectId.get(slug), item.name]),
+        (item, gen) => {
+          if (!Object.hasOwn(item, 'value')) return item;
+          const secret = `envsecret${gen.uuid().replaceAll('-', '')}`;
+          secrets.push(secret);
+          return { ...item, value: secret };
+        },
+      );
+    }),
+    http.get(api('/project/:vcs/:org/:repo/checkout-key'), ({ request, params }) => {
+      const slug = slugOf(params);
+      note('project_checkout_keys', slug);
+      return page(request, `checkout_keys:${slug}`, PATHS.project_checkout_keys, (item) => record('project_checkout_keys', [projectId.get(slug), item.fingerprint]));
+    }),
+    http.get(api('/context/:context/environment-variable'), ({ request, params }) => {
+      const context = String(params.context);
+      note('context_env_vars', context);
+      return page(request, `context_env_vars:${context}`, PATHS.context_env_vars, (item) => record('context_env_vars', [item.context_id, item.variable]));
+    }),
+    http.get(api('/webhook'), ({ request }) => {
+      const scope = new URL(request.url).searchParams.get('scope-id') ?? '';
+      note('webhooks', scope);
+      return page(
+        request,
+        `webhooks:${scope}`,
+        PATHS.webhooks,
+        (item) => record('webhooks', [item.id]),
+        (item, gen) => {
+          const out = { ...item };
+          if (Object.hasOwn(item, 'url')) {
+            const secret = `whtoken${gen.uuid().replaceAll('-', '')}`;
+            out.url = `https://hooks.invalid/in?token=${secret}&source=circleci`;
+            secrets.push(secret);
+          }
+          if (Object.hasOwn(item, 'signing-secret')) {
+            const secret = `whsign${gen.uuid().replaceAll('-', '')}`;
+            out['signing-secret'] = secret;
+            secrets.push(secret);
+          }
+          return out;
+        },
+      );
+    }),
     // Insights, asked by incremental syncs for finished runs of older pipelines (reruns): the workflow
     // names of a project, then each name's recent runs, whose new ids are then read by id.
     http.get(api('/insights/:vcs/:org/:repo/workflows'), ({ request, params }) => {
@@ -433,5 +504,5 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
     }),
   ];
   const testsOf = (job: string) => listing(`tests:${job}`, PATHS.tests).flatMap((one) => one.items);
-  return { handlers, served, keyless, listed, pipelinesWithoutUpdatedAt, definitionProviders, webhookSecrets, emptyPagesWithToken: () => emptyWithToken, testsOf };
+  return { handlers, served, keyless, listed, pipelinesWithoutUpdatedAt, definitionProviders, secrets, emptyPagesWithToken: () => emptyWithToken, testsOf };
 }

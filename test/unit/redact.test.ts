@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { redactSecrets, withoutSecretParams } from '../../src/streams/redact.js';
+import { sanitized } from '../../src/streams/declaration.js';
+import { redact, withoutSecretParams } from '../../src/streams/redact.js';
+import { STREAMS } from '../../src/streams/streams.js';
 import { hasTriggers } from '../../src/streams/trigger-support.js';
 
 describe('withoutSecretParams', () => {
@@ -21,23 +23,31 @@ describe('withoutSecretParams', () => {
   });
 });
 
-describe('redactSecrets', () => {
-  it('cleans nested URLs and drops secret fields without changing its input', () => {
-    const trigger = {
-      id: 't1',
-      event_source: { provider: 'webhook', webhook: { url: 'https://h.invalid/e?secret=abc123&x=1', sender: 'datadog' } },
-      'signing-secret': '****abcd',
-      list: ['https://h.invalid/?token=zzz', 'plain ?secret= text', 3, null],
-    };
+describe('redaction of an API item', () => {
+  it('drops fields, top-level and dotted, and leaves the input as it was', () => {
+    const item = { name: 'NPM_TOKEN', value: 'xxxx1a2b', nested: { secret: 's3', keep: 1 } };
+    const copy = structuredClone(item);
+    expect(redact(item, { drop: ['value', 'nested.secret'] })).toEqual({ name: 'NPM_TOKEN', nested: { keep: 1 } });
+    expect(item).toEqual(copy);
+  });
+
+  it('removes credential query parameters from URL fields and keeps the rest of the URL', () => {
+    const item = { url: 'https://hooks.example.com/in?source=ci&token=abc&Signature=x&sig=y&key=z&api=v2' };
+    expect(redact(item, { urls: ['url'] })).toEqual({ url: 'https://hooks.example.com/in?source=ci&api=v2' });
+  });
+
+  it('leaves an item without the declared fields, a URL without credentials and a value that is not a URL unchanged', () => {
+    const item = { id: 1, url: 'https://hooks.example.com/in?source=ci', other: 'not a url ?token=1' };
+    expect(redact(item, { drop: ['absent', 'id.deeper'], urls: ['url', 'other', 'missing.url'] })).toBe(item);
+  });
+
+  it("cleans a trigger's nested webhook URL through the stream's declared sanitize, without changing its input", () => {
+    const trigger = { id: 't1', event_source: { provider: 'webhook', webhook: { url: 'https://h.invalid/e?secret=abc123&x=1', sender: 'datadog' } } };
     const copy = structuredClone(trigger);
-    const out = redactSecrets(trigger);
-    expect(out).toEqual({
-      id: 't1',
-      event_source: { provider: 'webhook', webhook: { url: 'https://h.invalid/e?x=1', sender: 'datadog' } },
-      list: ['https://h.invalid/', 'plain ?secret= text', 3, null],
-    });
+    const out = sanitized(STREAMS.trigger.sanitize, trigger);
+    expect(out).toEqual({ id: 't1', event_source: { provider: 'webhook', webhook: { url: 'https://h.invalid/e?x=1', sender: 'datadog' } } });
     expect(trigger).toEqual(copy);
-    expect(JSON.stringify(out)).not.toMatch(/abc123|zzz|abcd/);
+    expect(JSON.stringify(out)).not.toContain('abc123');
   });
 });
 

@@ -2,6 +2,7 @@
 // must emit: computed from the world itself (the benchmark compares the connector's
 // requests with it; the throughput tests assert equality).
 
+import { contextEnvVars, deployComponents, deployVersionsTruth, projectCheckoutKeys, projectEnvVars, projectWebhooks } from '../fake-circleci/inventory.js';
 import type { World } from '../fake-circleci/world.js';
 
 /** Requests per route a full sync of every stream cannot do without, and the records it emits. */
@@ -26,6 +27,11 @@ export function worldFigures(world: World, connectorPageSize: number): WorldFigu
   const count = (stream: string, n: number): void => {
     records[stream] = (records[stream] ?? 0) + n;
   };
+  const versionsByComponent = new Map<string, number>();
+  for (const version of deployVersionsTruth(world)) {
+    const id = version.component_id as string;
+    versionsByComponent.set(id, (versionsByComponent.get(id) ?? 0) + 1);
+  }
   add('collaborations', 1);
   count('collaborations', world.collaborations().length);
   for (const org of world.orgs) {
@@ -35,6 +41,19 @@ export function worldFigures(world: World, connectorPageSize: number): WorldFigu
     count('groups', world.groups(org).length);
     add('deploy_environments', pages(world.environments(org).length, Math.min(connectorPageSize, 100)));
     count('deploy', world.environments(org).length);
+    const components = deployComponents(world, org);
+    add('deploy_components', pages(components.length, Math.min(connectorPageSize, 100)));
+    count('deploy_components', components.length);
+    for (const component of components) {
+      const versions = versionsByComponent.get(component.id as string) ?? 0;
+      add('deploy_component_versions', pages(versions, ps));
+      count('deploy_component_versions', versions);
+    }
+    for (const context of world.contexts(org)) {
+      const variables = contextEnvVars(world, context.id).length;
+      add('context_envvars', pages(variables, ps));
+      count('context_env_vars', variables);
+    }
     add('private_projects', pages(org.projects.length, 50));
     for (const p of org.projects) {
       add('project', 1);
@@ -49,6 +68,15 @@ export function worldFigures(world: World, connectorPageSize: number): WorldFigu
       }
       add('schedules', pages(world.schedules(p).length, ps));
       count('schedule', world.schedules(p).length);
+      const inventory: Array<[string, string, number]> = [
+        ['project_envvars', 'project_env_vars', projectEnvVars(world, p).length],
+        ['project_checkout_keys', 'project_checkout_keys', projectCheckoutKeys(world, p).length],
+        ['webhooks', 'webhooks', projectWebhooks(world, p).length],
+      ];
+      for (const [route, stream, items] of inventory) {
+        add(route, pages(items, ps));
+        count(stream, items);
+      }
     }
   }
   let checked = 0;

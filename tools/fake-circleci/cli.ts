@@ -41,6 +41,7 @@ Faults (rates are probabilities per matching request, seeded by --fault-seed):
   --fault-after N          each rate fault lets the first N matching requests through
   --not-found-ids a,b      pipeline/workflow/job ids answering 404
   --forbidden-group-orgs a,b   org ids whose groups answer 403
+  --forbidden-projects a,b     project slugs whose env vars, checkout keys and webhooks answer 403
   --revoke-after N         the token answers 401 after N requests
   --repeat-token-route R   page token repeats forever on route R
   --fault-seed N
@@ -118,6 +119,7 @@ export function parseCli(argv: string[]): {
       'fault-after': { type: 'string' },
       'not-found-ids': { type: 'string' },
       'forbidden-group-orgs': { type: 'string' },
+      'forbidden-projects': { type: 'string' },
       'revoke-after': { type: 'string' },
       'repeat-token-route': { type: 'string' },
       'fault-seed': { type: 'string' },
@@ -191,6 +193,8 @@ export function parseCli(argv: string[]): {
   if (notFound) faults.notFoundIds = notFound;
   const forbidden = list(values['forbidden-group-orgs']);
   if (forbidden) faults.forbiddenGroupOrgs = forbidden;
+  const forbiddenProjects = list(values['forbidden-projects']);
+  if (forbiddenProjects) faults.forbiddenProjects = forbiddenProjects;
   const revoke = int(values['revoke-after'], 'revoke-after');
   if (revoke !== undefined) faults.revokeTokenAfter = revoke;
   if (values['repeat-token-route']) faults.repeatPageToken = values['repeat-token-route'];

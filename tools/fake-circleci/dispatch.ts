@@ -41,6 +41,9 @@ export interface CoreOptions {
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
+/** Routes that need project admin rights (the `forbiddenProjects` fault). */
+const PROJECT_ADMIN_ROUTES: ReadonlySet<string> = new Set(['project_envvars', 'project_checkout_keys', 'webhooks']);
+
 export const MESSAGES = {
   loginRequired: 'You must log in first.',
   invalidToken: 'Invalid token provided.',
@@ -168,6 +171,10 @@ export class FakeCircleCiCore {
       // Listing groups and the usage export both need organization admin rights.
       if ((route === 'groups' || route === 'usage_export_create' || route === 'usage_export_get') && this.faults.isForbiddenGroupOrg(params.orgId ?? '')) {
         return finish(json(403, errorBody(MESSAGES.forbidden), extra));
+      }
+      if ((this.faults.options.forbiddenProjects ?? []).length > 0 && PROJECT_ADMIN_ROUTES.has(route)) {
+        const p = route === 'webhooks' ? this.world.projectById(url.searchParams.get('scope-id') ?? '') : this.world.projectBySlug(params.slug ?? '');
+        if (p && this.faults.isForbiddenProject(p.slug)) return finish(json(403, errorBody(MESSAGES.forbidden), extra));
       }
       if (route === 'pipeline_workflows' && this.faults.isNotFoundId(params.pipelineId ?? '')) {
         return finish(json(404, errorBody('Pipeline not found'), extra));

@@ -89,6 +89,11 @@ export interface FaultOptions {
   notFoundIds?: readonly string[];
   /** Organization ids whose groups answer 403 (token user is not an org admin). */
   forbiddenGroupOrgs?: readonly string[];
+  /**
+   * Project slugs whose environment variables, checkout keys and webhooks answer 403 (the
+   * token user may see the project but is not one of its admins).
+   */
+  forbiddenProjects?: readonly string[];
   /** The personal token works for N requests, then answers 401 from then on. */
   revokeTokenAfter?: number;
   /** On this route, a page fetched with a page-token returns that same token as next. */
@@ -268,6 +273,10 @@ export class FaultController {
 
   isForbiddenGroupOrg(orgId: string): boolean {
     return (this.opts.forbiddenGroupOrgs ?? []).some((x) => x.toLowerCase() === orgId.toLowerCase());
+  }
+
+  isForbiddenProject(slug: string): boolean {
+    return (this.opts.forbiddenProjects ?? []).some((x) => x.toLowerCase() === slug.toLowerCase());
   }
 
   repeatTokenRoute(): string | undefined {

@@ -298,9 +298,22 @@ function webhookSecret(world: World, gIdx: number, w: number): string {
   return `FAKE-SIGNING-SECRET-${gIdx}-${w}-${hex40(keyOf(world), T.webhook, gIdx, w).slice(0, 8)}`;
 }
 
+/** The second webhook of a project posts to an ingestion endpoint that takes its credential in the URL. */
+const METRICS_WEBHOOK_URL = 'https://metrics.example.net/ingest/circleci?source=circleci';
+
+function webhookUrlToken(world: World, gIdx: number, w: number): string {
+  return `FAKE-URL-TOKEN-${gIdx}-${w}-${hex40(keyOf(world), T.webhook, gIdx, w, 7).slice(0, 8)}`;
+}
+
+/** A webhook's URL without its credential (`token`) query parameter: what a connector may keep. */
+export function webhookUrlWithoutToken(url: string): string {
+  return url.replace(/&token=[^&]*$/, '');
+}
+
 /**
  * Items of GET /webhook?scope-type=project&scope-id={project id}. The spec's webhook
  * carries `signing-secret` (required), so the fake serves one: a connector must drop it.
+ * Some URLs carry a credential in their query (`token`), which a connector must remove.
  */
 export function projectWebhooks(world: World, p: Project): JsonObject[] {
   const k = keyOf(world);
@@ -314,7 +327,7 @@ export function projectWebhooks(world: World, p: Project): JsonObject[] {
     out.push({
       id: uuidFrom(k, T.webhook, gIdx, w),
       name: w === 0 ? `${p.name} notifications` : `${p.name} metrics`,
-      url: w === 0 ? `https://hooks.example.com/circleci/${p.name}` : `https://metrics.example.net/ingest/circleci`,
+      url: w === 0 ? `https://hooks.example.com/circleci/${p.name}` : `${METRICS_WEBHOOK_URL}&token=${webhookUrlToken(world, gIdx, w)}`,
       events: [...pick(hashInts(h, 2), WEBHOOK_EVENTS)],
       'verify-tls': unit(hashInts(h, 3)) < 0.8,
       'signing-secret': webhookSecret(world, gIdx, w),
@@ -361,7 +374,8 @@ export function webhooksTruth(world: World): JsonObject[] {
 
 /**
  * Every secret value the fake world holds or serves: the API tokens, masked env var
- * values, the invented clear values behind them, webhook signing secrets. A connector's
+ * values, the invented clear values behind them, webhook signing secrets and the
+ * credentials in webhook URLs. A connector's
  * output must contain none of them. (Download-URL signatures depend on what was
  * requested: see usageUrlSecrets in usage-export.ts.)
  */
@@ -372,7 +386,10 @@ export function secretValues(world: World): string[] {
       out.add(v.value);
       out.add(v.masked);
     }
-    for (const w of projectWebhooks(world, p)) out.add(w['signing-secret'] as string);
+    projectWebhooks(world, p).forEach((w, index) => {
+      out.add(w['signing-secret'] as string);
+      if (String(w.url).includes('&token=')) out.add(webhookUrlToken(world, p.gIdx, index));
+    });
   }
   return [...out];
 }

@@ -19,6 +19,15 @@ import {
 } from './hash.js';
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/types.js';
 import { usageTruthRecords } from './usage-export.js';
+import {
+  checkoutKeysTruth,
+  contextEnvVarsTruth,
+  deployComponentsTruth,
+  deployVersionsTruth,
+  envVarsTruth,
+  webhooksTruth,
+  webhookUrlWithoutToken,
+} from './inventory.js';
 
 // ---------------------------------------------------------------------------------------
 // Public record shapes (as the API sends them)
@@ -1712,6 +1721,34 @@ export class World {
         return;
       case 'usage':
         for (const o of this.orgs) yield* usageTruthRecords(this, o.id, options.startDate);
+        return;
+      // The inventory covers every project and context; what the connector drops (masked
+      // values, signing secrets, URL credentials) is not in the truth.
+      case 'deploy_components':
+        yield* deployComponentsTruth(this);
+        return;
+      case 'deploy_component_versions': {
+        const orgOf = new Map(deployComponentsTruth(this).map((c) => [c.id, c.organization_id]));
+        for (const v of deployVersionsTruth(this)) yield { ...v, organization_id: orgOf.get(v.component_id) as string };
+        return;
+      }
+      case 'project_env_vars':
+        for (const { value: _masked, ...v } of envVarsTruth(this)) yield { ...v, project_id: this.requireProject(String(v.project_slug)).id };
+        return;
+      case 'project_checkout_keys':
+        for (const k of checkoutKeysTruth(this)) yield { ...k, project_id: this.requireProject(String(k.project_slug)).id };
+        return;
+      case 'context_env_vars':
+        for (const o of this.orgs) {
+          const ids = new Set(o.contexts.map((c) => c.id));
+          for (const v of contextEnvVarsTruth(this)) if (ids.has(String(v.context_id))) yield { ...v, organization_id: o.id };
+        }
+        return;
+      case 'webhooks':
+        for (const { 'signing-secret': _secret, ...w } of webhooksTruth(this)) {
+          const p = this.projectById(String((w.scope as JsonObject).id))!;
+          yield { ...w, url: webhookUrlWithoutToken(String(w.url)), project_slug: p.slug };
+        }
         return;
       default: {
         const never: never = stream;

@@ -28,7 +28,7 @@
  * - only `format: date-time` is kept (uuid, int64 and the non-standard "integer"
  *   format carry no meaning for Airbyte); OpenAPI-only and validation-only keywords
  *   (example, title, readOnly, discriminator, x-*, minimum, ...) are dropped;
- * - fields injected by the connector (a declaration's `adds`) are added, then the
+ * - fields the connector drops (a declaration's `sanitize.drop`) are left out; fields injected by the connector (`adds`) are added, then the
  *   live-API deviations below.
  * Output is deterministic: fixed keyword order, properties sorted by name.
  */
@@ -63,6 +63,8 @@ export interface StreamSource {
   cursor?: string;
   /** The field the connector puts in the cursor's place when the API leaves the cursor out (the declaration's `sanitize.fallbacks`). */
   cursorFallback?: string;
+  /** Fields the connector drops (dotted paths): left out of the schema. */
+  dropped: readonly string[];
 }
 
 const LOCATION: Readonly<Record<Endpoint['shape'], RecordLocation>> = { pages: 'items', array: 'array-item', single: 'body' };
@@ -74,6 +76,7 @@ export function streamSource(declaration: AnyStreamDeclaration): StreamSource {
     location: LOCATION[declaration.endpoint.shape],
     injected: declaration.adds ?? {},
     primaryKey: declaration.primaryKey,
+    dropped: declaration.sanitize?.drop ?? [],
     ...(declaration.cursor !== undefined ? { cursor: declaration.cursor } : {}),
     ...(cursorFallback !== undefined ? { cursorFallback } : {}),
   };
@@ -344,6 +347,7 @@ export function deriveStreamSchema(spec: OpenApiDocument, stream: GeneratedStrea
   if (schemaType(record) !== 'object') throw new Error(`${stream}: record schema is not an object`);
   const keys = new Set(requiredFields(spec, stream));
   const properties = convertProperties(record.properties ?? {}, keys);
+  for (const path of source.dropped) dropProperty(stream, properties, path.split('.'));
 
   for (const [name, field] of Object.entries(source.injected)) {
     properties[name] = {
@@ -368,6 +372,15 @@ export function deriveStreamSchema(spec: OpenApiDocument, stream: GeneratedStrea
     required: [...keys],
     properties: sortedProperties(properties),
   };
+}
+
+/** Removes a field the connector drops; one the spec does not have is a mistake in the declaration. */
+function dropProperty(stream: StreamName, properties: Record<string, StreamJsonSchema>, path: readonly string[]): void {
+  const [head, ...rest] = path as [string, ...string[]];
+  const property = properties[head];
+  if (property === undefined) throw new Error(`${stream}: sanitize.drop names ${path.join('.')}, which is not in the record schema`);
+  if (rest.length === 0) delete properties[head];
+  else dropProperty(stream, (property.properties ?? {}) as Record<string, StreamJsonSchema>, rest);
 }
 
 /** Every stream's schema, derived from the OpenAPI document. */

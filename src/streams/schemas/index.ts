@@ -18,6 +18,12 @@ import trigger from './trigger.json' with { type: 'json' };
 import workflows from './workflows.json' with { type: 'json' };
 // Not in the OpenAPI spec: built from its column table (usage-columns.ts), not generated.
 import { usageSchema as usage } from './usage-columns.js';
+import deploy_components from './deploy_components.json' with { type: 'json' };
+import deploy_component_versions from './deploy_component_versions.json' with { type: 'json' };
+import project_env_vars from './project_env_vars.json' with { type: 'json' };
+import project_checkout_keys from './project_checkout_keys.json' with { type: 'json' };
+import context_env_vars from './context_env_vars.json' with { type: 'json' };
+import webhooks from './webhooks.json' with { type: 'json' };
 
 import type { StreamJsonSchema, StreamName } from './types.js';
 
@@ -39,4 +45,10 @@ export const streamSchemas: Record<StreamName, StreamJsonSchema> = {
   trigger,
   workflows,
   usage,
+  deploy_components,
+  deploy_component_versions,
+  project_env_vars,
+  project_checkout_keys,
+  context_env_vars,
+  webhooks,
 };

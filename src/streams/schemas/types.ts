@@ -21,6 +21,12 @@ export const STREAM_NAMES = [
   'trigger',
   'workflows',
   'usage',
+  'deploy_components',
+  'deploy_component_versions',
+  'project_env_vars',
+  'project_checkout_keys',
+  'context_env_vars',
+  'webhooks',
 ] as const;
 
 export type StreamName = (typeof STREAM_NAMES)[number];
