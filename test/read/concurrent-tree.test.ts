@@ -322,9 +322,10 @@ describe('the organization tree and the project histories run side by side', () 
       const failing = await setUp({ serverErrors: { route: 'contexts', status: 401 } });
       try {
         const run = await readWatched(failing.fake, failing.config);
-        expectPartFailed(run, ['context'], '/api/v2/context');
+        // context_env_vars is listed under each context: refused with it.
+        expectPartFailed(run, ['context', 'context_env_vars'], '/api/v2/context');
         expect(run.errors[0]!.message).toContain('this resource only');
-        await expectResumeCompletes(failing, run, ['context']);
+        await expectResumeCompletes(failing, run, ['context', 'context_env_vars']);
       } finally {
         await failing.fake.close();
       }

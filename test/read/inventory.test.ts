@@ -102,7 +102,7 @@ describe('inventory streams: no secret value in any output', () => {
       const stream = name as StreamName;
       const forbidden = runs[3]!;
       const slug = world.projects[0]!.slug;
-      const warnings = forbidden.logs.filter((log) => log.level === 'WARN' && log.message.startsWith(`${stream}: skipped ${slug}:`));
+      const warnings = forbidden.logs.filter((log) => log.level === 'WARN' && log.message.startsWith(`${stream}: skipped `) && log.message.includes(`${slug}:`));
       expect(warnings).toHaveLength(1);
       expect(warnings[0]!.message).toMatch(/403/);
       const truth = world.truth(stream).filter((record) => record.project_slug !== slug) as Array<Record<string, unknown>>;
