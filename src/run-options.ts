@@ -11,8 +11,11 @@ export interface RunOptions {
   requestTimeoutMs?: number;
   /** How often an export job is polled while a sync waits for it (default 10 s: CircleCI asks for at most about 10 polls a minute). */
   exportPollIntervalMs?: number;
-  /** How the wait between polls is made (default a timer; tests pass a virtual one). */
-  sleep?: (ms: number) => Promise<void>;
+  /**
+   * How the wait between polls is made (default a timer; tests pass a virtual one). It
+   * must end early once `signal` aborts (a cancel), so the read stops without waiting it out.
+   */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** A progress LOG line at least this often during a read; default 30 s. */
   progressEveryMs?: number;
   /** Aborted when the sync is cancelled (SIGTERM, SIGINT): no new requests, save what was read, end. */

@@ -116,7 +116,8 @@ async function waitFor(
     const status = await spec.poll(parent, id, context.listContext);
     polls += 1;
     if (status.state !== 'pending' || waitedMs + intervalMs > maxWaitMs) return { status, waitedMs, polls };
-    await sleep(intervalMs);
+    await sleep(intervalMs, signal);
+    signal.throwIfAborted(); // a cancel during the wait ends it at once
     waitedMs += intervalMs;
   }
 }

@@ -21,7 +21,7 @@ export interface ReadContext {
   /** What the read skipped or did not find, for its end. */
   summary: ReadSummary;
   /** How an export job is waited for (run options: production defaults, or a test's virtual clock). */
-  exportPolling: { intervalMs: number; sleep: (ms: number) => Promise<void> };
+  exportPolling: { intervalMs: number; sleep: (ms: number, signal: AbortSignal) => Promise<void> };
   /** Walks under way, by partition: how far each is, for the progress lines. */
   walking?: Map<string, () => string>;
 }

@@ -13,6 +13,7 @@ import type { Selection } from './selection.js';
 import { emptyState, serialiseState, type IncrementalState } from './state-input.js';
 import { Cancelled, StreamFailures } from './stream-failures.js';
 import { readTree } from './tree-reader.js';
+import { sleepUnlessAborted } from '../util/sleep.js';
 
 /**
  * One `read`: every root's streams side by side (a newest-first root by the history
@@ -58,7 +59,7 @@ export async function read(
     summary,
     exportPolling: {
       intervalMs: options.exportPollIntervalMs ?? DEFAULT_EXPORT_POLL_INTERVAL_MS,
-      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      sleep: options.sleep ?? sleepUnlessAborted,
     },
     walking: new Map(),
   };

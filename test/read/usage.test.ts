@@ -139,6 +139,28 @@ describe('usage', () => {
     }
   });
 
+  it('a cancel during the wait between polls ends the wait at once: the job stays in state for the next sync', async () => {
+    configureUsageExport(world, { processingPolls: 1_000_000, completeAfterMs: 3_600_000 });
+    const cancel = new AbortController();
+    let waits = 0;
+    // A wait that would never end by itself: only the cancel signal can end it.
+    const sleep = (_ms: number, signal: AbortSignal): Promise<void> => {
+      waits += 1;
+      if (waits === 1) queueMicrotask(() => cancel.abort('SIGTERM'));
+      return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    };
+    const run = await runRead({ config: config(), streams: { usage: 'incremental' } }, { exportPollIntervalMs: 10_000, sleep, cancel: cancel.signal });
+    expect(run.exitCode).toBe(1);
+    expect(waits).toBe(1);
+    expect(run.errors).toEqual([]);
+    expect(run.logs.some((l) => l.level === 'WARN' && l.message.startsWith('read cancelled (SIGTERM): no new requests'))).toBe(true);
+    // Every job started before the cancel is saved, so the next sync collects it instead of starting another.
+    const started = usageExportJobs(world).map((j) => j.id);
+    expect(started.length).toBeGreaterThan(0);
+    const saved = Object.values(usageState(run)).map((entry) => (entry as { pending?: { id: string } }).pending?.id);
+    for (const id of started) expect(saved).toContain(id);
+  });
+
   it('full refresh cannot keep a job: one not ready fails the stream as transient', async () => {
     configureUsageExport(world, { outcome: 'stuck' });
     const run = await sync('full_refresh', undefined, { usage_export_max_wait_minutes: 0 });
