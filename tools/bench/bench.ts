@@ -1,6 +1,7 @@
 // Throughput and memory benchmark of the built connector against the fake CircleCI API.
 //
 //   npm run build && node dist/tools/bench/bench.js [--quick] [--only id,id] [--json out.json]
+//   (--only fake-world-memory: the fake world's heap alone, printed after the table)
 //
 // Each scenario starts the fake API in its own child process (tools/bench/fake-process),
 // runs `node dist/src/main.js read` as another process with stdout piped into a counting
@@ -22,6 +23,7 @@ import type { FaultOptions } from '../fake-circleci/faults.js';
 import { repoRoot } from '../repo-root.js';
 import { runConnector, type ConnectorRunResult } from './connector-run.js';
 import { startFakeChild } from './fake-child.js';
+import { measureFakeWorldMemory } from './fake-world-memory.js';
 import { shippedNodeFlags } from './shipped-command.js';
 
 const START_DATE = '2025-01-01T00:00:00Z';
@@ -330,6 +332,7 @@ async function main(): Promise<void> {
     rows.push(row);
   }
   process.stdout.write(`${table(rows, all)}\n`);
+  if (!only || only.includes('fake-world-memory')) process.stdout.write(`\n${measureFakeWorldMemory().text}\n`);
   if (values.json) {
     const out = rows.map((row) => ({
       id: row.scenario.id,
