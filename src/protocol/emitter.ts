@@ -125,6 +125,14 @@ export class Emitter {
     });
   }
 
+  /** The rows `stream` is expected to emit in this sync (an ESTIMATE trace of type STREAM; each replaces the last). */
+  estimate(stream: string, rows: number): void {
+    this.write({
+      type: 'TRACE',
+      trace: { type: 'ESTIMATE', emitted_at: this.now(), estimate: { name: stream, type: 'STREAM', row_estimate: Math.round(rows) } },
+    });
+  }
+
   error(message: string, failureType: FailureType, options: { stream?: string; internalMessage?: string } = {}): void {
     this.write({
       type: 'TRACE',

@@ -50,6 +50,8 @@ export async function readHistory(rootName: StreamName, context: ReadContext, ch
     },
   };
   const partitions = (root.under?.(context.config) ?? [{}]).map((record): [string, ApiRecord] => [root.partition!.key(record), record]);
+  // The root stream's rows can be counted where positions are sequential; each walk reports its partition's count.
+  if (root.newestFirst?.sequential && selected.includes(rootName)) context.estimates?.expect(rootName, partitions.map(([key]) => key));
   await forEachConcurrent(resumeFirst(partitions, selected, context), context.config.maxConcurrency, async ([key, record]) => {
     if (signal.aborted) return;
     try {

@@ -6,6 +6,7 @@ import { STREAM_GRAPH as graph } from '../streams/streams.js';
 import { forEachConcurrent, settleAll, TaskGroup, type Semaphore } from '../util/concurrency.js';
 import { floorFor, isNew, latest, type Floor } from './cursor.js';
 import { ListingProgress } from './listing-progress.js';
+import { partitionEndLine, walkShare } from './progress-lines.js';
 import { count } from './read-summary.js';
 import { listItems, ParentListing, toRecords, type ReadContext } from './read-context.js';
 import { serialiseState, type IncrementalState, type RecentRecord, type Resume, type UnfinishedRecord } from './state-input.js';
@@ -62,6 +63,8 @@ interface StreamPlan {
   /** How far before the floor the unit's followed records are looked for again. */
   lookbackMs: number;
   resume?: Resume;
+  /** The newest root position the last sync saw here (undefined in a first sync, or a state saved before it was kept). */
+  since?: number;
   newest?: string;
   unfinished: Map<string, UnfinishedRecord>;
   /** Final followed records read lately (see RecentRecord): the discovery reads each once. */
@@ -88,6 +91,9 @@ export class HistoryWalk {
   private savedSinceCheckpoint = 0;
   private readonly counts = new Map<StreamName, number>();
   private pages = 0;
+  /** Root records between the newest listed and the oldest plan's `since`: how far the walk goes (when positions are sequential). */
+  private extent: number | undefined;
+  private measured = false;
   /** Unfinished records met during the walk; the others are read by id afterwards. */
   private readonly seenUnfinished = new Set<string>();
   /** The discovery groups of the followed records met in this walk. */
@@ -116,8 +122,9 @@ export class HistoryWalk {
       const plan: StreamPlan = { stream, unit, floor, walkFloor, lookbackMs, unfinished: new Map(), recent: new Map() };
       if (state) {
         plan.state = state;
-        const resume = state.partitions.get(key)?.resume;
-        if (resume) plan.resume = resume;
+        const entry = state.partitions.get(key);
+        if (entry?.resume) plan.resume = entry.resume;
+        if (entry?.newestNumber !== undefined) plan.since = entry.newestNumber;
         for (const record of state.unfinished) if (record.project_slug === key) plan.unfinished.set(record.id, record);
         for (const record of state.recent) if (record.project_slug === key) plan.recent.set(record.id, record);
       }
@@ -125,12 +132,43 @@ export class HistoryWalk {
     }
   }
 
-  /** How far this walk is: the root positions (pipeline numbers) from the newest down to the lowest finished. */
+  /**
+   * How far this walk is: root records finished, of how many where that is known, and the
+   * root positions (pipeline numbers) from the newest down to the lowest finished.
+   */
   describeProgress(): string {
     const top = this.progress.topNumber;
-    const done = this.progress.doneDownTo;
-    if (top === undefined) return `${this.key} starting`;
-    return `${this.key} #${top} down to #${done ?? top} (${count(done === undefined ? 0 : top - done + 1, 'root record')} finished, ${count(this.pages, 'page')})`;
+    if (top === undefined) return `${this.key}: starting`;
+    const bottom = this.progress.doneDownTo;
+    const range = bottom === undefined ? `from #${top}` : `#${top} down to #${bottom}`;
+    return `${this.key}: ${walkShare(this.progress.finished, this.extent, this.root.name)}, ${range}, ${count(this.pages, 'page')}`;
+  }
+
+  /**
+   * Counts, from the first page, what this walk will read where positions are sequential:
+   * the root records above the newest position the last sync saw are the new ones (less
+   * those an interrupted sync already finished). Tells the row estimate of the root
+   * stream and the walk's extent for its percentage; without a saved position (a first
+   * sync, a state from before positions were kept) neither is known, and neither is said.
+   */
+  private measure(batch: readonly ApiRecord[]): void {
+    if (this.measured) return;
+    this.measured = true;
+    const rootPlan = this.plans.find((plan) => plan.stream === this.root.name);
+    if (batch.length === 0) {
+      // Nothing in scope: nothing to read here, whatever the saved state.
+      this.extent = 0;
+      this.context.estimates?.report(this.root.name, this.key, rootPlan ? 0 : undefined);
+      return;
+    }
+    const top = this.order.position(batch[0]!);
+    const above = (since: number | undefined): number | undefined =>
+      this.order.sequential && top !== undefined && since !== undefined ? Math.max(0, top - since) : undefined;
+    const sinces = this.plans.map((plan) => plan.since);
+    if (sinces.every((since) => since !== undefined)) this.extent = above(Math.min(...sinces));
+    if (!rootPlan) return;
+    const rows = rootPlan.state ? above(rootPlan.since) : undefined;
+    this.context.estimates?.report(this.root.name, this.key, rows === undefined ? undefined : rows - alreadyRead(rootPlan, top));
   }
 
   async run(): Promise<void> {
@@ -163,8 +201,8 @@ export class HistoryWalk {
       this.run_.inProgress.delete(this.key);
       this.markSyncing();
     }
-    const emitted = [...this.counts].map(([stream, n]) => `${stream} ${count(n, 'record')}`).join(', ') || 'no records';
-    this.context.emitter.log('INFO', `${this.key}: ${emitted} emitted; ${count(this.pages, 'page')} read`);
+    const walked = walkShare(this.progress.finished, this.extent, this.root.name);
+    this.context.emitter.log('INFO', partitionEndLine(this.key, walked, this.counts, this.pages, this.context));
   }
 
   /**
@@ -180,9 +218,14 @@ export class HistoryWalk {
       while (next !== undefined) {
         const page = await next;
         next = undefined;
-        if (page.done || this.stopped) return;
+        if (this.stopped) return;
+        if (page.done) {
+          this.measure([]); // an empty listing (or a project not found): nothing to read
+          return;
+        }
         this.pages += 1;
         const { batch, more } = this.inScope(page.value, listing);
+        if (batch.length > 0 || !more) this.measure(batch);
         if (more) {
           next = pages.next();
           next.catch(() => undefined); // awaited later; a failure meanwhile is not "unhandled"
@@ -522,7 +565,12 @@ export class HistoryWalk {
       if (!plan.state) continue;
       const entry = plan.state.partitions.get(this.key) ?? {};
       const bookmark = latest(latest(entry.cursor, plan.resume?.max_cursor), plan.newest);
-      plan.state.partitions.set(this.key, bookmark === undefined ? {} : { cursor: bookmark });
+      // The newest position listed (the walk read everything down from it), or the last sync's when nothing new was listed.
+      const newestNumber = Math.max(this.progress.topNumber ?? -Infinity, plan.since ?? -Infinity);
+      plan.state.partitions.set(this.key, {
+        ...(bookmark === undefined ? {} : { cursor: bookmark }),
+        ...(Number.isFinite(newestNumber) ? { newestNumber } : {}),
+      });
       this.pruneUnfinished(plan, bookmark);
       this.pruneRecent(plan, bookmark);
       this.saveUnfinished(plan);
@@ -572,6 +620,15 @@ export class HistoryWalk {
       );
     }
   }
+}
+
+/** Root records above the plan's `since`, up to `top`, that an interrupted earlier sync finished (its resume marker): not read again. */
+function alreadyRead(plan: StreamPlan, top: number | undefined): number {
+  const resume = plan.resume;
+  if (!resume || top === undefined || plan.since === undefined) return 0;
+  const high = Math.min(top, resume.newest_number);
+  const low = Math.max(plan.since + 1, resume.done_down_to);
+  return Math.max(0, high - low + 1);
 }
 
 /** A record that can still change, so it is followed (and read again) until final. */

@@ -56,6 +56,11 @@ export class ListingProgress {
     return this.prefix > 0 ? this.bottom : undefined;
   }
 
+  /** Pipelines inside the finished prefix. */
+  get finished(): number {
+    return this.prefix;
+  }
+
   /** Pipelines listed but not yet inside the finished prefix. */
   get pending(): number {
     return this.listed - this.prefix;

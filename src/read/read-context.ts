@@ -7,6 +7,7 @@ import type { StreamName } from '../streams/schemas/index.js';
 import type { Selection } from './selection.js';
 import type { IncrementalState } from './state-input.js';
 import type { ReadSummary } from './read-summary.js';
+import type { RowEstimates } from './row-estimates.js';
 import type { StreamFailures } from './stream-failures.js';
 
 /** Everything one read shares: inputs, the one client, the one emitter, and the outcome so far. */
@@ -24,6 +25,8 @@ export interface ReadContext {
   exportPolling: { intervalMs: number; sleep: (ms: number, signal: AbortSignal) => Promise<void> };
   /** Walks under way, by partition: how far each is, for the progress lines. */
   walking?: Map<string, () => string>;
+  /** Row estimates per stream, said as ESTIMATE traces once every partition has counted. */
+  estimates?: RowEstimates;
 }
 
 /** Lists one stream's items under one parent record, a page at a time. */

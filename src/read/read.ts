@@ -13,6 +13,8 @@ import type { Selection } from './selection.js';
 import { emptyState, serialiseState, type IncrementalState } from './state-input.js';
 import { Cancelled, StreamFailures } from './stream-failures.js';
 import { readTree } from './tree-reader.js';
+import { progressLine } from './progress-lines.js';
+import { RowEstimates } from './row-estimates.js';
 import { sleepUnlessAborted } from '../util/sleep.js';
 
 /**
@@ -62,6 +64,7 @@ export async function read(
       sleep: options.sleep ?? sleepUnlessAborted,
     },
     walking: new Map(),
+    estimates: new RowEstimates((stream, rows) => emitter.estimate(stream, rows)),
   };
   const progress = setInterval(() => emitter.log('INFO', progressLine(context, startedAt)), options.progressEveryMs ?? 30_000);
   progress.unref();
@@ -154,17 +157,4 @@ function cancelled(reason: Cancelled, selection: Selection, states: Map<StreamNa
   }
   emitter.log('WARN', `read ${reason.message}: no new requests after ${requests}; state saved for what was read, the next sync resumes from it`);
   return 1;
-}
-
-/** Where a read is: records per stream so far, requests, the request rate, and each walk under way. */
-function progressLine(context: ReadContext, startedAt: number): string {
-  const { emitter, client, selection } = context;
-  const records = [...selection.keys()].map((stream) => `${stream} ${emitter.recordCount(stream).toLocaleString('en-US')}`).join(', ');
-  const { currentPerMinute } = client.rate;
-  const limit = context.config.requestsPerMinute === undefined ? 'no configured limit' : `limit ${context.config.requestsPerMinute.toLocaleString('en-US')}/min`;
-  const walks = [...(context.walking?.values() ?? [])].map((describe) => describe());
-  return (
-    `progress after ${Math.round((Date.now() - startedAt) / 1000)} s: records ${records}; ${count(client.stats.requests, 'request')}, ` +
-    `rate ${Math.round(currentPerMinute).toLocaleString('en-US')}/min (${limit})${walks.length > 0 ? `; walking ${walks.join('; ')}` : ''}`
-  );
 }

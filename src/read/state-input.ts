@@ -35,12 +35,22 @@ const Pending = z.strictObject({ id: z.string().min(1), start: Timestamp, end: T
 /** An export job started by an earlier sync and not collected yet, with the window it covers. */
 export type PendingJob = z.infer<typeof Pending>;
 
-const partitionEntry = (cursor: string, exports: boolean) =>
-  z.strictObject({ [cursor]: Timestamp.optional(), resume: Resume.optional(), ...(exports ? { pending: Pending.optional() } : {}) });
+const partitionEntry = (cursor: string, exports: boolean, history: boolean) =>
+  z.strictObject({
+    [cursor]: Timestamp.optional(),
+    resume: Resume.optional(),
+    ...(history ? { newest_number: z.number().int().optional() } : {}),
+    ...(exports ? { pending: Pending.optional() } : {}),
+  });
 
 export interface PartitionEntry {
   cursor?: string;
   resume?: Resume;
+  /**
+   * A history's newest root position (pipeline number) when its bookmark was set: where the
+   * next walk's count of new records starts. States saved before it existed have none.
+   */
+  newestNumber?: number;
   pending?: PendingJob;
 }
 
@@ -57,7 +67,8 @@ export function partitionKind(stream: StreamName): 'organizations' | 'projects' 
 }
 
 function stateSchema(stream: StreamName, cursor: string) {
-  const fields: Record<string, z.ZodType> = { [partitionKind(stream)]: z.record(z.string(), partitionEntry(cursor, STREAMS[stream].asyncExport !== undefined)).optional() };
+  const entry = partitionEntry(cursor, STREAMS[stream].asyncExport !== undefined, STREAM_GRAPH.inHistory(stream));
+  const fields: Record<string, z.ZodType> = { [partitionKind(stream)]: z.record(z.string(), entry).optional() };
   if (STREAM_GRAPH.inHistory(stream)) fields.currently_syncing = z.string().nullable().optional();
   if (STREAM_GRAPH.follows(stream)) {
     fields.unfinished = z.array(Unfinished).optional();
@@ -110,6 +121,7 @@ export function parseState(raw: unknown, selection: Selection): Map<StreamName, 
       const item: PartitionEntry = {};
       if (typeof value[cursor] === 'string') item.cursor = value[cursor];
       if (value.resume) item.resume = value.resume as Resume;
+      if (typeof value.newest_number === 'number') item.newestNumber = value.newest_number;
       if (value.pending) item.pending = value.pending as PendingJob;
       partitions.set(key, item);
     }
@@ -132,6 +144,7 @@ export function serialiseState(stream: StreamName, state: IncrementalState): Rec
     const out: Record<string, unknown> = {};
     if (entry.cursor !== undefined) out[cursor] = entry.cursor;
     if (entry.resume !== undefined) out.resume = entry.resume;
+    if (entry.newestNumber !== undefined) out.newest_number = entry.newestNumber;
     if (entry.pending !== undefined) out.pending = entry.pending;
     partitions[key] = out;
   }

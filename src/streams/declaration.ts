@@ -95,6 +95,12 @@ export interface NewestFirst {
   changedAt: (record: ApiRecord) => number | undefined;
   /** The record's number in the listing, decreasing down the list: what a resume marker saves. */
   position: (record: ApiRecord) => number | undefined;
+  /**
+   * Positions count the records: each new record takes the next number, so two positions
+   * tell how many records lie between them (a sync's row estimate and the walk's
+   * percentage come from the newest position saved by the last sync).
+   */
+  sequential?: boolean;
 }
 
 /**

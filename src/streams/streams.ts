@@ -148,6 +148,8 @@ const pipelines = defineStream({
       return created === undefined ? updated : Math.max(updated, created);
     },
     position: (pipeline) => (typeof pipeline.number === 'number' && Number.isInteger(pipeline.number) ? pipeline.number : undefined),
+    // CircleCI numbers a project's pipelines 1, 2, 3, … as they are triggered.
+    sequential: true,
   },
 });
 

@@ -108,6 +108,16 @@ describe('messages the emitter prints are valid Airbyte protocol', () => {
     });
     expectValid(message);
   });
+
+  it('TRACE ESTIMATE of a stream', () => {
+    const message = emitOne((e) => e.estimate('pipelines', 1234));
+    expect(message.trace).toEqual({
+      type: 'ESTIMATE',
+      emitted_at: 1_735_689_600_000,
+      estimate: { name: 'pipelines', type: 'STREAM', row_estimate: 1234 },
+    });
+    expectValid(message);
+  });
 });
 
 describe('invalid messages are rejected by both schemas', () => {
@@ -125,6 +135,9 @@ describe('invalid messages are rejected by both schemas', () => {
     ['recordCount as a string', { type: 'STATE', state: { type: 'STREAM', stream: { stream_descriptor: { name: 's' } }, sourceStats: { recordCount: '1' } } }],
     ['trace without emitted_at', { type: 'TRACE', trace: { type: 'ERROR', error: { message: 'x' } } }],
     ['catalog sync mode INVALID', { type: 'CATALOG', catalog: { streams: [{ name: 's', json_schema: {}, supported_sync_modes: ['INVALID'] }] } }],
+    ['estimate type TABLE', { type: 'TRACE', trace: { type: 'ESTIMATE', emitted_at: emittedAt, estimate: { name: 's', type: 'TABLE', row_estimate: 1 } } }],
+    ['estimate without name', { type: 'TRACE', trace: { type: 'ESTIMATE', emitted_at: emittedAt, estimate: { type: 'STREAM', row_estimate: 1 } } }],
+    ['estimate byte_estimate as a string', { type: 'TRACE', trace: { type: 'ESTIMATE', emitted_at: emittedAt, estimate: { name: 's', type: 'STREAM', byte_estimate: '1' } } }],
     ['estimate row_estimate 1.5', { type: 'TRACE', trace: { type: 'ESTIMATE', emitted_at: emittedAt, estimate: { name: 's', type: 'STREAM', row_estimate: 1.5 } } }],
   ])('%s', (_name, message) => {
     expectInvalid(message);
