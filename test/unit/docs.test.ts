@@ -57,8 +57,22 @@ describe('what the Airbyte UI links to', () => {
   const metadata = parseYaml(read('metadata.yaml')) as { data: { documentationUrl: string; icon: string } };
   const spec = JSON.parse(read('spec.json')) as { documentationUrl: string };
 
+  /**
+   * The page as GitHub renders it, under the repository package.json names (the one place
+   * that says where the repository is published). `blob/HEAD` follows the default branch
+   * whatever its name; the protocol wants an absolute URI (SPEC's documentationUrl is
+   * `format: uri`), so a path relative to the repository would not do.
+   */
+  function docsUrl(): string {
+    const pkg = JSON.parse(read('package.json')) as { repository?: { url?: string } };
+    const repository = /^(?:git\+)?(https:\/\/github\.com\/[^/]+\/[^/]+?)(?:\.git)?$/.exec(pkg.repository?.url ?? '');
+    expect(repository).not.toBeNull();
+    return `${repository![1]}/blob/HEAD/${DOCS_PAGE}`;
+  }
+
   it('spec.json and metadata.yaml point at this repository’s docs page, which exists', () => {
     expect(spec.documentationUrl).toBe(metadata.data.documentationUrl);
+    expect(spec.documentationUrl).toBe(docsUrl());
     expect(new URL(spec.documentationUrl).protocol).toBe('https:');
     expect(spec.documentationUrl.endsWith(`/${DOCS_PAGE}`)).toBe(true);
     // Not the page of Airbyte's own, different CircleCI connector.
