@@ -154,13 +154,13 @@ export class HistoryWalk {
   private measure(batch: readonly ApiRecord[]): void {
     if (this.measured) return;
     this.measured = true;
-    const rootPlan = this.plans.find((plan) => plan.stream === this.root.name);
     if (batch.length === 0) {
       // Nothing in scope: nothing to read here, whatever the saved state.
       this.extent = 0;
-      this.context.estimates?.report(this.root.name, this.key, rootPlan ? 0 : undefined);
+      this.context.estimates?.report(this.root.name, this.key, 0);
       return;
     }
+    const rootPlan = this.plans.find((plan) => plan.stream === this.root.name);
     const top = this.order.position(batch[0]!);
     const above = (since: number | undefined): number | undefined =>
       this.order.sequential && top !== undefined && since !== undefined ? Math.max(0, top - since) : undefined;
