@@ -7,6 +7,7 @@ import { forEachConcurrent, settleAll, TaskGroup, type Semaphore } from '../util
 import { floorFor, isNew, latest, type Floor } from './cursor.js';
 import { ListingProgress } from './listing-progress.js';
 import { partitionEndLine, walkShare } from './progress-lines.js';
+import { rowsAbove } from './row-estimates.js';
 import { count } from './read-summary.js';
 import { listItems, ParentListing, toRecords, type ReadContext } from './read-context.js';
 import { serialiseState, type IncrementalState, type RecentRecord, type Resume, type UnfinishedRecord } from './state-input.js';
@@ -160,15 +161,17 @@ export class HistoryWalk {
       this.context.estimates?.report(this.root.name, this.key, 0);
       return;
     }
-    const rootPlan = this.plans.find((plan) => plan.stream === this.root.name);
     const top = this.order.position(batch[0]!);
-    const above = (since: number | undefined): number | undefined =>
-      this.order.sequential && top !== undefined && since !== undefined ? Math.max(0, top - since) : undefined;
+    if (!this.order.sequential || top === undefined) {
+      this.context.estimates?.report(this.root.name, this.key, undefined);
+      return;
+    }
     const sinces = this.plans.map((plan) => plan.since);
-    if (sinces.every((since) => since !== undefined)) this.extent = above(Math.min(...sinces));
+    if (sinces.every((since) => since !== undefined)) this.extent = Math.max(0, top - Math.min(...sinces));
+    const rootPlan = this.plans.find((plan) => plan.stream === this.root.name);
     if (!rootPlan) return;
-    const rows = rootPlan.state ? above(rootPlan.since) : undefined;
-    this.context.estimates?.report(this.root.name, this.key, rows === undefined ? undefined : rows - alreadyRead(rootPlan, top));
+    const known = rootPlan.state !== undefined && rootPlan.since !== undefined;
+    this.context.estimates?.report(this.root.name, this.key, known ? rowsAbove(top, rootPlan.since!, rootPlan.resume) : undefined);
   }
 
   async run(): Promise<void> {
@@ -620,15 +623,6 @@ export class HistoryWalk {
       );
     }
   }
-}
-
-/** Root records above the plan's `since`, up to `top`, that an interrupted earlier sync finished (its resume marker): not read again. */
-function alreadyRead(plan: StreamPlan, top: number | undefined): number {
-  const resume = plan.resume;
-  if (!resume || top === undefined || plan.since === undefined) return 0;
-  const high = Math.min(top, resume.newest_number);
-  const low = Math.max(plan.since + 1, resume.done_down_to);
-  return Math.max(0, high - low + 1);
 }
 
 /** A record that can still change, so it is followed (and read again) until final. */

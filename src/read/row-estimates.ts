@@ -1,4 +1,5 @@
 import type { StreamName } from '../streams/schemas/index.js';
+import type { Resume } from './state-input.js';
 
 /**
  * Row estimates per stream for the whole sync (Airbyte's ESTIMATE trace, type STREAM). The
@@ -35,4 +36,16 @@ export class RowEstimates {
       this.say(stream, total);
     }
   }
+}
+
+/**
+ * The root records a walk will emit where positions are sequential: those numbered above
+ * `since` (the newest the last sync saw) up to `top` (the newest listed now), less those an
+ * interrupted sync already finished (its resume marker's range), which are not read again.
+ */
+export function rowsAbove(top: number, since: number, resume?: Resume): number {
+  const above = Math.max(0, top - since);
+  if (!resume) return above;
+  const finished = Math.min(top, resume.newest_number) - Math.max(since + 1, resume.done_down_to) + 1;
+  return above - Math.max(0, finished);
 }

@@ -180,4 +180,22 @@ describe('a later sync: row estimates and the walk percentage', () => {
     const again = pipelineEntries(run);
     for (const slug of slugs) expect(again[slug]!.newest_number).toBe(entries[slug]!.newest_number);
   });
+
+  it('after an interrupted sync, the estimate leaves out the pipelines its resume marker says are finished', async () => {
+    const slug = slugs[0]!;
+    const saved = pipelineEntries(later)[slug]!.newest_number as number;
+    world.addPipelines(slug, 10); // saved + 1 … saved + 10
+    const state = lastStates(later).map((message) => structuredClone(message));
+    const pipelines = state.find((message) => message.stream.stream_descriptor.name === 'pipelines')!;
+    // An earlier sync, interrupted, finished saved + 4 … saved + 7 (and nothing is read again there).
+    pipelines.stream.stream_state.projects[slug].resume = { newest_number: saved + 7, done_down_to: saved + 4 };
+    fake.faults.set({});
+    const config = fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START });
+    const run = await runRead({ config, streams: allStreams(), state });
+    expect(run.exitCode).toBe(0);
+    const numbers = (run.records.get('pipelines') ?? []).map((record) => record.number as number).sort((a, b) => a - b);
+    expect(numbers).toEqual([1, 2, 3, 8, 9, 10].map((n) => saved + n));
+    expect(estimates(run)).toEqual([{ name: 'pipelines', type: 'STREAM', row_estimate: 6 }]);
+    expect(pipelineEntries(run)[slug]!.newest_number).toBe(saved + 10);
+  });
 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 
 import { walkShare } from '../../src/read/progress-lines.js';
-import { RowEstimates } from '../../src/read/row-estimates.js';
+import { RowEstimates, rowsAbove } from '../../src/read/row-estimates.js';
 import type { StreamName } from '../../src/streams/schemas/index.js';
 
 function collector(): { said: Array<[StreamName, number]>; estimates: RowEstimates } {
@@ -46,5 +46,20 @@ describe('walkShare', () => {
     expect(walkShare(1_200, 1_000, 'pipelines')).toBe('1,200 of ~1,000 pipelines (100%)');
     expect(walkShare(0, 0, 'pipelines')).toBe('0 of ~0 pipelines (100%)');
     expect(walkShare(7, undefined, 'pipelines')).toBe('7 pipelines finished');
+  });
+});
+
+describe('rowsAbove', () => {
+  it('counts the positions above the last sync\'s newest, up to the newest listed', () => {
+    expect(rowsAbove(120, 100)).toBe(20);
+    expect(rowsAbove(100, 100)).toBe(0);
+    expect(rowsAbove(90, 100)).toBe(0); // never negative
+  });
+
+  it('less the range an interrupted sync finished, where it overlaps', () => {
+    expect(rowsAbove(120, 100, { newest_number: 115, done_down_to: 111 })).toBe(15); // 111..115 done
+    expect(rowsAbove(120, 100, { newest_number: 125, done_down_to: 118 })).toBe(17); // 118..120 of them listed now
+    expect(rowsAbove(120, 100, { newest_number: 105, done_down_to: 90 })).toBe(15); // 101..105 above the saved newest
+    expect(rowsAbove(120, 100, { newest_number: 99, done_down_to: 90 })).toBe(20); // all below: nothing to take off
   });
 });
