@@ -30,6 +30,8 @@ export function measureFakeWorldMemory(): { text: string; met: boolean; figures:
   return { text, met, figures };
 }
 
+const retained: unknown[] = [];
+
 async function measure(): Promise<FakeWorldMemory> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with --expose-gc');
@@ -47,6 +49,7 @@ async function measure(): Promise<FakeWorldMemory> {
   for (const n of [1, 2, 3]) {
     for (const workflow of (await ask(`/api/v2/pipeline/${world.pipelineId(last, n)}/workflow`)).items) await ask(`/api/v2/workflow/${String(workflow.id)}/job`);
   }
+  retained.push(world, core); // measured while still reachable: the GC must not take the world itself
   gc();
   const heapMb = (process.memoryUsage().heapUsed - before) / 2 ** 20;
   return { pipelines: presets.benchmark.pipelinesPerProject * world.projects.length, heapMb };
