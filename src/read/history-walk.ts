@@ -139,7 +139,7 @@ export class HistoryWalk {
    */
   describeProgress(): string {
     const top = this.progress.topNumber;
-    if (top === undefined) return `${this.key}: starting`;
+    if (top === undefined) return this.extent === 0 ? `${this.key}: nothing new in ${this.root.name}, ${count(this.pages, 'page')}` : `${this.key}: starting`;
     const bottom = this.progress.doneDownTo;
     const range = bottom === undefined ? `from #${top}` : `#${top} down to #${bottom}`;
     return `${this.key}: ${walkShare(this.progress.finished, this.extent, this.root.name)}, ${range}, ${count(this.pages, 'page')}`;
