@@ -3,7 +3,7 @@ import type { StreamName } from '../streams/schemas/index.js';
 import { STREAM_GRAPH as graph } from '../streams/streams.js';
 import { forEachConcurrent, Semaphore } from '../util/concurrency.js';
 import { HistoryWalk, type HistoryRun } from './history-walk.js';
-import type { ReadContext } from './read-context.js';
+import { rootParents, type ReadContext } from './read-context.js';
 import { emptyState } from './state-input.js';
 import { Cancelled, StreamFailures } from './stream-failures.js';
 
@@ -49,7 +49,9 @@ export async function readHistory(rootName: StreamName, context: ReadContext, ch
       return signal.reason instanceof Cancelled;
     },
   };
-  const partitions = (root.under?.(context.config) ?? [{}]).map((record): [string, ApiRecord] => [root.partition!.key(record), record]);
+  const under = await rootParents(root, selected, context, signal);
+  if (under === undefined) return selected;
+  const partitions = under.map((record): [string, ApiRecord] => [root.partition!.key(record), record]);
   await forEachConcurrent(resumeFirst(partitions, selected, context), context.config.maxConcurrency, async ([key, record]) => {
     if (signal.aborted) return;
     try {
