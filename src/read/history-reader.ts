@@ -3,6 +3,7 @@ import type { StreamName } from '../streams/schemas/index.js';
 import { STREAM_GRAPH as graph } from '../streams/streams.js';
 import { forEachConcurrent, Semaphore } from '../util/concurrency.js';
 import { HistoryWalk, type HistoryRun } from './history-walk.js';
+import { isQuiet } from './idle-skip.js';
 import { rootParents, type ReadContext } from './read-context.js';
 import { emptyState } from './state-input.js';
 import { Cancelled, StreamFailures } from './stream-failures.js';
@@ -51,7 +52,14 @@ export async function readHistory(rootName: StreamName, context: ReadContext, ch
   };
   const under = await rootParents(root, selected, context, signal);
   if (under === undefined) return selected;
-  const partitions = under.map((record): [string, ApiRecord] => [root.partition!.key(record), record]);
+  const all = under.map((record): [string, ApiRecord] => [root.partition!.key(record), record]);
+  const partitions = all.filter(([key, record]) => !isQuiet(root, record, key, selected, context));
+  if (partitions.length < all.length) {
+    context.emitter.log(
+      'INFO',
+      `${selected.join(', ')}: ${all.length - partitions.length} of ${all.length} partitions not walked: nothing finished under them since their last complete walk`,
+    );
+  }
   await forEachConcurrent(resumeFirst(partitions, selected, context), context.config.maxConcurrency, async ([key, record]) => {
     if (signal.aborted) return;
     try {

@@ -94,6 +94,8 @@ export class HistoryWalk {
   private readonly groupsSeen = new Set<string>();
   /** Discovery groups listed by the API, per followed stream; absent where discovery is off or refused. */
   private readonly groups = new Map<StreamName, Set<string>>();
+  /** When the walk started, by the API server's clock (saved with the partition's activity). */
+  private startedAt = 0;
 
   constructor(
     private readonly partition: ApiRecord,
@@ -134,6 +136,7 @@ export class HistoryWalk {
   }
 
   async run(): Promise<void> {
+    this.startedAt = this.context.client.serverNow();
     this.context.walking?.set(this.key, () => this.describeProgress());
     this.run_.inProgress.add(this.key);
     this.markSyncing();
@@ -522,7 +525,12 @@ export class HistoryWalk {
       if (!plan.state) continue;
       const entry = plan.state.partitions.get(this.key) ?? {};
       const bookmark = latest(latest(entry.cursor, plan.resume?.max_cursor), plan.newest);
-      plan.state.partitions.set(this.key, bookmark === undefined ? {} : { cursor: bookmark });
+      const activity = this.order.lastActivity?.(this.partition);
+      plan.state.partitions.set(this.key, {
+        ...(bookmark === undefined ? {} : { cursor: bookmark }),
+        // What this walk has seen: the activity listed before it started (read/idle-skip.ts).
+        ...(activity === undefined ? {} : { lastActivity: activity, walkedAt: new Date(this.startedAt).toISOString() }),
+      });
       this.pruneUnfinished(plan, bookmark);
       this.pruneRecent(plan, bookmark);
       this.saveUnfinished(plan);

@@ -35,13 +35,21 @@ const Pending = z.strictObject({ id: z.string().min(1), start: Timestamp, end: T
 /** An export job started by an earlier sync and not collected yet, with the window it covers. */
 export type PendingJob = z.infer<typeof Pending>;
 
-const partitionEntry = (cursor: string, exports: boolean) =>
-  z.strictObject({ [cursor]: Timestamp.optional(), resume: Resume.optional(), ...(exports ? { pending: Pending.optional() } : {}) });
+const partitionEntry = (cursor: string, exports: boolean, history: boolean) =>
+  z.strictObject({
+    [cursor]: Timestamp.optional(),
+    resume: Resume.optional(),
+    ...(exports ? { pending: Pending.optional() } : {}),
+    ...(history ? { last_activity: Timestamp.optional(), walked_at: Timestamp.optional() } : {}),
+  });
 
 export interface PartitionEntry {
   cursor?: string;
   resume?: Resume;
   pending?: PendingJob;
+  /** History partitions: the partition's activity (read/idle-skip.ts) as the last complete walk saw it, and when that walk started. */
+  lastActivity?: string;
+  walkedAt?: string;
 }
 
 export interface IncrementalState {
@@ -57,7 +65,7 @@ export function partitionKind(stream: StreamName): 'organizations' | 'projects' 
 }
 
 function stateSchema(stream: StreamName, cursor: string) {
-  const fields: Record<string, z.ZodType> = { [partitionKind(stream)]: z.record(z.string(), partitionEntry(cursor, STREAMS[stream].asyncExport !== undefined)).optional() };
+  const fields: Record<string, z.ZodType> = { [partitionKind(stream)]: z.record(z.string(), partitionEntry(cursor, STREAMS[stream].asyncExport !== undefined, STREAM_GRAPH.inHistory(stream))).optional() };
   if (STREAM_GRAPH.inHistory(stream)) fields.currently_syncing = z.string().nullable().optional();
   if (STREAM_GRAPH.follows(stream)) {
     fields.unfinished = z.array(Unfinished).optional();
@@ -111,6 +119,8 @@ export function parseState(raw: unknown, selection: Selection): Map<StreamName, 
       if (typeof value[cursor] === 'string') item.cursor = value[cursor];
       if (value.resume) item.resume = value.resume as Resume;
       if (value.pending) item.pending = value.pending as PendingJob;
+      if (typeof value.last_activity === 'string') item.lastActivity = value.last_activity;
+      if (typeof value.walked_at === 'string') item.walkedAt = value.walked_at;
       partitions.set(key, item);
     }
     const state: IncrementalState = {
@@ -133,6 +143,8 @@ export function serialiseState(stream: StreamName, state: IncrementalState): Rec
     if (entry.cursor !== undefined) out[cursor] = entry.cursor;
     if (entry.resume !== undefined) out.resume = entry.resume;
     if (entry.pending !== undefined) out.pending = entry.pending;
+    if (entry.lastActivity !== undefined) out.last_activity = entry.lastActivity;
+    if (entry.walkedAt !== undefined) out.walked_at = entry.walkedAt;
     partitions[key] = out;
   }
   const out: Record<string, unknown> = { [partitionKind(stream)]: partitions };

@@ -95,6 +95,13 @@ export interface NewestFirst {
   changedAt: (record: ApiRecord) => number | undefined;
   /** The record's number in the listing, decreasing down the list: what a resume marker saves. */
   position: (record: ApiRecord) => number | undefined;
+  /**
+   * When something last happened under a partition, as the partition record says (a
+   * project's last finished build, from the organization listing); undefined where it
+   * does not say. A partition whose activity a complete walk has already seen, long
+   * enough after it, is not walked again (read/idle-skip.ts).
+   */
+  lastActivity?: (partition: ApiRecord) => string | undefined;
 }
 
 /**

@@ -8,7 +8,7 @@ import { StreamGraph } from './graph.js';
 import { INVENTORY_STREAMS } from './inventory.js';
 import { hasTriggers } from './trigger-support.js';
 import { validateStreams } from './validate.js';
-import { scopedProjects } from '../scope/scope.js';
+import { scopedProjects, type ScopedProject } from '../scope/scope.js';
 import { usage } from './usage.js';
 
 /**
@@ -148,6 +148,8 @@ const pipelines = defineStream({
       return created === undefined ? updated : Math.max(updated, created);
     },
     position: (pipeline) => (typeof pipeline.number === 'number' && Number.isInteger(pipeline.number) ? pipeline.number : undefined),
+    // A new pipeline, workflow or rerun moves it once one of its jobs finishes (see README: what it misses).
+    lastActivity: (project) => (typeof project.last_build_finished_at === 'string' ? project.last_build_finished_at : undefined),
   },
 });
 
@@ -292,45 +294,44 @@ export const STREAM_GRAPH = new StreamGraph(STREAMS);
  */
 async function* listOrganizationProjects(org: ApiRecord, context: ListContext): AsyncIterable<ApiRecord[]> {
   const details = await scopedProjectDetails(context);
-  yield details.filter((proj) => proj.organization_id === org.id);
+  yield details.filter((entry) => entry.organizationId === org.id).map((entry) => entry.detail);
 }
 
-const detailsCache = new WeakMap<CircleCiClient, Promise<ApiRecord[]>>();
+interface ProjectDetail {
+  detail: ApiRecord;
+  /** The listing's organization where the project was listed, else the details' own. */
+  organizationId: unknown;
+}
 
-function scopedProjectDetails(context: ListContext): Promise<ApiRecord[]> {
+const detailsCache = new WeakMap<CircleCiClient, Promise<ProjectDetail[]>>();
+
+function scopedProjectDetails(context: ListContext): Promise<ProjectDetail[]> {
   let cached = detailsCache.get(context.client);
   if (cached === undefined) {
-    cached = scopedProjects(context).then((projects) =>
-      projectDetails(
-        projects.map((proj) => proj.slug),
-        context,
-        (slug) => context.log('INFO', `project ${slug} answers 404; the project stream and those under it skip it`),
-      ),
-    );
+    cached = scopedProjects(context).then((projects) => projectDetails(projects, context));
     detailsCache.set(context.client, cached);
   }
   return cached;
 }
 
 /**
- * `GET /project/{slug}` for each slug, several at a time (one round trip per slug made
+ * `GET /project/{slug}` for each project, several at a time (one round trip per slug made
  * in turn is what a large organization would wait for; the governor still caps what is
- * in flight), in the order of `slugs`. A slug that answers 404 is left out and passed to
- * `onNotFound`, in order, once all are in. The first other failure is thrown once the
- * requests under way have settled; no further one is started after it, nor after the
- * read was aborted.
+ * in flight), in the order of `projects`. A project that answers 404 is left out with a
+ * log line, once all are in. The first other failure is thrown once the requests under
+ * way have settled; no further one is started after it, nor after the read was aborted.
  */
-async function projectDetails(slugs: readonly string[], context: ListContext, onNotFound: (slug: string) => void): Promise<ApiRecord[]> {
-  const details = new Array<ApiRecord | undefined>(slugs.length);
-  await forEachConcurrent(slugs, context.config.maxConcurrency, async (slug, index) => {
+async function projectDetails(projects: readonly ScopedProject[], context: ListContext): Promise<ProjectDetail[]> {
+  const details = new Array<ApiRecord | undefined>(projects.length);
+  await forEachConcurrent(projects, context.config.maxConcurrency, async (proj, index) => {
     context.signal?.throwIfAborted();
-    details[index] = await context.client.get<ApiRecord>(fillPath(project.endpoint.path, { 'project-slug': slugParam(slug) }));
+    details[index] = await context.client.get<ApiRecord>(fillPath(project.endpoint.path, { 'project-slug': slugParam(proj.slug) }));
   });
-  const found: ApiRecord[] = [];
-  slugs.forEach((slug, index) => {
+  const found: ProjectDetail[] = [];
+  projects.forEach((proj, index) => {
     const detail = details[index];
-    if (detail !== undefined) found.push(detail);
-    else onNotFound(slug);
+    if (detail !== undefined) found.push({ detail, organizationId: proj.organization_id ?? detail.organization_id });
+    else context.log('INFO', `project ${proj.slug} answers 404; the project stream and those under it skip it`);
   });
   return found;
 }
