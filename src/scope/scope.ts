@@ -22,7 +22,8 @@ import { isGlob, matcher, organizationOf } from './slug-pattern.js';
 /** A project in scope: its slug, and what the organization listing said of it (absent for a slug taken as written). */
 export interface ScopedProject extends ApiRecord {
   slug: string;
-  organization_id?: string;
+  /** The id of the organization that listed it, as /me/collaborations gave it. */
+  organization_id?: unknown;
   /** The listing's time of the project's last finished build (ISO), where it gave one. */
   last_build_finished_at?: string;
 }
@@ -84,7 +85,7 @@ async function resolveScope(context: ListContext): Promise<ProjectScope> {
   for (const project of listed.projects) add(project);
   for (const slug of literals) add({ slug });
 
-  const organizations = new Set(inScope.map((project) => project.organization_id ?? organizationOf(project.slug).toLowerCase()));
+  const organizations = new Set(inScope.map((project) => (project.organization_id !== undefined ? project.organization_id : organizationOf(project.slug).toLowerCase())));
   const unmatched = globs.filter((glob) => !listed.projects.some((project) => matcher([glob])(project.slug)));
   return {
     projects: inScope.filter((project) => shardOf(project.slug, shardCount) === shardIndex),
@@ -107,6 +108,8 @@ async function listProjects(includes: readonly string[], context: ListContext): 
   const projects: ScopedProject[] = [];
   const unlisted: string[] = [];
   for (const org of Array.isArray(orgs) ? orgs : []) {
+    // An organization without an id is not one the organization streams read (no key): nothing to list either.
+    if (org.id === undefined || org.id === null || org.id === '') continue;
     const orgSlug = normaliseOrgSlug(text(org.slug));
     // An organization without a readable slug cannot be ruled out.
     if (orgSlug !== '' && !orgMatches(orgSlug)) continue;
@@ -122,7 +125,7 @@ async function listProjects(includes: readonly string[], context: ListContext): 
         for (const item of page) {
           const slug = normaliseSlug(text(item.slug));
           if (slug === undefined) continue;
-          const project: ScopedProject = { slug, organization_id: text(org.id) };
+          const project: ScopedProject = { slug, organization_id: org.id };
           if (typeof item.last_build_finished_at === 'string') project.last_build_finished_at = item.last_build_finished_at;
           projects.push(project);
         }
