@@ -4,12 +4,15 @@ import { ConnectorError } from '../errors.js';
 import { ApiError } from '../http/api-error.js';
 import type { Emitter } from '../protocol/emitter.js';
 import type { RunOptions } from '../run-options.js';
+import { projectScope, describeScope } from '../scope/scope.js';
+import { isGlob } from '../scope/slug-pattern.js';
 import { slugPath } from '../streams/declaration.js';
 
 /**
  * `check`: exactly one CONNECTION_STATUS. The start date must have passed, the token must
- * authenticate (GET /me) and every configured project must be visible to it (GET
- * /project/{slug}; all that are not are named); anything wrong is a
+ * authenticate (GET /me), every configured project slug must be visible to it (GET
+ * /project/{slug}; all that are not are named), and the scope (src/scope) must hold a
+ * project; success says what the scope holds. Anything wrong is a
  * FAILED status with a message saying what to fix, and exit code 0 as the protocol asks.
  */
 export async function check(rawConfig: unknown, emitter: Emitter, options: RunOptions = {}): Promise<number> {
@@ -39,13 +42,14 @@ export async function check(rawConfig: unknown, emitter: Emitter, options: RunOp
       });
       return 0;
     }
+    const literals = config.projectSlugs.filter((pattern) => !isGlob(pattern));
     const notFound: string[] = [];
-    for (const slug of config.projectSlugs) {
+    for (const slug of literals) {
       const project = await client.get(`/api/v2/project/${slugPath(slug)}`);
       if (project === undefined) notFound.push(slug);
     }
     if (notFound.length > 0) {
-      const which = notFound.length === config.projectSlugs.length ? 'None of the configured projects was found' : 'Some configured projects were not found';
+      const which = notFound.length === literals.length ? 'None of the configured projects was found' : 'Some configured projects were not found';
       emitter.connectionStatus({
         status: 'FAILED',
         message:
@@ -54,7 +58,19 @@ export async function check(rawConfig: unknown, emitter: Emitter, options: RunOp
       });
       return 0;
     }
-    emitter.connectionStatus({ status: 'SUCCEEDED' });
+    // Resolved as a read resolves it; its lines become part of the answer (check writes nothing else).
+    const said: string[] = [];
+    const scope = await projectScope({ client, config, log: (level, message) => (level === 'WARN' ? said.push(message) : undefined) });
+    if (scope.total === 0) {
+      emitter.connectionStatus({
+        status: 'FAILED',
+        message:
+          `The project scope resolves to no project${said.length > 0 ? ` (${said.join('; ')})` : ''}. ` +
+          `Check project_slugs and exclude_project_slugs, and that the token's user can see the projects.`,
+      });
+      return 0;
+    }
+    emitter.connectionStatus({ status: 'SUCCEEDED', message: [`Project scope: ${describeScope(scope, config)}`, ...said].join('; ') });
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     emitter.connectionStatus({ status: 'FAILED', message: error.message });

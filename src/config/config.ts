@@ -10,7 +10,13 @@ import { parseUserDate } from './dates.js';
  */
 export interface Config {
   apiToken: string;
+  /** Project slugs and slug globs (`gh/acme/*`), normalised; empty: every project the token can see (src/scope). */
   projectSlugs: string[];
+  /** Slugs and globs taken out of the scope. */
+  excludeProjectSlugs: string[];
+  /** The projects are split into this many shards by a hash of the slug (src/scope/shard.ts); this run reads `shardIndex`. */
+  shardCount: number;
+  shardIndex: number;
   startDate: string;
   apiUrl: string;
   maxConcurrency: number;
@@ -35,7 +41,7 @@ export function normaliseSlug(slug: string): string | undefined {
   return `${VCS_ALIASES[vcs] ?? vcs}/${org}/${repo}`;
 }
 
-const SLUG_HELP = 'expected gh/<org>/<repo>, bb/<workspace>/<repo> or circleci/<org-id>/<project-id>';
+const SLUG_HELP = 'expected gh/<org>/<repo>, bb/<workspace>/<repo> or circleci/<org-id>/<project-id> (globs such as gh/<org>/* allowed)';
 
 /** Zod error option: `missing` when the field is absent, `wrongType` when it holds something else. */
 const requiredAs = (missing: string, wrongType: string) => ({
@@ -51,25 +57,23 @@ const wholeNumber = (name: string, min: number, max: number) =>
 
 const integerIn = (name: string, min: number, max: number, fallback: number) => wholeNumber(name, min, max).default(fallback);
 
-const ConfigInput = z.object({
-  api_token: z
-    .string(requiredAs('api_token is required: a CircleCI personal API token', 'api_token must be a string: a CircleCI personal API token'))
-    .trim()
-    .min(1, { error: 'api_token is empty: a CircleCI personal API token is required' }),
-  project_slugs: z
+/** More connections than this would each read a handful of projects; the bound catches typos. */
+const MAX_SHARDS = 1024;
+
+/**
+ * A list of project slugs or slug globs (`*` and `?` within the org and repo parts:
+ * `gh/acme/*`, `gh/acme/api-*`), as a list or one space- or comma-separated string;
+ * normalised (`github/` → `gh/`) and deduplicated. Empty is allowed: what it means is the
+ * field's (every project, no exclusion).
+ */
+const slugList = (field: string) =>
+  z
     .union(
-      [z.array(z.string({ error: `each project slug must be a string; ${SLUG_HELP}` })), z.string()],
-      requiredAs(
-        `project_slugs is required: a list of project slugs (${SLUG_HELP})`,
-        `project_slugs must be a list of project slug strings (${SLUG_HELP})`,
-      ),
+      [z.array(z.string({ error: `each entry of ${field} must be a string; ${SLUG_HELP}` })), z.string()],
+      { error: `${field} must be a list of project slug strings (${SLUG_HELP})` },
     )
     .transform((value, ctx) => {
       const raw = (Array.isArray(value) ? value : value.split(/[\s,]+/)).map((s) => s.trim()).filter((s) => s !== '');
-      if (raw.length === 0) {
-        ctx.addIssue({ code: 'custom', message: `project_slugs is empty: give at least one project slug (${SLUG_HELP})` });
-        return z.NEVER;
-      }
       const slugs: string[] = [];
       const wrong: string[] = [];
       for (const slug of raw) {
@@ -79,11 +83,19 @@ const ConfigInput = z.object({
       }
       if (wrong.length > 0) {
         const subject = wrong.length === 1 ? `${wrong[0]} is not a project slug` : `${wrong.join(', ')} are not project slugs`;
-        ctx.addIssue({ code: 'custom', message: `project_slugs: ${subject}; ${SLUG_HELP}` });
+        ctx.addIssue({ code: 'custom', message: `${field}: ${subject}; ${SLUG_HELP}` });
         return z.NEVER;
       }
       return slugs;
-    }),
+    });
+
+const ConfigInput = z.object({
+  api_token: z
+    .string(requiredAs('api_token is required: a CircleCI personal API token', 'api_token must be a string: a CircleCI personal API token'))
+    .trim()
+    .min(1, { error: 'api_token is empty: a CircleCI personal API token is required' }),
+  project_slugs: slugList('project_slugs').optional(),
+  exclude_project_slugs: slugList('exclude_project_slugs').optional(),
   start_date: z
     .string(
       requiredAs('start_date is required: a date such as 2025-01-01 (or 01/31/2025)', 'start_date must be a string such as 2025-01-01 (or 01/31/2025)'),
@@ -116,6 +128,16 @@ const ConfigInput = z.object({
   workflow_lookback_hours: integerIn('workflow_lookback_hours', 0, 720, 24),
   max_retry_after_seconds: integerIn('max_retry_after_seconds', 1, 86_400, 600),
   usage_export_max_wait_minutes: integerIn('usage_export_max_wait_minutes', 0, 240, 5),
+  shard_count: integerIn('shard_count', 1, MAX_SHARDS, 1),
+  shard_index: integerIn('shard_index', 0, MAX_SHARDS - 1, 0),
+}).superRefine((config, ctx) => {
+  if (config.shard_index >= config.shard_count) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['shard_index'],
+      message: `shard_index ${config.shard_index} is out of range for shard_count ${config.shard_count}: shards are numbered from 0 to ${config.shard_count - 1}`,
+    });
+  }
 });
 
 function normaliseApiUrl(value: string): string | { error: string } {
@@ -146,7 +168,7 @@ function normaliseApiUrl(value: string): string | { error: string } {
  */
 export function parseConfig(raw: unknown): Config {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError('The config must be a JSON object with api_token, project_slugs and start_date');
+    throw new ConfigError('The config must be a JSON object with api_token and start_date');
   }
   const result = ConfigInput.safeParse(raw);
   if (!result.success) {
@@ -165,7 +187,10 @@ export function parseConfig(raw: unknown): Config {
   const c = result.data;
   return {
     apiToken: c.api_token,
-    projectSlugs: c.project_slugs,
+    projectSlugs: c.project_slugs ?? [],
+    excludeProjectSlugs: c.exclude_project_slugs ?? [],
+    shardCount: c.shard_count,
+    shardIndex: c.shard_index,
     startDate: c.start_date,
     apiUrl: c.api_url,
     maxConcurrency: c.max_concurrency,

@@ -3,7 +3,8 @@ import type { StreamName } from '../streams/schemas/index.js';
 import { STREAM_GRAPH as graph } from '../streams/streams.js';
 import { forEachConcurrent, Semaphore } from '../util/concurrency.js';
 import { HistoryWalk, type HistoryRun } from './history-walk.js';
-import type { ReadContext } from './read-context.js';
+import { isQuiet } from './idle-skip.js';
+import { rootParents, type ReadContext } from './read-context.js';
 import { emptyState } from './state-input.js';
 import { Cancelled, StreamFailures } from './stream-failures.js';
 
@@ -49,8 +50,17 @@ export async function readHistory(rootName: StreamName, context: ReadContext, ch
       return signal.reason instanceof Cancelled;
     },
   };
-  const partitions = (root.under?.(context.config) ?? [{}]).map((record): [string, ApiRecord] => [root.partition!.key(record), record]);
-  // The root stream's rows can be counted where positions are sequential; each walk reports its partition's count.
+  const under = await rootParents(root, selected, context, signal);
+  if (under === undefined) return selected;
+  const all = under.map((record): [string, ApiRecord] => [root.partition!.key(record), record]);
+  const partitions = all.filter(([key, record]) => !isQuiet(root, record, key, selected, context));
+  if (partitions.length < all.length) {
+    context.emitter.log(
+      'INFO',
+      `${selected.join(', ')}: ${all.length - partitions.length} of ${all.length} partitions not walked: nothing finished under them since their last complete walk`,
+    );
+  }
+  // The root stream's rows can be counted where positions are sequential; each walk reports its partition's count (a partition not walked adds none).
   if (root.newestFirst?.sequential && selected.includes(rootName)) context.estimates?.expect(rootName, partitions.map(([key]) => key));
   await forEachConcurrent(resumeFirst(partitions, selected, context), context.config.maxConcurrency, async ([key, record]) => {
     if (signal.aborted) return;

@@ -101,6 +101,8 @@ export class HistoryWalk {
   private readonly groupsSeen = new Set<string>();
   /** Discovery groups listed by the API, per followed stream; absent where discovery is off or refused. */
   private readonly groups = new Map<StreamName, Set<string>>();
+  /** When the walk started, by the API server's clock (saved with the partition's activity). */
+  private startedAt = 0;
 
   constructor(
     private readonly partition: ApiRecord,
@@ -175,6 +177,7 @@ export class HistoryWalk {
   }
 
   async run(): Promise<void> {
+    this.startedAt = this.context.client.serverNow();
     this.context.walking?.set(this.key, () => this.describeProgress());
     this.run_.inProgress.add(this.key);
     this.markSyncing();
@@ -570,9 +573,12 @@ export class HistoryWalk {
       const bookmark = latest(latest(entry.cursor, plan.resume?.max_cursor), plan.newest);
       // The newest position listed (the walk read everything down from it), or the last sync's when nothing new was listed.
       const newestNumber = Math.max(this.progress.topNumber ?? -Infinity, plan.since ?? -Infinity);
+      const activity = this.order.lastActivity?.(this.partition);
       plan.state.partitions.set(this.key, {
         ...(bookmark === undefined ? {} : { cursor: bookmark }),
         ...(Number.isFinite(newestNumber) ? { newestNumber } : {}),
+        // What this walk has seen: the activity listed before it started (read/idle-skip.ts).
+        ...(activity === undefined ? {} : { lastActivity: activity, walkedAt: new Date(this.startedAt).toISOString() }),
       });
       this.pruneUnfinished(plan, bookmark);
       this.pruneRecent(plan, bookmark);

@@ -8,7 +8,7 @@ import type { Selection } from './selection.js';
 import type { IncrementalState } from './state-input.js';
 import type { ReadSummary } from './read-summary.js';
 import type { RowEstimates } from './row-estimates.js';
-import type { StreamFailures } from './stream-failures.js';
+import { StreamFailures } from './stream-failures.js';
 
 /** Everything one read shares: inputs, the one client, the one emitter, and the outcome so far. */
 export interface ReadContext {
@@ -27,6 +27,25 @@ export interface ReadContext {
   walking?: Map<string, () => string>;
   /** Row estimates per stream, said as ESTIMATE traces once every partition has counted. */
   estimates?: RowEstimates;
+}
+
+/**
+ * The records a root is listed under (`under`: the projects in scope for a per-project
+ * root; one empty record otherwise). Where they cannot be listed, nothing under the root
+ * can be read: its selected streams fail with a WARN and undefined is returned, unless
+ * the error ends the whole read (then it is thrown).
+ */
+export async function rootParents(root: AnyStreamDeclaration, selected: readonly StreamName[], context: ReadContext, signal: AbortSignal): Promise<ApiRecord[] | undefined> {
+  if (!root.under) return [{}];
+  try {
+    return await root.under(context.listContext);
+  } catch (error) {
+    if (signal.aborted || (await context.failures.isFatal(error, context.client))) throw error;
+    const failure = StreamFailures.forPart(error);
+    context.failures.add(selected, failure);
+    context.emitter.log('WARN', `${selected.join(', ')} are incomplete: the projects to read could not be listed: ${failure.message}`);
+    return undefined;
+  }
 }
 
 /** Lists one stream's items under one parent record, a page at a time. */

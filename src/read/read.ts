@@ -50,11 +50,13 @@ export async function read(
   if (cancel?.aborted) onCancel();
   const client = createClient(config, emitter, options.requestTimeoutMs, abandon.signal);
   const summary = new ReadSummary((level, message) => emitter.log(level, message));
+  // Organization streams would be the same on every shard: shard 0 reads them, the others end them empty with their state unchanged.
+  const elsewhere = config.shardIndex === 0 ? [] : [...selection.keys()].filter((stream) => !graph.scoped(stream));
   const context: ReadContext = {
     config,
     client,
     emitter,
-    selection,
+    selection: new Map([...selection].filter(([stream]) => !elsewhere.includes(stream))),
     states,
     failures,
     listContext: { client, config, log: (level, message) => emitter.log(level, message), signal: halt.signal },
@@ -81,7 +83,10 @@ export async function read(
       throw error;
     }
   };
-  const finished = new Set<StreamName>();
+  const finished = new Set<StreamName>(elsewhere);
+  if (elsewhere.length > 0) {
+    emitter.log('INFO', `shard_index ${config.shardIndex}: ${elsewhere.join(', ')} are organization streams, read by shard 0 only; no records here`);
+  }
   try {
     const checkpointRecords = options.checkpointRecords ?? DEFAULT_CHECKPOINT_RECORDS;
     const outcomes = await Promise.allSettled(

@@ -39,7 +39,7 @@ const partitionEntry = (cursor: string, exports: boolean, history: boolean) =>
   z.strictObject({
     [cursor]: Timestamp.optional(),
     resume: Resume.optional(),
-    ...(history ? { newest_number: z.number().int().optional() } : {}),
+    ...(history ? { newest_number: z.number().int().optional(), last_activity: Timestamp.optional(), walked_at: Timestamp.optional() } : {}),
     ...(exports ? { pending: Pending.optional() } : {}),
   });
 
@@ -52,6 +52,9 @@ export interface PartitionEntry {
    */
   newestNumber?: number;
   pending?: PendingJob;
+  /** History partitions: the partition's activity (read/idle-skip.ts) as the last complete walk saw it, and when that walk started. */
+  lastActivity?: string;
+  walkedAt?: string;
 }
 
 export interface IncrementalState {
@@ -123,6 +126,8 @@ export function parseState(raw: unknown, selection: Selection): Map<StreamName, 
       if (value.resume) item.resume = value.resume as Resume;
       if (typeof value.newest_number === 'number') item.newestNumber = value.newest_number;
       if (value.pending) item.pending = value.pending as PendingJob;
+      if (typeof value.last_activity === 'string') item.lastActivity = value.last_activity;
+      if (typeof value.walked_at === 'string') item.walkedAt = value.walked_at;
       partitions.set(key, item);
     }
     const state: IncrementalState = {
@@ -146,6 +151,8 @@ export function serialiseState(stream: StreamName, state: IncrementalState): Rec
     if (entry.resume !== undefined) out.resume = entry.resume;
     if (entry.newestNumber !== undefined) out.newest_number = entry.newestNumber;
     if (entry.pending !== undefined) out.pending = entry.pending;
+    if (entry.lastActivity !== undefined) out.last_activity = entry.lastActivity;
+    if (entry.walkedAt !== undefined) out.walked_at = entry.walkedAt;
     partitions[key] = out;
   }
   const out: Record<string, unknown> = { [partitionKind(stream)]: partitions };

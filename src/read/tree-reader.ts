@@ -5,7 +5,7 @@ import { STREAM_GRAPH as graph } from '../streams/streams.js';
 import { forEachConcurrent, settleAll } from '../util/concurrency.js';
 import { floorFor, isNew, latest } from './cursor.js';
 import { readExport } from './export-reader.js';
-import { listItems, ParentListing, toRecords, type ReadContext } from './read-context.js';
+import { listItems, ParentListing, rootParents, toRecords, type ReadContext } from './read-context.js';
 import { emptyState, serialiseState } from './state-input.js';
 import { StreamFailures } from './stream-failures.js';
 
@@ -93,7 +93,8 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
   };
 
   const rootDecl = graph.get(root);
-  await settleAll((rootDecl.under?.(context.config) ?? [{}]).map((parent) => walk(rootDecl, parent)));
+  const parents = await rootParents(rootDecl, selected, context, signal);
+  if (parents !== undefined) await settleAll(parents.map((parent) => walk(rootDecl, parent)));
   return selected;
 }
 

@@ -101,6 +101,13 @@ export interface NewestFirst {
    * percentage come from the newest position saved by the last sync).
    */
   sequential?: boolean;
+  /**
+   * When something last happened under a partition, as the partition record says (a
+   * project's last finished build, from the organization listing); undefined where it
+   * does not say. A partition whose activity a complete walk has already seen, long
+   * enough after it, is not walked again (read/idle-skip.ts).
+   */
+  lastActivity?: (partition: ApiRecord) => string | undefined;
 }
 
 /**
@@ -191,8 +198,14 @@ export interface StreamDeclaration<P extends string = string, A extends string =
   /** Set for incremental streams: the field whose value orders and bookmarks records. */
   cursor?: string;
   parent: StreamName | null;
-  /** The records a root is listed under (default: one empty record). */
-  under?: (config: Config) => ApiRecord[];
+  /** The records a root is listed under (default: one empty record): for a per-project root, `scopedProjects` (src/scope). */
+  under?: (context: ListContext) => Promise<ApiRecord[]>;
+  /**
+   * Its records belong to the projects of the scope (src/scope): each shard reads its own
+   * projects, and everything below it is per project too. Streams outside every scoped
+   * subtree (the organization streams) are read by shard 0 only.
+   */
+  scoped?: true;
   endpoint: Endpoint<P>;
   /** The values of the endpoint path's placeholders, from the parent record. */
   params?: (parent: ApiRecord, config: Config) => Record<Placeholders<P>, PathValue>;

@@ -72,6 +72,11 @@ export class StreamGraph {
     return this.lineage(name).find((s) => this.streams[s].follow !== undefined) ?? this.root(name);
   }
 
+  /** Whether the stream's records are per project of the scope (it or an ancestor is declared `scoped`): shards split it. */
+  scoped(name: StreamName): boolean {
+    return this.lineage(name).some((s) => this.streams[s].scoped === true);
+  }
+
   /** Whether the stream's state follows unfinished records (its unit is followed). */
   follows(name: StreamName): boolean {
     return this.streams[this.unit(name)].follow !== undefined;

@@ -8,13 +8,14 @@ import { StreamGraph } from './graph.js';
 import { INVENTORY_STREAMS } from './inventory.js';
 import { hasTriggers } from './trigger-support.js';
 import { validateStreams } from './validate.js';
+import { scopedProjects, type ScopedProject } from '../scope/scope.js';
 import { usage } from './usage.js';
 
 /**
  * Every stream of the connector. Organization-wide streams hang under `collaborations`
- * (one record per organization the token can see); pipelines and everything below them
- * (workflows, jobs, and per job its details and test results) cover the configured project
- * slugs only.
+ * (one record per organization the token can see); the project stream and pipelines, and
+ * everything below them, cover the projects in scope (src/scope: project_slugs, excludes,
+ * shard), which both take from `scopedProjects`.
  */
 
 const ORGANIZATION_ID: AddedField = { description: 'Injected by the connector: the UUID of the organization.' };
@@ -69,9 +70,6 @@ const deploy = defineStream({
   partition: { kind: 'organizations', key: (org) => text(org.id) },
 });
 
-/** Largest page the private project listing accepts; larger sizes answer 500. */
-const PRIVATE_PROJECT_PAGE_SIZE = 50;
-
 const project = defineStream({
   name: 'project',
   // organization_id is part of the response body.
@@ -79,6 +77,7 @@ const project = defineStream({
   parent: 'collaborations',
   endpoint: { path: '/project/{project-slug}', shape: 'single' },
   list: listOrganizationProjects,
+  scoped: true,
 });
 
 const pipelineDefinition = defineStream({
@@ -131,7 +130,8 @@ const pipelines = defineStream({
   primaryKey: ['id'],
   cursor: 'updated_at',
   parent: null,
-  under: (config) => config.projectSlugs.map((projectSlug) => ({ slug: projectSlug })),
+  under: scopedProjects,
+  scoped: true,
   endpoint: { path: '/project/{project-slug}/pipeline', shape: 'pages' },
   params: (configured) => ({ 'project-slug': slugParam(configured.slug) }),
   // The spec does not require updated_at: a pipeline never updated was last changed when created.
@@ -150,6 +150,8 @@ const pipelines = defineStream({
     position: (pipeline) => (typeof pipeline.number === 'number' && Number.isInteger(pipeline.number) ? pipeline.number : undefined),
     // CircleCI numbers a project's pipelines 1, 2, 3, … as they are triggered.
     sequential: true,
+    // A new pipeline, workflow or rerun moves it once one of its jobs finishes (see README: what it misses).
+    lastActivity: (project) => (typeof project.last_build_finished_at === 'string' ? project.last_build_finished_at : undefined),
   },
 });
 
@@ -288,70 +290,50 @@ export const STREAMS: Readonly<Record<StreamName, AnyStreamDeclaration>> = valid
 export const STREAM_GRAPH = new StreamGraph(STREAMS);
 
 /**
- * Projects of one organization: the private listing (the only way to enumerate an
- * organization's projects), then `GET /project/{slug}` for each, which carries the ids
- * the child streams need. Where the listing does not exist or is refused (CircleCI Server,
- * older installs) the configured slugs stand in, once per run.
+ * The projects in scope (src/scope) of one organization, with `GET /project/{slug}` for
+ * each, which carries the ids the child streams need. Fetched once per run for all
+ * organizations (a configured slug's organization is known only from its details).
  */
 async function* listOrganizationProjects(org: ApiRecord, context: ListContext): AsyncIterable<ApiRecord[]> {
-  const listing = context.client.pages<ApiRecord>(
-    '/api/private/project',
-    { 'organization-id': text(org.id), 'page-size': PRIVATE_PROJECT_PAGE_SIZE },
-    // issue #13: a 404 (no such listing here) takes the fallback below like any other failure
-    () => {
-      throw new ApiError('GET /api/private/project answered 404', 'transient_error', 'GET /api/private/project', 404);
-    },
-  );
-  try {
-    for await (const page of listing) {
-      const slugs = page.map((item) => text(item.slug));
-      yield await projectDetails(slugs, context, (slug) => context.log('INFO', `project ${slug} is listed but answers 404; skipped`));
-    }
-  } catch (error) {
-    // The read is ending (a fatal error here or elsewhere): no fallback requests.
-    if (context.signal?.aborted) throw error;
-    if (!(error instanceof ApiError) || error.status === undefined || error.status === 401) throw error;
-    const configured = await configuredProjects(context);
-    yield configured.filter((proj) => proj.organization_id === org.id);
-  }
+  const details = await scopedProjectDetails(context);
+  yield details.filter((entry) => entry.organizationId === org.id).map((entry) => entry.detail);
 }
 
-const fallbackCache = new WeakMap<CircleCiClient, Promise<ApiRecord[]>>();
+interface ProjectDetail {
+  detail: ApiRecord;
+  /** The listing's organization where the project was listed, else the details' own. */
+  organizationId: unknown;
+}
 
-function configuredProjects(context: ListContext): Promise<ApiRecord[]> {
-  let cached = fallbackCache.get(context.client);
+const detailsCache = new WeakMap<CircleCiClient, Promise<ProjectDetail[]>>();
+
+function scopedProjectDetails(context: ListContext): Promise<ProjectDetail[]> {
+  let cached = detailsCache.get(context.client);
   if (cached === undefined) {
-    context.log(
-      'WARN',
-      `CircleCI did not list organization projects (private project listing unavailable); the project, pipeline_definition, ` +
-        `trigger and schedule streams cover the configured project slugs only`,
-    );
-    // A configured slug that answers 404 is said by the pipelines stream; here it is left out.
-    cached = projectDetails(context.config.projectSlugs, context, () => undefined);
-    fallbackCache.set(context.client, cached);
+    cached = scopedProjects(context).then((projects) => projectDetails(projects, context));
+    detailsCache.set(context.client, cached);
   }
   return cached;
 }
 
 /**
- * `GET /project/{slug}` for each slug, several at a time (one round trip per slug made
+ * `GET /project/{slug}` for each project, several at a time (one round trip per slug made
  * in turn is what a large organization would wait for; the governor still caps what is
- * in flight), in the order of `slugs`. A slug that answers 404 is left out and passed to
- * `onNotFound`, in order, once all are in. The first other failure is thrown once the
- * requests under way have settled; no further one is started after it, nor after the
- * read was aborted.
+ * in flight), in the order of `projects`. A project that answers 404 is left out with a
+ * log line, once all are in. The first other failure is thrown once the requests under
+ * way have settled; no further one is started after it, nor after the read was aborted.
  */
-async function projectDetails(slugs: readonly string[], context: ListContext, onNotFound: (slug: string) => void): Promise<ApiRecord[]> {
-  const details = new Array<ApiRecord | undefined>(slugs.length);
-  await forEachConcurrent(slugs, context.config.maxConcurrency, async (slug, index) => {
+async function projectDetails(projects: readonly ScopedProject[], context: ListContext): Promise<ProjectDetail[]> {
+  const details = new Array<ApiRecord | undefined>(projects.length);
+  await forEachConcurrent(projects, context.config.maxConcurrency, async (proj, index) => {
     context.signal?.throwIfAborted();
-    details[index] = await context.client.get<ApiRecord>(fillPath(project.endpoint.path, { 'project-slug': slugParam(slug) }));
+    details[index] = await context.client.get<ApiRecord>(fillPath(project.endpoint.path, { 'project-slug': slugParam(proj.slug) }));
   });
-  const found: ApiRecord[] = [];
-  slugs.forEach((slug, index) => {
+  const found: ProjectDetail[] = [];
+  projects.forEach((proj, index) => {
     const detail = details[index];
-    if (detail !== undefined) found.push(detail);
-    else onNotFound(slug);
+    if (detail !== undefined) found.push({ detail, organizationId: proj.organization_id ?? detail.organization_id });
+    else context.log('INFO', `project ${proj.slug} answers 404; the project stream and those under it skip it`);
   });
   return found;
 }

@@ -74,7 +74,7 @@ const DEVIATIONS: Deviation[] = [
   },
   {
     route: 'private_projects',
-    why: 'GET /api/private/project is undocumented; schema from test/reference/README.md (items id, name, slug, ...; next_page_token)',
+    why: 'GET /api/private/project is undocumented; schema from test/reference/README.md (items id, name, slug, ...; next_page_token) and the time of the last finished build other replicators read there',
     patch: (_schema, status) =>
       status !== 200
         ? ERROR_SCHEMA
@@ -95,6 +95,7 @@ const DEVIATIONS: Deviation[] = [
                     slug: { type: 'string' },
                     organization_id: { type: 'string', format: 'uuid' },
                     vcs_url: { type: 'string' },
+                    last_build_finished_at: { type: 'string', format: 'date-time' },
                   },
                 },
               },

@@ -409,7 +409,8 @@ describe("an organization's project details", () => {
       serverErrors: { route: 'project', status: 404, after: 2, times: 1, message: 'Project not found' },
     });
     fake = await startFakeCircleCi({ world, faults, stats: timeline, onRequest: timeline.onRequest });
-    run = await readWatched(fake, firstProjectConfig(world, fake, 4));
+    // No project_slugs: every project of the organization is in scope.
+    run = await readWatched(fake, fakeConfig(world, fake.url, { start_date: START, max_concurrency: 4 }));
     const answered404 = timeline.events.find((e) => e.kind === 'end' && e.route === 'project' && e.outcome === 404)!;
     missing = decodeURIComponent(answered404.path!.replace('/api/v2/project/', ''));
   });
@@ -432,7 +433,7 @@ describe("an organization's project details", () => {
     expect(world.projects.map((p) => p.slug)).toContain(missing);
     expect(run.errors).toEqual([]);
     expect(run.exitCode).toBe(0);
-    expect(run.logs.some((log) => log.level === 'INFO' && log.message === `project ${missing} is listed but answers 404; skipped`)).toBe(true);
+    expect(run.logs.some((log) => log.level === 'INFO' && log.message === `project ${missing} answers 404; the project stream and those under it skip it`)).toBe(true);
     const projects = (run.records.get('project') ?? []).map((p) => p.slug);
     expect(projects).not.toContain(missing);
     expect(run.records.get('schedule')?.some((s) => s['project-slug'] === missing)).toBe(false);
@@ -447,7 +448,7 @@ describe("an organization's project details", () => {
   });
 
   it('the other projects and their children equal the world', () => {
-    const slugs = [world.projects[0]!.slug];
+    const slugs = world.projectSlugs();
     const kept = (record: Record<string, unknown>) => record.slug !== missing && record['project-slug'] !== missing && record.project_id !== world.projects.find((p) => p.slug === missing)!.id;
     let children = 0;
     for (const name of ['project', 'pipeline_definition', 'trigger', 'schedule'] as const) {

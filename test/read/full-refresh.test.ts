@@ -14,7 +14,7 @@ describe('full refresh of every stream', () => {
   beforeAll(async () => {
     world = createWorld({ preset: 'tiny', seed: 7 });
     fake = await startFakeCircleCi({ world });
-    slugs = world.projects.slice(0, 2).map((p) => p.slug);
+    slugs = world.projectSlugs(); // one project per organization: every kind of definition and trigger
     run = await runRead({
       config: fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START }),
       streams: allStreams('full_refresh', { exports: true }),

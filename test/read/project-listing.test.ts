@@ -1,7 +1,7 @@
 /**
  * The private project listing may not exist (CircleCI Server, older installs) or may be
- * refused: the organization's project streams then cover the configured slugs, with a
- * warning, whatever the status (a 404 once emptied them silently).
+ * refused: a scope with globs then covers the configured slugs only, with one warning
+ * naming the organizations, whatever the status (a 404 once emptied them silently).
  */
 import { describe, expect, it } from '@jest/globals';
 import { HttpResponse, http } from 'msw';
@@ -18,7 +18,9 @@ describe('the private project listing unavailable', () => {
   const api = useMockApi();
   const world = createWorld({ preset: 'tiny', seed: 7 });
   const configured = [world.projects[0]!];
-  const config = fakeConfig(world, TEST_API, { project_slugs: configured.map((p) => p.slug), start_date: START });
+  // A glob needs the listing; the slug beside it does not.
+  const glob = `${world.orgs[1]!.slug}/*`;
+  const config = fakeConfig(world, TEST_API, { project_slugs: [...configured.map((p) => p.slug), glob], start_date: START });
 
   it.each([404, 403])('answering %i: the configured projects stand in, with one warning', async (status) => {
     serveFake(api, world, http.get(`${TEST_API}/api/private/project`, () => HttpResponse.json({ message: 'Not found' }, { status })));
@@ -29,6 +31,8 @@ describe('the private project listing unavailable', () => {
     const warnings = run.logs.filter((log) => log.level === 'WARN' && log.message.includes('did not list organization projects'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.message).toContain('configured project slugs');
+    for (const org of world.orgs.filter((o) => o.slug === world.orgs[1]!.slug)) expect(warnings[0]!.message).toContain(org.slug);
+    expect(run.logs.some((log) => log.level === 'WARN' && log.message.includes(`${glob} matched no project`))).toBe(true);
 
     const others = world.projects.filter((p) => !configured.includes(p));
     expect(others.length).toBeGreaterThan(0); // the listing would have given more

@@ -61,7 +61,8 @@ describe('check', () => {
     api.server.use(me(), projects());
     const { exitCode, messages } = await run({ name: 'check', config: inputFile(config) });
     expect(exitCode).toBe(0);
-    expect(onlyConnectionStatus(messages)).toEqual({ status: 'SUCCEEDED' });
+    // Slugs only: the scope is what they say, without listing anything.
+    expect(onlyConnectionStatus(messages)).toEqual({ status: 'SUCCEEDED', message: 'Project scope: 2 projects in 1 organization' });
     expect(api.requests.map((r) => r.url.pathname)).toEqual(['/api/v2/me', '/api/v2/project/gh/acme/web-app', '/api/v2/project/gh/acme/api']);
     for (const request of api.requests) {
       expect(request.headers.get('circle-token')).toBe(TEST_TOKEN);
@@ -141,7 +142,7 @@ describe('check', () => {
   it('FAILED for an empty config: one status naming every required field', async () => {
     const status = onlyConnectionStatus((await run({ name: 'check', config: inputFile({}) })).messages);
     expect(status.status).toBe('FAILED');
-    for (const field of ['api_token', 'project_slugs', 'start_date']) expect(status.message).toContain(`${field} is required`);
+    for (const field of ['api_token', 'start_date']) expect(status.message).toContain(`${field} is required`);
     expect(api.requests).toEqual([]);
   });
 
@@ -353,7 +354,7 @@ describe('the built CLI', () => {
   });
 
   it('check with an invalid config: one CONNECTION_STATUS FAILED, exit 0', async () => {
-    const { code, messages } = await cli('check', '--config', inputFile({ ...config, project_slugs: [] }));
+    const { code, messages } = await cli('check', '--config', inputFile({ ...config, project_slugs: ['acme/web-app'] }));
     expect(code).toBe(0);
     expect(messages.map((m) => m.type)).toEqual(['CONNECTION_STATUS']);
     expect(messages[0]!.connectionStatus.status).toBe('FAILED');

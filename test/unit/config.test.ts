@@ -34,7 +34,7 @@ const specFile = JSON.parse(readFileSync(join(REPO_ROOT, 'spec.json'), 'utf8')) 
 };
 const connectionSpecification = specFile.connectionSpecification;
 
-const SLUG_HELP_TEXT = 'expected gh/<org>/<repo>, bb/<workspace>/<repo> or circleci/<org-id>/<project-id>';
+const SLUG_HELP_TEXT = 'expected gh/<org>/<repo>, bb/<workspace>/<repo> or circleci/<org-id>/<project-id> (globs such as gh/<org>/* allowed)';
 
 const UUID_A = '0b4a0c2e-9c7a-4f0e-8f7b-1d2c3e4f5a6b';
 const UUID_B = 'f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9';
@@ -69,13 +69,22 @@ const FIELD: Record<string, keyof Config> = {
   workflow_lookback_hours: 'workflowLookbackHours',
   max_retry_after_seconds: 'maxRetryAfterSeconds',
   usage_export_max_wait_minutes: 'usageExportMaxWaitMinutes',
+  exclude_project_slugs: 'excludeProjectSlugs',
+  shard_count: 'shardCount',
+  shard_index: 'shardIndex',
 };
+
+/** Fields a value of `name` needs beside it to be valid: a shard_index needs a shard_count above it. */
+const partners = (name: string): Record<string, unknown> => (name === 'shard_index' ? { shard_count: 1024 } : {});
 
 describe('valid configs', () => {
   it('a minimal config gets every default', () => {
     expect(parseConfig(base)).toEqual({
       apiToken: 'CCIPAT_token_value_1234567890',
       projectSlugs: ['gh/acme/web-app'],
+      excludeProjectSlugs: [],
+      shardCount: 1,
+      shardIndex: 0,
       startDate: '2025-01-01T00:00:00.000Z',
       apiUrl: 'https://circleci.com',
       maxConcurrency: 8,
@@ -108,6 +117,24 @@ describe('valid configs', () => {
 
   it('accepts circleci/<org-uuid>/<project-uuid> slugs', () => {
     expect(parsed({ project_slugs: [`circleci/${UUID_A}/${UUID_B}`] }).projectSlugs).toEqual([`circleci/${UUID_A}/${UUID_B}`]);
+  });
+
+  it.each([
+    ['absent', undefined],
+    ['an empty list', []],
+    ['an empty string', '  '],
+  ])('project_slugs %s: every project the token can see', (_name, project_slugs) => {
+    expect(parsed({ project_slugs }).projectSlugs).toEqual([]);
+  });
+
+  it('takes globs in project_slugs and exclude_project_slugs, normalised', () => {
+    const config = parsed({ project_slugs: ['github/acme/*', 'gh/acme/api-?', `circleci/${UUID_A}/*`], exclude_project_slugs: 'bitbucket/acme/sandbox-*' });
+    expect(config.projectSlugs).toEqual(['gh/acme/*', 'gh/acme/api-?', `circleci/${UUID_A}/*`]);
+    expect(config.excludeProjectSlugs).toEqual(['bb/acme/sandbox-*']);
+  });
+
+  it('takes a shard of a split', () => {
+    expect(parsed({ shard_count: 4, shard_index: 3 })).toMatchObject({ shardCount: 4, shardIndex: 3 });
   });
 
   it('drops duplicates, also across spellings, keeping the first order', () => {
@@ -167,9 +194,14 @@ describe('invalid configs name the field', () => {
     ['token blank', { ...base, api_token: '   ' }, 'api_token', /empty/],
     ['token not a string', { ...base, api_token: 12345 }, 'api_token', /string/],
     ['token null', { ...base, api_token: null }, 'api_token'],
-    ['slugs missing', { ...base, project_slugs: undefined }, 'project_slugs', /required/],
-    ['slugs empty list', { ...base, project_slugs: [] }, 'project_slugs', /empty/],
-    ['slugs empty string', { ...base, project_slugs: '  ' }, 'project_slugs', /empty/],
+    ['exclude slug malformed', { ...base, exclude_project_slugs: ['acme/*'] }, 'exclude_project_slugs', /"acme\/\*" is not a project slug/],
+    ['excludes a number', { ...base, exclude_project_slugs: 7 }, 'exclude_project_slugs'],
+    ['shard_count 0', { ...base, shard_count: 0 }, 'shard_count', /at least 1/],
+    ['shard_count 2.5', { ...base, shard_count: 2.5 }, 'shard_count', /whole number/],
+    ['shard_index -1', { ...base, shard_index: -1 }, 'shard_index', /at least 0/],
+    ['shard_index "1"', { ...base, shard_index: '1' }, 'shard_index', /whole number/],
+    ['shard_index equal to shard_count', { ...base, shard_count: 4, shard_index: 4 }, 'shard_index', /shard_index 4 is out of range for shard_count 4: shards are numbered from 0 to 3/],
+    ['shard_index without shard_count', { ...base, shard_index: 1 }, 'shard_index', /out of range for shard_count 1/],
     ['slug with two parts', { ...base, project_slugs: ['gh/acme'] }, 'project_slugs', /"gh\/acme" is not a project slug/],
     ['slug with four parts', { ...base, project_slugs: ['gh/acme/web/app'] }, 'project_slugs', /not a project slug/],
     ['slug of an unknown vcs', { ...base, project_slugs: ['gitlab/acme/app'] }, 'project_slugs', /not a project slug/],
@@ -230,7 +262,7 @@ describe('invalid configs name the field', () => {
 
   it('a config without any field names every required field at once', () => {
     const message = rejection({});
-    expect(message).toMatch(/^Invalid config \(3 problems\): /);
+    expect(message).toMatch(/^Invalid config \(2 problems\): /);
     for (const field of connectionSpecification.required) expect(message).toContain(`${field} is required`);
   });
 
@@ -275,6 +307,7 @@ describe('spec.json and parseConfig stay in step', () => {
     const samples: Record<string, unknown> = {
       api_token: 'another-token-value',
       project_slugs: ['bb/other/repo'],
+      exclude_project_slugs: ['gh/acme/sandbox-*'],
       start_date: '2024-06-01',
       api_url: 'https://circleci.example.com',
     };
@@ -285,13 +318,13 @@ describe('spec.json and parseConfig stay in step', () => {
   it.each(properties)('%s is read by parseConfig', (name, property) => {
     const field = FIELD[name]!;
     const value = sampleFor(name, property);
-    expect(parsed({ [name]: value })[field]).not.toEqual(parseConfig(base)[field]);
+    expect(parsed({ ...partners(name), [name]: value })[field]).not.toEqual(parseConfig(base)[field]);
   });
 
   it('the defaults in spec.json equal the parser’s defaults', () => {
     const defaults = parseConfig(base);
     const withDefault = properties.filter(([, property]) => property.default !== undefined);
-    expect(withDefault.map(([name]) => name).sort()).toEqual(['api_url', 'max_concurrency', 'max_retry_after_seconds', 'page_size', 'usage_export_max_wait_minutes', 'workflow_lookback_hours']);
+    expect(withDefault.map(([name]) => name).sort()).toEqual(['api_url', 'max_concurrency', 'max_retry_after_seconds', 'page_size', 'shard_count', 'shard_index', 'usage_export_max_wait_minutes', 'workflow_lookback_hours']);
     for (const [name, property] of withDefault) expect([name, defaults[FIELD[name]!]]).toEqual([name, property.default]);
   });
 
@@ -306,10 +339,10 @@ describe('spec.json and parseConfig stay in step', () => {
 
   it('integer bounds in spec.json equal the parser’s bounds', () => {
     for (const [name, property] of properties.filter(([, p]) => p.type === 'integer')) {
-      expect(() => parsed({ [name]: property.minimum })).not.toThrow();
-      expect(() => parsed({ [name]: property.maximum })).not.toThrow();
-      expect(rejection({ ...base, [name]: property.minimum! - 1 })).toContain(name);
-      expect(rejection({ ...base, [name]: property.maximum! + 1 })).toContain(name);
+      expect(() => parsed({ ...partners(name), [name]: property.minimum })).not.toThrow();
+      expect(() => parsed({ ...partners(name), [name]: property.maximum })).not.toThrow();
+      expect(rejection({ ...base, ...partners(name), [name]: property.minimum! - 1 })).toContain(name);
+      expect(rejection({ ...base, ...partners(name), [name]: property.maximum! + 1 })).toContain(name);
     }
   });
 
@@ -320,6 +353,9 @@ describe('spec.json and parseConfig stay in step', () => {
     const configs: Array<Record<string, unknown>> = [
       base,
       { ...base, project_slugs: ['gh/acme/web-app', 'bb/acme/api', 'github/acme/x', 'bitbucket/acme/y', `circleci/${UUID_A}/${UUID_B}`] },
+      { api_token: base.api_token, start_date: base.start_date },
+      { ...base, project_slugs: [], exclude_project_slugs: ['gh/acme/sandbox-*'], shard_count: 4, shard_index: 3 },
+      ...(connectionSpecification.properties.project_slugs!.examples as string[][]).map((project_slugs) => ({ ...base, project_slugs })),
       ...(connectionSpecification.properties.start_date!.examples as string[]).map((start_date) => ({ ...base, start_date })),
       ...(connectionSpecification.properties.api_url!.examples as string[]).map((api_url) => ({ ...base, api_url })),
       { ...base, api_url: 'https://circleci.example.com:8443/' },
@@ -338,7 +374,7 @@ describe('spec.json and parseConfig stay in step', () => {
       expect(() => parseConfig(config)).not.toThrow();
     }
     // …and the spec already rejects what it can express: the parser agrees.
-    for (const bad of [{ ...base, project_slugs: [] }, { ...base, max_concurrency: 0 }, { ...base, api_token: '' }, { ...base, start_date: '2025/01/01' }]) {
+    for (const bad of [{ ...base, shard_index: -1 }, { ...base, max_concurrency: 0 }, { ...base, api_token: '' }, { ...base, start_date: '2025/01/01' }]) {
       expect(validate(bad)).toBe(false);
       expect(() => parseConfig(bad)).toThrow(ConfigError);
     }
@@ -408,7 +444,10 @@ describe('spec.json as the Airbyte UI shows it', () => {
 
   it.each([
     [['gh/acme/web-app', 'github/acme/api', 'bb/acme/x', 'bitbucket/acme/y', 'circleci/org-id/project-id'], true],
+    [['gh/acme/*', 'gh/acme/api-*', 'circleci/org-id/*', 'bb/*/web-?'], true],
+    [[], true],
     [['acme/web-app'], false],
+    [['gh/acme'], false],
     [['gitlab/acme/app'], false],
     [['https://app.circleci.com/pipelines/gh/acme/app'], false],
   ])('project_slugs %j: the spec says %s, the connector agrees', (project_slugs, valid) => {
@@ -426,18 +465,20 @@ describe('spec.json as the Airbyte UI shows it', () => {
         expect([where, typeof node.pattern_descriptor]).toEqual([where, 'string']);
       }
     }
-    expect(patterned.sort()).toEqual(['api_url', 'project_slugs.items', 'start_date']);
+    expect(patterned.sort()).toEqual(['api_url', 'exclude_project_slugs.items', 'project_slugs.items', 'start_date']);
   });
 
-  it('fields come in the order a first-time user fills them in: the required ones first, the advanced knobs after', () => {
+  it('fields come in the order a first-time user fills them in: the required ones first, then which projects, the advanced knobs after', () => {
     const byOrder = Object.entries(connectionSpecification.properties).sort(([, a], [, b]) => a.order! - b.order!);
-    expect(byOrder.slice(0, 3).map(([name]) => name)).toEqual(['api_token', 'project_slugs', 'start_date']);
+    expect(byOrder.slice(0, 3).map(([name]) => name)).toEqual(['api_token', 'start_date', 'project_slugs']);
     const groups = connectionSpecification.groups.map((g) => g.id);
+    const scope = ['project_slugs', 'exclude_project_slugs', 'shard_count', 'shard_index'];
     for (const [name, property] of byOrder) {
       const required = connectionSpecification.required.includes(name);
-      expect([name, property.group]).toEqual([name, required ? groups[0] : groups[1]]);
+      expect([name, property.group]).toEqual([name, required ? groups[0] : scope.includes(name) ? groups[1] : groups[2]]);
     }
-    // Each group is a card in the UI; every property is in one that is declared.
-    expect(groups).toHaveLength(2);
+    // Each group is a card in the UI, in this order; every property is in one that is declared.
+    expect(groups).toEqual(['circleci', 'projects', 'advanced']);
+    expect(byOrder.map(([, property]) => groups.indexOf(property.group!))).toEqual(byOrder.map(([, property]) => groups.indexOf(property.group!)).sort());
   });
 });

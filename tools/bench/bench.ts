@@ -18,8 +18,9 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { configuredCatalog } from '../acceptance/integration-files.js';
 import type { StreamName } from '../../src/streams/schemas/types.js';
-import { STREAMS } from '../../src/streams/streams.js';
+import { STREAM_GRAPH, STREAMS } from '../../src/streams/streams.js';
 import type { FaultOptions } from '../fake-circleci/faults.js';
+import type { PresetName } from '../fake-circleci/world.js';
 import { repoRoot } from '../repo-root.js';
 import { runConnector, type ConnectorRunResult } from './connector-run.js';
 import { startFakeChild } from './fake-child.js';
@@ -34,6 +35,13 @@ const SHIPPED_NODE_FLAGS = shippedNodeFlags(repoRoot());
  * CircleCI's job and the poll waits, not the connector's throughput.
  */
 const CATALOG = withoutExports(configuredCatalog());
+/** The streams read per project of the scope with a bookmark per project: what an idle sync can skip. */
+const HISTORY_CATALOG = onlyHistory(CATALOG);
+
+function onlyHistory(catalog: unknown): unknown {
+  const { streams, ...rest } = catalog as { streams: Array<{ stream: { name: string } }> };
+  return { ...rest, streams: streams.filter((entry) => STREAM_GRAPH.inHistory(entry.stream.name as StreamName)) };
+}
 
 function withoutExports(catalog: unknown): unknown {
   const { streams, ...rest } = catalog as { streams: Array<{ stream: { name: string } }> };
@@ -50,6 +58,13 @@ interface Scenario {
   storm?: { fromMs: number; durationMs: number };
   /** Run a full sync first, then measure an incremental sync from its state with nothing new. */
   incrementalNothingNew?: boolean;
+  /** The fake world's preset (default: benchmark). */
+  preset?: PresetName;
+  /**
+   * No project_slugs (every project), the history streams only; two syncs (the second a
+   * day after everything finished), then measure a third with nothing run since.
+   */
+  idleOrganization?: boolean;
   /** Node flags for the connector process instead of the shipped ones (the Dockerfile's ENTRYPOINT). */
   nodeFlags?: string[];
   /** Requests per minute the fake allows (for the utilisation column). */
@@ -179,6 +194,16 @@ function scenarios(quick: boolean): Scenario[] {
       target: flatRss,
     },
     {
+      id: 'idle-500',
+      title: 'idle organization of 500 projects, history streams',
+      preset: 'many-projects',
+      pipelinesPerProject: 4,
+      faults: {},
+      config: {},
+      idleOrganization: true,
+      target: (row) => ({ text: `≤ 50 requests (10% of 500): ${row.requests}`, met: row.run.exitCode === 0 && row.requests <= 50 && row.run.records === 0 }),
+    },
+    {
       id: 'incremental',
       title: 'incremental, nothing new',
       pipelinesPerProject: quick ? 20 : 64,
@@ -215,10 +240,12 @@ function minimumMet(row: Row): boolean {
 
 async function run(scenario: Scenario): Promise<Row> {
   const fake = await startFakeChild(
-    { seed: 1, pipelinesPerProject: scenario.pipelinesPerProject, faults: scenario.faults, connectorPageSize: 100 },
+    { seed: 1, pipelinesPerProject: scenario.pipelinesPerProject, faults: scenario.faults, connectorPageSize: 100, ...(scenario.preset ? { preset: scenario.preset } : {}) },
   );
   try {
-    const config = { api_token: fake.token, project_slugs: fake.slugs, start_date: START_DATE, api_url: fake.url, ...scenario.config };
+    const scope = scenario.idleOrganization ? {} : { project_slugs: fake.slugs };
+    const config = { api_token: fake.token, ...scope, start_date: START_DATE, api_url: fake.url, ...scenario.config };
+    const catalog = scenario.idleOrganization ? HISTORY_CATALOG : CATALOG;
     let state: unknown;
     let minimum = fake.figures.minimum;
     let minimumByRoute = fake.figures.minimumByRoute;
@@ -235,9 +262,24 @@ async function run(scenario: Scenario): Promise<Row> {
       expectedRecords = -1; // not compared: what an incremental sync re-emits is up to the revisits
       await fake.reset();
     }
+    if (scenario.idleOrganization) {
+      // The first sync follows running workflows; the second, a day after they all
+      // finished (the discovery's delay), reads them; the third has nothing to do.
+      for (const after of [25 * 3600_000, 3600_000]) {
+        const sync = await runConnector({ config, catalog, ...(state !== undefined ? { state } : {}) });
+        if (sync.exitCode !== 0) throw new Error(`${scenario.id}: a preparing sync failed: ${sync.errors.join('; ')}`);
+        state = [...sync.lastStates.values()].map((s) => ({ type: 'STREAM', ...(s as object) }));
+        await fake.settle(after);
+      }
+      // The organization's project listing: one request, and a page per 50 projects.
+      minimumByRoute = { collaborations: 1, private_projects: Math.ceil(fake.figures.projects / 50) };
+      minimum = Object.values(minimumByRoute).reduce((a, b) => a + b, 0);
+      expectedRecords = 0;
+      await fake.reset();
+    }
     const result = await runConnector({
       config,
-      catalog: CATALOG,
+      catalog,
       ...(state !== undefined ? { state } : {}),
       nodeFlags: scenario.nodeFlags ?? SHIPPED_NODE_FLAGS,
     });
@@ -275,7 +317,7 @@ function table(rows: Row[], all: Map<string, Row>): string {
   const header = ['scenario', 'world', 'records', 'requests / min', 'dup', 'wall s', 'CPU s', 'records/s', 'req/s', 'limit use', '429s', 'peak RSS', 'target', 'met'];
   const body = rows.map((row) => {
     const target = row.scenario.target?.(row, all);
-    const world = `${row.scenario.pipelinesPerProject}×12 pipelines`;
+    const world = `${row.scenario.pipelinesPerProject}×${row.scenario.preset === 'many-projects' ? 500 : 12} pipelines`;
     const records = row.run.records === row.expectedRecords ? int(row.run.records) : `${int(row.run.records)} (want ${int(row.expectedRecords)})`;
     return [
       row.scenario.title + (row.run.exitCode === 0 ? '' : ` [exit ${row.run.exitCode}]`),

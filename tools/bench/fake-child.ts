@@ -15,6 +15,8 @@ export interface FakeChild {
   figures: WorldFigures;
   stats(): Promise<{ stats: StatsSnapshot; duplicateUrls: number; duplicateExample?: string; timeline: number[] }>;
   reset(): Promise<void>;
+  /** Every running workflow finishes, then the world's clock moves on by `ms`. */
+  settle(ms: number): Promise<void>;
   incrementalMinimum(unfinishedWorkflowIds: string[]): Promise<{ minimumByRoute: Record<string, number>; minimum: number }>;
   close(): Promise<void>;
 }
@@ -52,6 +54,9 @@ export async function startFakeChild(init: FakeProcessInit, cpus?: string): Prom
     },
     reset: async () => {
       await ask({ type: 'reset' }, 'reset-done');
+    },
+    settle: async (ms) => {
+      await ask({ type: 'settle', ms }, 'settled');
     },
     incrementalMinimum: async (ids) => {
       const { minimumByRoute, minimum } = await ask({ type: 'incremental-minimum', unfinishedWorkflowIds: ids }, 'incremental-minimum');

@@ -9,7 +9,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startFakeCircleCi } from '../fake-circleci/server.js';
-import { createWorld, type World } from '../fake-circleci/world.js';
+import { createWorld, type PresetName, type World } from '../fake-circleci/world.js';
 import { insightsWorkflowsTruth } from '../fake-circleci/insights.js';
 import type { FaultOptions } from '../fake-circleci/faults.js';
 import type { RequestLogEntry } from '../fake-circleci/dispatch.js';
@@ -18,6 +18,8 @@ import { pages, worldFigures, type WorldFigures } from './world-figures.js';
 
 export interface FakeProcessInit {
   seed: number;
+  /** The world's preset (default: benchmark). */
+  preset?: PresetName;
   pipelinesPerProject: number;
   faults: FaultOptions;
   /** The connector's page_size: the page size it asks for on groups and deploy environments. */
@@ -28,13 +30,19 @@ export type FakeReply =
   | { type: 'ready'; url: string; token: string; slugs: string[]; figures: WorldFigures }
   | { type: 'stats'; stats: StatsSnapshot; duplicateUrls: number; duplicateExample?: string; timeline: number[] }
   | { type: 'reset-done' }
+  | { type: 'settled' }
   | { type: 'incremental-minimum'; minimumByRoute: Record<string, number>; minimum: number };
 
-export type FakeRequestMessage = { type: 'stats' } | { type: 'reset' } | { type: 'incremental-minimum'; unfinishedWorkflowIds: string[] };
+export type FakeRequestMessage =
+  | { type: 'stats' }
+  | { type: 'reset' }
+  | { type: 'incremental-minimum'; unfinishedWorkflowIds: string[] }
+  /** Every running workflow finishes, then the world's clock moves on by `ms`. */
+  | { type: 'settle'; ms: number };
 
 async function main(): Promise<void> {
   const init = JSON.parse(process.argv[2] ?? '{}') as FakeProcessInit;
-  const world = createWorld({ preset: 'benchmark', seed: init.seed, pipelinesPerProject: init.pipelinesPerProject });
+  const world = createWorld({ preset: init.preset ?? 'benchmark', seed: init.seed, pipelinesPerProject: init.pipelinesPerProject });
   const figures = worldFigures(world, init.connectorPageSize);
   let answered = new Map<string, number>();
   // Answers other than 429 per second since the first request (the storm row's recovery).
@@ -64,6 +72,10 @@ async function main(): Promise<void> {
       timeline = [];
       firstAt = undefined;
       send({ type: 'reset-done' });
+    } else if (message.type === 'settle') {
+      world.finishRunningWorkflows();
+      world.advanceTime(message.ms);
+      send({ type: 'settled' });
     } else if (message.type === 'incremental-minimum') {
       send({ type: 'incremental-minimum', ...incrementalMinimum(world, figures, message.unfinishedWorkflowIds) });
     }

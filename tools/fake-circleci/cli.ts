@@ -18,7 +18,7 @@ const USAGE = `Usage: fake-circleci [options]
 
 World:
   --port N                 listen port on 127.0.0.1 (default 8080; 0 = random)
-  --size tiny|small|benchmark   preset (default small)
+  --size tiny|small|benchmark|many-projects   preset (default small)
   --seed N                 world seed (default 1)
   --orgs N --projects-per-org N --pipelines N --workflows N --jobs N
                            override preset sizes (workflows/jobs are maxima)

@@ -128,7 +128,7 @@ export interface WorldOptions {
   pageTokenTtlMs?: number;
 }
 
-export type PresetName = 'tiny' | 'small' | 'benchmark';
+export type PresetName = 'tiny' | 'small' | 'benchmark' | 'many-projects';
 
 export type WorldInit = Partial<WorldOptions> & { preset?: PresetName };
 
@@ -199,6 +199,15 @@ export const presets: Record<PresetName, Omit<WorldOptions, 'seed'>> = {
   },
   /** About 1,000,000 job records (12 projects x ~8,000 pipelines), derived lazily. */
   benchmark: benchmarkOptions(1_000_000),
+  /** One organization of 500 small projects: what an idle sync of a large organization costs. */
+  'many-projects': {
+    ...BASE_DEFAULTS,
+    organizations: 1,
+    projectsPerOrg: 500,
+    pipelinesPerProject: 4,
+    workflowsPerPipeline: 2,
+    jobsPerWorkflow: 2,
+  },
 };
 
 // ---------------------------------------------------------------------------------------
@@ -433,7 +442,7 @@ interface JobTimeline {
 }
 
 export interface TruthOptions {
-  /** Projects whose pipelines/workflows/jobs are replicated; default: every project. */
+  /** Projects the per-project streams (project and below, pipelines and below) cover; default: every project. */
   projectSlugs?: readonly string[];
   /** ISO date; incremental streams keep records at or after it. Default: epoch. */
   startDate?: string;
@@ -789,9 +798,32 @@ export class World {
     };
   }
 
-  /** An item of the private project listing. */
+  /** An item of the private project listing; `last_build_finished_at` only once a job of the project has finished. */
   privateProjectItem(p: ProjectEntity): JsonObject {
-    return { id: p.id, name: p.name, slug: p.slug, organization_id: p.org.id, vcs_url: p.vcsUrl };
+    const item: JsonObject = { id: p.id, name: p.name, slug: p.slug, organization_id: p.org.id, vcs_url: p.vcsUrl };
+    const last = this.lastBuildFinishedMs(p);
+    if (last !== undefined) item.last_build_finished_at = iso(last);
+    return item;
+  }
+
+  /**
+   * When the project's last job finished: the latest stopped_at of a job of its newest
+   * pipelines (down to those created more than a workflow's lag before the best found)
+   * and of the pipelines with late reruns.
+   */
+  lastBuildFinishedMs(p: ProjectEntity): number | undefined {
+    let best: number | undefined;
+    const consider = (n: number) => {
+      for (const m of this.workflowMetas(p, n)) {
+        for (const job of this.jobStates(m)) if (job.stopped !== null && (best === undefined || job.stopped > best)) best = job.stopped;
+      }
+    };
+    for (let n = this.pipelineCount(p); n >= 1; n--) {
+      if (best !== undefined && this.pipelineCreatedMs(p, n) + DERIVED_WORKFLOW_LAG_MS < best) break;
+      consider(n);
+    }
+    for (const n of this.latePipelines(p)) consider(n);
+    return best;
   }
 
   contexts(org: OrgEntity): ContextRecord[] {
@@ -1593,6 +1625,19 @@ export class World {
     return changed.length;
   }
 
+  /**
+   * A project that joins an organization later (its pipelines are derived like the
+   * others', so it arrives with a history). Returns its slug.
+   */
+  addProject(orgIdOrSlug: string): string {
+    const org = this.orgById(orgIdOrSlug) ?? this.orgBySlug(orgIdOrSlug);
+    if (!org) throw new Error(`addProject: unknown organization ${orgIdOrSlug}`);
+    if (this.projects.length >= MAX_PROJECTS) throw new Error('too many projects');
+    this.buildProject(org, org.projects.length);
+    this.version++;
+    return (this.projects[this.projects.length - 1] as ProjectEntity).slug;
+  }
+
   /** Edit a schedule: bumps its `updated-at` to now. */
   editSchedule(id: string): ScheduleRecord {
     for (const p of this.projects) {
@@ -1654,6 +1699,10 @@ export class World {
       if (!options.projectSlugs) return this.projects;
       return options.projectSlugs.map((s) => this.requireProject(s));
     };
+    // Every per-project stream covers the projects in scope, in the world's order.
+    const chosen = new Set(selected());
+    const inScope = this.projects.filter((p) => chosen.has(p));
+    const slugInScope = (slug: unknown) => chosen.has(this.requireProject(String(slug)));
     switch (stream) {
       case 'collaborations':
         yield* this.collaborations();
@@ -1670,15 +1719,15 @@ export class World {
         }
         return;
       case 'project':
-        for (const p of this.projects) yield this.projectRecord(p);
+        for (const p of inScope) yield this.projectRecord(p);
         return;
       case 'pipeline_definition':
-        for (const p of this.projects) {
+        for (const p of inScope) {
           for (const d of this.definitions(p)) yield { ...d, project_id: p.id, organization_id: p.org.id };
         }
         return;
       case 'trigger':
-        for (const p of this.projects) {
+        for (const p of inScope) {
           for (const d of p.definitions) {
             for (const t of this.triggers(d)) {
               // What a destination may hold: the webhook URL without its `secret` (issue #13).
@@ -1688,7 +1737,7 @@ export class World {
         }
         return;
       case 'schedule':
-        for (const p of this.projects) for (const s of this.schedules(p)) if (Date.parse(s['updated-at']) >= start) yield s;
+        for (const p of inScope) for (const s of this.schedules(p)) if (Date.parse(s['updated-at']) >= start) yield s;
         return;
       case 'pipelines':
       case 'workflows':
@@ -1733,10 +1782,10 @@ export class World {
         return;
       }
       case 'project_env_vars':
-        for (const { value: _masked, ...v } of envVarsTruth(this)) yield { ...v, project_id: this.requireProject(String(v.project_slug)).id };
+        for (const { value: _masked, ...v } of envVarsTruth(this)) if (slugInScope(v.project_slug)) yield { ...v, project_id: this.requireProject(String(v.project_slug)).id };
         return;
       case 'project_checkout_keys':
-        for (const k of checkoutKeysTruth(this)) yield { ...k, project_id: this.requireProject(String(k.project_slug)).id };
+        for (const k of checkoutKeysTruth(this)) if (slugInScope(k.project_slug)) yield { ...k, project_id: this.requireProject(String(k.project_slug)).id };
         return;
       case 'context_env_vars':
         for (const o of this.orgs) {
@@ -1747,7 +1796,7 @@ export class World {
       case 'webhooks':
         for (const { 'signing-secret': _secret, ...w } of webhooksTruth(this)) {
           const p = this.projectById(String((w.scope as JsonObject).id))!;
-          yield { ...w, url: webhookUrlWithoutToken(String(w.url)), project_slug: p.slug };
+          if (chosen.has(p)) yield { ...w, url: webhookUrlWithoutToken(String(w.url)), project_slug: p.slug };
         }
         return;
       default: {
