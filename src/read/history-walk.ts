@@ -138,7 +138,7 @@ export class HistoryWalk {
    * listing ends, reaches records older than every floor, or the walk stops.
    */
   private async walkRoot(): Promise<void> {
-    const listing = new ParentListing();
+    const listing = new ParentListing(this.context.syncedAt);
     const pages = listItems(this.root, this.partition, this.context)[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<ApiRecord[]>> | undefined = pages.next();
     try {
@@ -228,7 +228,7 @@ export class HistoryWalk {
 
   /** Lists `decl` under one parent record and visits each record it lists. */
   private async readUnder(decl: AnyStreamDeclaration, parent: ApiRecord, plans: StreamPlan[], unit: UnitRecord, tally?: SettledTally): Promise<void> {
-    const listing = new ParentListing();
+    const listing = new ParentListing(this.context.syncedAt);
     for await (const page of listItems(decl, parent, this.context)) {
       this.pages += 1;
       const admitted = page.map((item) => {
@@ -324,7 +324,7 @@ export class HistoryWalk {
           for (const plan of plans) plan.unfinished.delete(id);
           return;
         }
-        const record = toRecord(decl, body, {}, new ParentListing());
+        const record = toRecord(decl, body, {}, new ParentListing(this.context.syncedAt));
         const following = plans.filter((plan) => plan.unfinished.has(id));
         const { live, unit } = this.admit(decl, record, following, undefined);
         await this.descend(decl, record, live, unit);

@@ -40,6 +40,7 @@ export async function read(
     states,
     failures,
     listContext: { client, config, log: (level, message) => emitter.log(level, message), signal: halt.signal },
+    syncedAt: new Date((options.clock ?? Date.now)()).toISOString(),
   };
   for (const stream of selection.keys()) emitter.streamStatus(stream, 'STARTED');
   for (const stream of selection.keys()) emitter.streamStatus(stream, 'RUNNING');

@@ -7,6 +7,7 @@ import { forEachConcurrent, settleAll } from '../util/concurrency.js';
 import { floorFor, isNew, latest } from './cursor.js';
 import { listItems, ParentListing, toRecord, type ReadContext } from './read-context.js';
 import { emptyState, serialiseState } from './state-input.js';
+import { serverFloor } from './server-since.js';
 import { isFatal } from './stream-failures.js';
 
 /**
@@ -36,11 +37,15 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
     const emits = context.selection.has(decl.name);
     const incremental = context.selection.get(decl.name) === 'incremental';
     const partition = decl.partition?.key(parent);
-    const listing = new ParentListing();
-    const floor = decl.cursor && partition !== undefined ? floorFor(incremental ? context.states.get(decl.name) : undefined, partition, context.config.startDate) : undefined;
+    const listing = new ParentListing(context.syncedAt);
+    let floor = decl.cursor && partition !== undefined ? floorFor(incremental ? context.states.get(decl.name) : undefined, partition, context.config.startDate) : undefined;
+    let since: string | undefined;
+    if (floor && decl.since) {
+      ({ floor, since } = serverFloor(decl, floor, context.config, context.syncedAt, partition!, (message) => context.emitter.log('WARN', message)));
+    }
     let newest: string | undefined;
     try {
-      for await (const page of listItems(decl, parent, context)) {
+      for await (const page of listItems(decl, parent, context, since)) {
         signal.throwIfAborted(); // a page that lands after the read ended is dropped, and no next one is asked for
         const records = page.map((item) => toRecord(decl, item, parent, listing));
         if (emits) {

@@ -5,6 +5,8 @@ import { forEachConcurrent } from '../util/concurrency.js';
 import { defineStream, fillPath, slugParam, text, type AddedField, type AnyStreamDeclaration, type ApiRecord, type ListContext, type Listing } from './declaration.js';
 import type { StreamName } from './schemas/types.js';
 import { StreamGraph } from './graph.js';
+import { INSIGHTS_STREAMS } from './insights.js';
+import { projectsInScope } from './scope.js';
 import { validateStreams } from './validate.js';
 
 /**
@@ -124,7 +126,7 @@ const pipelines = defineStream({
   primaryKey: ['id'],
   cursor: 'updated_at',
   parent: null,
-  under: (config) => config.projectSlugs.map((projectSlug) => ({ slug: projectSlug })),
+  under: projectsInScope,
   endpoint: { path: '/project/{project-slug}/pipeline', shape: 'pages' },
   params: (configured) => ({ 'project-slug': slugParam(configured.slug) }),
   partition: { kind: 'projects', key: (configured) => text(configured.slug) },
@@ -243,6 +245,7 @@ export const STREAMS: Readonly<Record<StreamName, AnyStreamDeclaration>> = valid
   tests,
   trigger,
   workflows,
+  ...INSIGHTS_STREAMS,
 });
 
 export const STREAM_GRAPH = new StreamGraph(STREAMS);

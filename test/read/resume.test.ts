@@ -24,7 +24,7 @@ describe('a sync stopped after any STATE and resumed from it', () => {
     fake = await startFakeCircleCi({ world });
     slugs = world.projects.map((p) => p.slug);
     config = fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START });
-    full = await runRead({ config, streams: allStreams() }, EVERY_5);
+    full = await runRead({ config, streams: allStreams() }, { ...EVERY_5, clock: () => world.nowMs });
   });
   afterAll(() => fake.close());
 
@@ -36,15 +36,16 @@ describe('a sync stopped after any STATE and resumed from it', () => {
   });
 
   it('resuming from every STATE loses nothing', async () => {
+    const truths = new Map(STREAM_NAMES.map((stream) => [stream, dedupe(stream, world.truth(stream, { projectSlugs: slugs, startDate: START }) as Array<Record<string, unknown>>)]));
     const stateIndexes = full.messages.flatMap((m, i) => (m.type === 'STATE' ? [i] : []));
     expect(stateIndexes.length).toBeGreaterThan(10);
     for (const cut of stateIndexes) {
       const before = parseRun(full.lines.slice(0, cut + 1).join('\n'), 0);
-      const resumed = await runRead({ config, streams: allStreams(), state: before.finalState }, EVERY_5);
+      const resumed = await runRead({ config, streams: allStreams(), state: before.finalState }, { ...EVERY_5, clock: () => world.nowMs });
       expect(resumed.exitCode).toBe(0);
       for (const name of STREAM_NAMES) {
         const stream = name as StreamName;
-        const truth = dedupe(stream, world.truth(stream, { projectSlugs: slugs, startDate: START }) as Array<Record<string, unknown>>);
+        const truth = truths.get(stream)!;
         const destination = dedupe(stream, before.records.get(stream), resumed.records.get(stream));
         const missing = [...truth.keys()].filter((key) => !destination.has(key));
         if (missing.length > 0) throw new Error(`cut after message ${cut}: ${stream} lost ${missing.length} records, e.g. ${missing[0]}`);
@@ -58,7 +59,7 @@ describe('a sync stopped after any STATE and resumed from it', () => {
       (m) => m.type === 'STATE' && m.state.stream.stream_descriptor.name === 'jobs' && Object.values(m.state.stream.stream_state.projects).some((p: any) => p.resume),
     );
     const before = parseRun(full.lines.slice(0, marked + 1).join('\n'), 0);
-    const resumed = await runRead({ config, streams: allStreams(), state: before.finalState }, EVERY_5);
+    const resumed = await runRead({ config, streams: allStreams(), state: before.finalState }, { ...EVERY_5, clock: () => world.nowMs });
     const overlap = (resumed.records.get('jobs') ?? []).filter((job) => (before.records.get('jobs') ?? []).some((b) => b.id === job.id && b._workflow_id === job._workflow_id));
     expect(overlap.length).toBeLessThan((before.records.get('jobs') ?? []).length);
   });

@@ -4,6 +4,7 @@
  * the generator writes them, and a test compares the committed files with a fresh render.
  */
 import { buildCatalog } from '../../src/streams/catalog.js';
+import type { PartitionKind } from '../../src/streams/declaration.js';
 import type { StreamName } from '../../src/streams/schemas/types.js';
 import { STREAM_GRAPH } from '../../src/streams/streams.js';
 import type { World } from '../fake-circleci/index.js';
@@ -25,7 +26,7 @@ export function incrementalStreams(): Array<{ name: string; cursor: string }> {
 }
 
 /** Which key a stream's bookmarks hang under (organizations, projects): the declarations say. */
-export function partitionKindOf(stream: string): 'organizations' | 'projects' {
+export function partitionKindOf(stream: string): PartitionKind {
   return STREAM_GRAPH.partition(stream as StreamName)!.partition.kind;
 }
 
