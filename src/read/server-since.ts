@@ -6,8 +6,8 @@ const DAY_MS = 86_400_000;
 
 /**
  * The oldest cursor value to ask an endpoint that filters server-side (`since`), and the
- * floor to filter its answer with: the bookmark (or start date) less the declared
- * lookback, clamped to how far back the endpoint reaches from the run's start. A clamped
+ * floor to filter its answer with: the bookmark less the declared lookback (or the start
+ * date), clamped to how far back the endpoint reaches from the run's start. A clamped
  * floor is said with `warn`: the records older than the horizon cannot be read.
  */
 export function serverFloor(
@@ -20,8 +20,8 @@ export function serverFloor(
 ): { floor: Floor; since: string } {
   const since = decl.since!;
   const lookback = since.lookbackMs?.(config) ?? 0;
-  // A lookback re-reads records at the bookmark too: they are emitted again (deduplicated downstream).
-  let wanted: Floor = lookback > 0 ? { ms: floor.ms - lookback, strict: false } : floor;
+  // Only behind a bookmark (the start date is a plain lower bound); records at the bookmark are emitted again, deduplicated downstream.
+  let wanted: Floor = floor.strict && lookback > 0 ? { ms: floor.ms - lookback, strict: false } : floor;
   const horizon = Date.parse(syncedAt) - since.horizonDays * DAY_MS;
   if (wanted.ms < horizon) {
     const from = floor.strict ? `its bookmark (${new Date(floor.ms).toISOString()})` : `start_date (${new Date(floor.ms).toISOString()})`;
