@@ -87,6 +87,19 @@ describe('Insights streams', () => {
     });
   });
 
+  it('a configured project Insights does not know (404) reads as empty, with a warning per stream listed under it', async () => {
+    const unknown = 'gh/nobody/nothing-here';
+    const run = await runRead(
+      { config: fakeConfig(world, fake.url, { project_slugs: [slugs[1]!, unknown], start_date: '2026-08-01T00:00:00Z' }), streams: INSIGHTS },
+      { clock: () => world.nowMs },
+    );
+    expect(run.exitCode).toBe(0);
+    const warned = run.logs.filter((log) => log.level === 'WARN' && log.message.includes(unknown) && log.message.includes('404'));
+    expect(warned.map((log) => log.message.split(':')[0]).sort()).toEqual(['flaky_tests', 'insights_workflows']);
+    const truth = world.truth('insights_workflows', { projectSlugs: [slugs[1]!] }) as Array<Record<string, unknown>>;
+    expect(dedupe('insights_workflows', run.records.get('insights_workflows'))).toEqual(dedupe('insights_workflows', truth));
+  });
+
   it('an incremental sync asks for runs from each bookmark less the workflow lookback, and the destination equals the new truth', async () => {
     const START = new Date(world.nowMs - 30 * DAY).toISOString();
     const config = fakeConfig(world, fake.url, { project_slugs: slugs.slice(1), start_date: START, workflow_lookback_hours: 6 });
