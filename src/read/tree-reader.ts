@@ -38,20 +38,18 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
     const incremental = context.selection.get(decl.name) === 'incremental';
     const partition = decl.partition?.key(parent);
     const listing = new ParentListing(context.syncedAt);
-    let floor = decl.cursor && partition !== undefined ? floorFor(incremental ? context.states.get(decl.name) : undefined, partition, context.config.startDate) : undefined;
-    let since: string | undefined;
-    if (floor && decl.since) {
-      ({ floor, since } = serverFloor(decl, floor, context.config, context.syncedAt, partition!, (message) => context.emitter.log('WARN', message)));
-    }
+    const floor = decl.cursor && partition !== undefined ? floorFor(incremental ? context.states.get(decl.name) : undefined, partition, context.config.startDate) : undefined;
+    const server = floor && decl.since ? serverFloor(decl, floor, context.config, context.syncedAt, partition!, (message) => context.emitter.log('WARN', message)) : undefined;
+    const isWanted = (record: ApiRecord): boolean => (server ? server.accept(record) : !floor || isNew(floor, decl.cursor ? record[decl.cursor] : undefined));
     let newest: string | undefined;
     try {
-      for await (const page of listItems(decl, parent, context, since)) {
+      for await (const page of listItems(decl, parent, context, server?.since)) {
         signal.throwIfAborted(); // a page that lands after the read ended is dropped, and no next one is asked for
         const records = page.map((item) => toRecord(decl, item, parent, listing));
         if (emits) {
           for (const record of records) {
             const value = decl.cursor ? record[decl.cursor] : undefined;
-            if (floor && !isNew(floor, value)) continue;
+            if (!isWanted(record)) continue;
             context.emitter.record(decl.name, record);
             newest = latest(newest, value);
           }

@@ -43,12 +43,14 @@ export interface Endpoint<P extends string = string> {
  * oldest cursor value it needs as query parameter `param`. `horizonDays` is how far back
  * the endpoint reaches (an older value is clamped to it, and the reader says so);
  * `lookbackMs` re-reads that much before the bookmark, for records the endpoint lists
- * only some time after their cursor value (a run listed once it has finished).
+ * only some time after their cursor value (a run listed once it has finished): of those,
+ * the ones whose `listedAt` field is after the bookmark are new.
  */
 export interface ServerSince {
   param: string;
   horizonDays: number;
   lookbackMs?: (config: Config) => number;
+  listedAt?: string;
 }
 
 /** A field the connector adds to every record: the schema generator declares it (a string unless said). */

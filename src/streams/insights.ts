@@ -67,7 +67,7 @@ const insightsJobs = defineStream({
  * own, so a name whose listing fails (or a name new to the project) does not inherit a
  * bookmark another name has moved. Runs are listed once finished, so a run still going at
  * the last sync appears later with an older created_at: the workflow lookback re-reads
- * that much before the bookmark.
+ * that much before the bookmark and emits the runs that stopped after it.
  */
 const insightsWorkflowRuns = defineStream({
   name: 'insights_workflow_runs',
@@ -77,7 +77,7 @@ const insightsWorkflowRuns = defineStream({
   endpoint: { path: '/insights/{project-slug}/workflows/{workflow-name}', shape: 'pages' },
   params: workflowPath,
   query: () => ({ 'all-branches': 'true' }),
-  since: { param: 'start-date', horizonDays: 90, lookbackMs: (config) => config.workflowLookbackHours * 3600_000 },
+  since: { param: 'start-date', horizonDays: 90, lookbackMs: (config) => config.workflowLookbackHours * 3600_000, listedAt: 'stopped_at' },
   adds: { project_slug: PROJECT_SLUG, workflow_name: WORKFLOW_NAME },
   enrich: (_item, workflow) => ({ project_slug: workflow.project_slug, workflow_name: workflow.name }),
   partition: { kind: 'project_workflows', key: (workflow) => workflowPartition(text(workflow.project_slug), text(workflow.name)) },
