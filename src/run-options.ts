@@ -9,6 +9,8 @@ export interface RunOptions {
   checkpointRecords?: number;
   /** How long one request may take before it is abandoned and retried. */
   requestTimeoutMs?: number;
+  /** The run's clock (ms since the epoch): read once, when the sync starts; default the system clock. */
+  clock?: () => number;
 }
 
 export const DEFAULT_CHECKPOINT_RECORDS = 1000;

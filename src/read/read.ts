@@ -44,6 +44,7 @@ export async function read(
     failures,
     listContext: { client, config, log: (level, message) => emitter.log(level, message), signal: halt.signal },
     summary,
+    syncedAt: new Date((options.clock ?? Date.now)()).toISOString(),
   };
   const future = futureStartDate(config.startDate, Date.now()); // said, not failed (see README)
   if (future !== undefined) emitter.log('WARN', future);

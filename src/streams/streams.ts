@@ -7,6 +7,8 @@ import type { StreamName } from './schemas/types.js';
 import { StreamGraph } from './graph.js';
 import { redactSecrets } from './redact.js';
 import { hasTriggers } from './trigger-support.js';
+import { INSIGHTS_STREAMS } from './insights.js';
+import { projectsInScope } from './scope.js';
 import { validateStreams } from './validate.js';
 
 /**
@@ -130,7 +132,7 @@ const pipelines = defineStream({
   primaryKey: ['id'],
   cursor: 'updated_at',
   parent: null,
-  under: (config) => config.projectSlugs.map((projectSlug) => ({ slug: projectSlug })),
+  under: projectsInScope,
   endpoint: { path: '/project/{project-slug}/pipeline', shape: 'pages' },
   params: (configured) => ({ 'project-slug': slugParam(configured.slug) }),
   // The spec does not require updated_at: a pipeline never updated was last changed when created.
@@ -278,6 +280,7 @@ export const STREAMS: Readonly<Record<StreamName, AnyStreamDeclaration>> = valid
   tests,
   trigger,
   workflows,
+  ...INSIGHTS_STREAMS,
 });
 
 export const STREAM_GRAPH = new StreamGraph(STREAMS);

@@ -27,6 +27,7 @@ export function declarationProblems(streams: Readonly<Record<string, AnyStreamDe
     if ((decl.adds === undefined) !== (decl.enrich === undefined)) say('declares one of adds and enrich without the other');
     if (decl.parent === null && decl.when) say('a root has no parent for `when` to look at');
     if (decl.parent !== null && decl.under) say('`under` is for roots only');
+    if ((decl.endpoint.shape === 'field') !== (decl.endpoint.field !== undefined)) say('an endpoint of shape `field` names its field, and only it');
   }
   if (problems.length > 0) return problems;
   // Cycles: every lineage must reach a root.
@@ -62,6 +63,7 @@ export function declarationProblems(streams: Readonly<Record<string, AnyStreamDe
       const above = graph.lineage(name).slice(1).find((s) => graph.get(s).follow);
       if (above) say(`is below ${above}, which is followed already; nested followed streams are not supported`);
     }
+    if (decl.since && (history || !decl.cursor)) say('`since` (a server-side cursor filter) is for incremental streams outside a newest-first history');
     if (decl.cursor && !history && !graph.partition(name)) {
       say('is incremental (has a cursor) but has no partition to keep its bookmarks under');
     }

@@ -16,7 +16,8 @@ import { dispatch } from '../../src/commands/dispatch.js';
 import { Emitter } from '../../src/protocol/emitter.js';
 import { parseSelection } from '../../src/read/selection.js';
 import { parseState } from '../../src/read/state-input.js';
-import { STREAM_NAMES } from '../../src/streams/schemas/index.js';
+import { INSIGHTS_STREAMS } from '../../src/streams/insights.js';
+import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
 import {
   createFaults,
   createWorld,
@@ -32,7 +33,9 @@ import { allStreams, catalogOf, dedupe, fakeConfig, LineSink, parseRun, readComm
 import { lastStates } from '../reliability/harness.js';
 
 const START = '2026-08-01T00:00:00Z';
-const STREAMS = allStreams();
+/** The organization tree and the project histories; the Insights roots are further sides, not what this is about. */
+const TREE_AND_HISTORY = STREAM_NAMES.filter((name) => !Object.hasOwn(INSIGHTS_STREAMS, name));
+const STREAMS = Object.fromEntries(Object.entries(allStreams()).filter(([name]) => TREE_AND_HISTORY.includes(name as StreamName)));
 
 /** Routes the organization tree reads, and those the project histories read. */
 const TREE_ROUTES = new Set(['collaborations', 'contexts', 'groups', 'deploy_environments', 'private_projects', 'project', 'pipeline_definitions', 'triggers', 'schedules']);
@@ -177,12 +180,12 @@ function expectCleanEnding(run: WatchedRun): void {
   const last = ending.pop()!;
   expect(last.type === 'TRACE' && last.trace.type === 'ERROR').toBe(true);
   for (const message of ending) expect(message.type === 'STATE' || isFinalStatus(message)).toBe(true);
-  for (const name of STREAM_NAMES) expect(statusesOf(run, name).filter((s) => s === 'COMPLETE' || s === 'INCOMPLETE')).toHaveLength(1);
+  for (const name of TREE_AND_HISTORY) expect(statusesOf(run, name).filter((s) => s === 'COMPLETE' || s === 'INCOMPLETE')).toHaveLength(1);
   expect(run.writtenAfterReturn).toBe('');
 }
 
 function expectEqualsTruth(world: World, slugs: string[], ...runs: RunResult[]): void {
-  for (const name of STREAM_NAMES) {
+  for (const name of TREE_AND_HISTORY) {
     const truth = dedupe(name, world.truth(name, { projectSlugs: slugs, startDate: START }) as Array<Record<string, unknown>>);
     expect(truth.size).toBeGreaterThan(0);
     expect(dedupe(name, ...runs.map((run) => run.records.get(name)))).toEqual(truth);
@@ -210,7 +213,7 @@ describe('the organization tree and the project histories run side by side', () 
     expect(full.errors).toEqual([]);
     expect(full.exitCode).toBe(0);
     expectEqualsTruth(setup.world, setup.slugs, full);
-    for (const name of STREAM_NAMES) {
+    for (const name of TREE_AND_HISTORY) {
       expect((full.records.get(name) ?? []).length).toBe(dedupe(name, full.records.get(name)).size);
       expect(statusesOf(full, name)).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
     }
@@ -267,7 +270,7 @@ describe('the organization tree and the project histories run side by side', () 
     it('no stream ends COMPLETE or with a final state: the 401 stopped both sides mid-way', () => {
       const firstFinal = first.messages.findIndex(isFinalStatus);
       expect(first.messages.slice(firstFinal).filter((m) => m.type === 'STATE')).toEqual([]);
-      for (const name of STREAM_NAMES) expect(statusesOf(first, name).at(-1)).toBe('INCOMPLETE');
+      for (const name of TREE_AND_HISTORY) expect(statusesOf(first, name).at(-1)).toBe('INCOMPLETE');
     });
 
     it('the STATEs before it are valid, and resuming from them completes the data', () => {
@@ -287,7 +290,7 @@ describe('the organization tree and the project histories run side by side', () 
       expect(run.errors[0]!.message).toContain(requestPath);
       expectCleanEnding(run);
       expect(run.logs.filter((log) => log.level === 'ERROR')).toEqual([]);
-      for (const name of STREAM_NAMES) expect(statusesOf(run, name).at(-1)).toBe('INCOMPLETE');
+      for (const name of TREE_AND_HISTORY) expect(statusesOf(run, name).at(-1)).toBe('INCOMPLETE');
     }
 
     it('a 400 on the first pipeline page: the tree asks for nothing deeper, its streams end INCOMPLETE', async () => {

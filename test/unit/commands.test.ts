@@ -194,6 +194,11 @@ describe('discover', () => {
     schedule: { pk: ['id', 'project-slug'], modes: ['full_refresh', 'incremental'], cursor: 'updated-at' },
     trigger: { pk: ['id', 'project_id', 'pipeline_definition_id', 'organization_id'], modes: ['full_refresh'] },
     workflows: { pk: ['id'], modes: ['full_refresh', 'incremental'], cursor: 'created_at' },
+    insights_workflows: { pk: ['project_slug', 'name', '_reporting_window', '_synced_at'], modes: ['full_refresh'] },
+    insights_jobs: { pk: ['project_slug', 'workflow_name', 'name', '_reporting_window', '_synced_at'], modes: ['full_refresh'] },
+    insights_workflow_runs: { pk: ['id'], modes: ['full_refresh', 'incremental'], cursor: 'created_at' },
+    flaky_tests: { pk: ['project_slug', '_flake_key', '_synced_at'], modes: ['full_refresh'] },
+    insights_org_summary: { pk: ['organization_id', '_reporting_window', '_synced_at'], modes: ['full_refresh'] },
   };
 
   async function catalog(): Promise<Message[]> {
@@ -204,10 +209,10 @@ describe('discover', () => {
     return messages[0]!.catalog.streams;
   }
 
-  it('prints one CATALOG with the 13 streams, names exact, without calling the API', async () => {
+  it('prints one CATALOG with the 18 streams, names exact, without calling the API', async () => {
     const streams = await catalog();
     expect(streams.map((s) => s.name).sort()).toEqual(Object.keys(expected).sort());
-    expect(new Set(streams.map((s) => s.name)).size).toBe(13);
+    expect(new Set(streams.map((s) => s.name)).size).toBe(18);
     expect(api.requests).toEqual([]);
   });
 

@@ -48,7 +48,7 @@ describe('messages the emitter prints are valid Airbyte protocol', () => {
 
   it('CATALOG from buildCatalog()', () => {
     const message = emitOne((e) => e.catalog(buildCatalog()));
-    expect(message.catalog.streams).toHaveLength(13);
+    expect(message.catalog.streams).toHaveLength(18);
     expectValid(message);
   });
 

@@ -89,6 +89,8 @@ export interface FaultOptions {
   notFoundIds?: readonly string[];
   /** Organization ids whose groups answer 403 (token user is not an org admin). */
   forbiddenGroupOrgs?: readonly string[];
+  /** Project slugs whose Insights answer 403 (a plan without Insights). */
+  forbiddenInsightsProjects?: readonly string[];
   /** The personal token works for N requests, then answers 401 from then on. */
   revokeTokenAfter?: number;
   /** On this route, a page fetched with a page-token returns that same token as next. */
@@ -268,6 +270,10 @@ export class FaultController {
 
   isForbiddenGroupOrg(orgId: string): boolean {
     return (this.opts.forbiddenGroupOrgs ?? []).some((x) => x.toLowerCase() === orgId.toLowerCase());
+  }
+
+  isForbiddenInsightsProject(slug: string): boolean {
+    return (this.opts.forbiddenInsightsProjects ?? []).some((x) => x.toLowerCase() === slug.toLowerCase());
   }
 
   repeatTokenRoute(): string | undefined {

@@ -18,6 +18,7 @@ import {
   uuidFrom,
 } from './hash.js';
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/types.js';
+import { insightsTruth } from './insights-truth.js';
 
 // ---------------------------------------------------------------------------------------
 // Public record shapes (as the API sends them)
@@ -427,6 +428,8 @@ export interface TruthOptions {
   projectSlugs?: readonly string[];
   /** ISO date; incremental streams keep records at or after it. Default: epoch. */
   startDate?: string;
+  /** ISO; when the sync started (the snapshot streams' `_synced_at`). Default: the world's now. */
+  syncedAt?: string;
 }
 
 export interface PipelineRef {
@@ -1708,6 +1711,13 @@ export class World {
         return;
       case 'tests':
         yield* this.testsTruth(options);
+        return;
+      case 'insights_workflows':
+      case 'insights_jobs':
+      case 'insights_workflow_runs':
+      case 'flaky_tests':
+      case 'insights_org_summary':
+        yield* insightsTruth(this, stream, options, selected().map((p) => p.slug));
         return;
       default: {
         const never: never = stream;

@@ -16,6 +16,11 @@ import schedule from './schedule.json' with { type: 'json' };
 import tests from './tests.json' with { type: 'json' };
 import trigger from './trigger.json' with { type: 'json' };
 import workflows from './workflows.json' with { type: 'json' };
+import insights_workflows from './insights_workflows.json' with { type: 'json' };
+import insights_jobs from './insights_jobs.json' with { type: 'json' };
+import insights_workflow_runs from './insights_workflow_runs.json' with { type: 'json' };
+import flaky_tests from './flaky_tests.json' with { type: 'json' };
+import insights_org_summary from './insights_org_summary.json' with { type: 'json' };
 
 import type { StreamJsonSchema, StreamName } from './types.js';
 
@@ -36,4 +41,9 @@ export const streamSchemas: Record<StreamName, StreamJsonSchema> = {
   tests,
   trigger,
   workflows,
+  insights_workflows,
+  insights_jobs,
+  insights_workflow_runs,
+  flaky_tests,
+  insights_org_summary,
 };

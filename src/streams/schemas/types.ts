@@ -20,6 +20,11 @@ export const STREAM_NAMES = [
   'tests',
   'trigger',
   'workflows',
+  'insights_workflows',
+  'insights_jobs',
+  'insights_workflow_runs',
+  'flaky_tests',
+  'insights_org_summary',
 ] as const;
 
 export type StreamName = (typeof STREAM_NAMES)[number];
