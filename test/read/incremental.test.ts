@@ -87,7 +87,8 @@ describe('incremental syncs', () => {
         .filter((p) => Math.max(Date.parse(String(p.updated_at)), Date.parse(String(p.created_at))) > floor).length;
     }
     expect(secondRequests['pipeline_workflows'] ?? 0).toBe(expected);
-    expect(secondRequests['insights_workflows']).toBe(slugs.length);
+    // Per project: once for the rerun discovery's workflow names, once for the insights_workflows stream (selected here too).
+    expect(secondRequests['insights_workflows']).toBe(2 * slugs.length);
     const rerun = world.truth('workflows', { projectSlugs: [slugs[0]!], startDate: START }).find((w) => Date.parse(String(w.created_at)) > Date.parse(previous[slugs[0]!]!.created_at) && !(first.records.get('pipelines') ?? []).every((p) => p.id !== w.pipeline_id));
     expect(rerun).toBeDefined();
     expect((second.records.get('workflows') ?? []).map((w) => w.id)).toContain(rerun!.id);

@@ -544,7 +544,7 @@ describe('cursor fields', () => {
     );
     // deploy: the spec requires no field of an environment; pipelines: updated_at is optional but created_at is required;
     // jobs, job_details, tests: the cursor is injected.
-    expect(cursors).toEqual({ deploy: false, job_details: true, jobs: true, pipelines: true, schedule: true, tests: true, workflows: true });
+    expect(cursors).toEqual({ deploy: false, insights_workflow_runs: true, job_details: true, jobs: true, pipelines: true, schedule: true, tests: true, workflows: true });
     expect(streamSchemas.deploy.properties?.['updated_at']?.type).toEqual(['string', 'null']);
     expect(streamSchemas.deploy.required).not.toContain('updated_at');
     expect(validate('deploy', { id: 'e1', organization_id: 'o1' })).toEqual([]);
