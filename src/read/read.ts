@@ -61,6 +61,7 @@ export async function read(
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     },
     walking: new Map(),
+    syncedAt: new Date((options.clock ?? Date.now)()).toISOString(),
   };
   const progress = setInterval(() => emitter.log('INFO', progressLine(context, startedAt)), options.progressEveryMs ?? 30_000);
   progress.unref();

@@ -7,6 +7,8 @@ import type { StreamName } from './schemas/types.js';
 import { StreamGraph } from './graph.js';
 import { INVENTORY_STREAMS } from './inventory.js';
 import { hasTriggers } from './trigger-support.js';
+import { INSIGHTS_STREAMS } from './insights.js';
+import { projectsInScope } from './scope.js';
 import { validateStreams } from './validate.js';
 import { usage } from './usage.js';
 
@@ -131,7 +133,7 @@ const pipelines = defineStream({
   primaryKey: ['id'],
   cursor: 'updated_at',
   parent: null,
-  under: (config) => config.projectSlugs.map((projectSlug) => ({ slug: projectSlug })),
+  under: projectsInScope,
   endpoint: { path: '/project/{project-slug}/pipeline', shape: 'pages' },
   params: (configured) => ({ 'project-slug': slugParam(configured.slug) }),
   // The spec does not require updated_at: a pipeline never updated was last changed when created.
@@ -281,6 +283,7 @@ export const STREAMS: Readonly<Record<StreamName, AnyStreamDeclaration>> = valid
   workflows,
   usage,
   ...INVENTORY_STREAMS,
+  ...INSIGHTS_STREAMS,
 });
 
 export const STREAM_GRAPH = new StreamGraph(STREAMS);
