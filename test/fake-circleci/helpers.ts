@@ -2,6 +2,7 @@
 // walk every route of a world the way a connector would.
 
 import type { FakeCircleCiCore, Outcome } from '../../tools/fake-circleci/dispatch.js';
+import { flakeKeys } from '../../tools/fake-circleci/insights-truth.js';
 import { STREAM_NAMES, type JsonObject, type StreamName } from '../../tools/fake-circleci/world.js';
 
 export type Response = Extract<Outcome, { kind: 'response' }>;
@@ -186,14 +187,8 @@ async function walkInsights(
     }
   }
   const flakes = (await one(`${base}/flaky-tests`))['flaky-tests'] as JsonObject[];
-  // The connector's key rule, written out again: workflow-id::job-number::source::file::classname::test-name, #k from the 2nd.
-  const seen = new Map<string, number>();
-  for (const flake of flakes) {
-    const key = ['workflow-id', 'job-number', 'source', 'file', 'classname', 'test-name'].map((f) => String(flake[f] ?? '')).join('::');
-    const k = (seen.get(key) ?? 0) + 1;
-    seen.set(key, k);
-    records.flaky_tests.push({ ...flake, project_slug: slug, _flake_key: k === 1 ? key : `${key}#${k}`, _synced_at: syncedAt });
-  }
+  const keys = flakeKeys(flakes);
+  flakes.forEach((flake, i) => records.flaky_tests.push({ ...flake, project_slug: slug, _flake_key: keys[i]!, _synced_at: syncedAt }));
   await one(`${base}/branches`);
 }
 

@@ -18,13 +18,9 @@ export function* insightsTruth(world: World, stream: InsightsStream, options: Tr
   }
   for (const slug of slugs) {
     if (stream === 'flaky_tests') {
-      const seen = new Map<string, number>();
-      for (const flake of flakyTestsTruth(world, slug)['flaky-tests'] as JsonObject[]) {
-        const base = ['workflow-id', 'job-number', 'source', 'file', 'classname', 'test-name'].map((f) => String(flake[f] ?? '')).join('::');
-        const k = (seen.get(base) ?? 0) + 1;
-        seen.set(base, k);
-        yield { ...flake, project_slug: slug, _flake_key: k === 1 ? base : `${base}#${k}`, _synced_at: syncedAt };
-      }
+      const flakes = flakyTestsTruth(world, slug)['flaky-tests'] as JsonObject[];
+      const keys = flakeKeys(flakes);
+      for (const [i, flake] of flakes.entries()) yield { ...flake, project_slug: slug, _flake_key: keys[i]!, _synced_at: syncedAt };
       continue;
     }
     for (const workflow of insightsWorkflowsTruth(world, slug, WINDOW, null)) {
@@ -37,4 +33,19 @@ export function* insightsTruth(world: World, stream: InsightsStream, options: Tr
       }
     }
   }
+}
+
+/**
+ * The connector's `_flake_key` of each flake of one listing, written out again from its
+ * documented rule: workflow-id::job-number::source::file::classname::test-name (a missing
+ * part empty), with #k appended to the k-th (k ≥ 2) of the same in the listing.
+ */
+export function flakeKeys(flakes: readonly JsonObject[]): string[] {
+  const seen = new Map<string, number>();
+  return flakes.map((flake) => {
+    const base = ['workflow-id', 'job-number', 'source', 'file', 'classname', 'test-name'].map((f) => String(flake[f] ?? '')).join('::');
+    const k = (seen.get(base) ?? 0) + 1;
+    seen.set(base, k);
+    return k === 1 ? base : `${base}#${k}`;
+  });
 }
