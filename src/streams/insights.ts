@@ -1,5 +1,5 @@
 import { defineStream, slugParam, text, type AddedField, type AnyStreamDeclaration, type ApiRecord, type Listing } from './declaration.js';
-import { projectsInScope } from './scope.js';
+import { PER_PROJECT_ROOT } from './scope.js';
 
 /**
  * CircleCI Insights. Metrics are snapshots: each record carries the reporting window it
@@ -29,15 +29,17 @@ const FORBIDDEN = 'Insights answered 403 (not available on this plan, or the tok
 const notFound = (what: string) => (parent: ApiRecord, path: string) =>
   `${what} ${text(parent.slug ?? parent.project_slug)} answered 404 (GET ${path}); nothing was read for it.`;
 
-/** Metrics of every branch: the API's default is the default branch only. */
-const metricsQuery = () => ({ 'all-branches': 'true', 'reporting-window': REPORTING_WINDOW });
+/** Every branch: the API's default is the default branch only. */
+export const ALL_BRANCHES = { 'all-branches': 'true' } as const;
+/** The metrics every summary request asks for: every branch, over the reporting window. */
+export const metricsQuery = () => ({ ...ALL_BRANCHES, 'reporting-window': REPORTING_WINDOW });
 const snapshot = (listing: Listing) => ({ _reporting_window: REPORTING_WINDOW, _synced_at: listing.syncedAt });
 
 const insightsWorkflows = defineStream({
   name: 'insights_workflows',
   primaryKey: ['project_slug', 'name', '_reporting_window', '_synced_at'],
   parent: null,
-  under: projectsInScope,
+  ...PER_PROJECT_ROOT,
   endpoint: { path: '/insights/{project-slug}/workflows', shape: 'pages' },
   params: (proj) => ({ 'project-slug': slugParam(proj.slug) }),
   query: metricsQuery,
@@ -76,7 +78,7 @@ const insightsWorkflowRuns = defineStream({
   parent: 'insights_workflows',
   endpoint: { path: '/insights/{project-slug}/workflows/{workflow-name}', shape: 'pages' },
   params: workflowPath,
-  query: () => ({ 'all-branches': 'true' }),
+  query: () => ALL_BRANCHES,
   since: { param: 'start-date', horizonDays: 90, lookbackMs: (config) => config.workflowLookbackHours * 3600_000, listedAt: 'stopped_at' },
   adds: { project_slug: PROJECT_SLUG, workflow_name: WORKFLOW_NAME },
   enrich: (_item, workflow) => ({ project_slug: workflow.project_slug, workflow_name: workflow.name }),
@@ -93,7 +95,7 @@ const flakyTests = defineStream({
   name: 'flaky_tests',
   primaryKey: ['project_slug', '_flake_key', '_synced_at'],
   parent: null,
-  under: projectsInScope,
+  ...PER_PROJECT_ROOT,
   endpoint: { path: '/insights/{project-slug}/flaky-tests', shape: 'field', field: 'flaky-tests' },
   params: (proj) => ({ 'project-slug': slugParam(proj.slug) }),
   adds: {
