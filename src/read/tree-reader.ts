@@ -32,6 +32,13 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
   }
 
   const { signal } = halt;
+  // A start date older than what CircleCI keeps applies to every partition alike: said once per stream and sync, not per partition.
+  const clampSaid = new Set<StreamName>();
+  const sayClamp = (decl: AnyStreamDeclaration) => (message: string) => {
+    if (clampSaid.has(decl.name)) return;
+    clampSaid.add(decl.name);
+    context.emitter.log('WARN', `${message} (said for the first partition only; the others are read from there too where they reach further back)`);
+  };
   const walk = async (decl: AnyStreamDeclaration, parent: ApiRecord): Promise<void> => {
     signal.throwIfAborted();
     const emits = context.selection.has(decl.name);
@@ -40,7 +47,7 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
     const listing = new ParentListing(context.syncedAt);
     const floor = decl.cursor && partition !== undefined ? floorFor(incremental ? context.states.get(decl.name) : undefined, partition, context.config.startDate) : undefined;
     const server =
-      floor && decl.since ? serverFloor(decl, floor, context.config, serviceToday(context.client), partition!, (message) => context.emitter.log('WARN', message)) : undefined;
+      floor && decl.since ? serverFloor(decl, floor, context.config, serviceToday(context.client), partition!, sayClamp(decl)) : undefined;
     const isWanted = (record: ApiRecord): boolean => (server ? server.accept(record) : !floor || isNew(floor, decl.cursor ? record[decl.cursor] : undefined));
     let newest: string | undefined;
     try {
