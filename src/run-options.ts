@@ -20,6 +20,12 @@ export interface RunOptions {
   progressEveryMs?: number;
   /** Aborted when the sync is cancelled (SIGTERM, SIGINT): no new requests, save what was read, end. */
   cancel?: AbortSignal;
+  /**
+   * The run's clock (ms since the epoch), read once when the sync starts: the snapshots'
+   * `_synced_at`. Default the system clock. What CircleCI keeps (Insights' 90 days, the usage
+   * export's days) is counted from CircleCI's clock instead (CircleCiClient.serverNow).
+   */
+  clock?: () => number;
 }
 
 export const DEFAULT_EXPORT_POLL_INTERVAL_MS = 10_000;

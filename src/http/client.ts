@@ -247,7 +247,8 @@ export class CircleCiClient {
   /**
    * The API server's clock: its last `Date` header, moved on by the local clock since
    * (the local clock when no answer had one). What "today" is for data the service
-   * produces (the usage export's complete days) is the service's word, not this machine's.
+   * produces (the usage export's complete days, the 90 days Insights keeps) is the
+   * service's word, not this machine's.
    */
   serverNow(): number {
     return this.serverDate ? this.serverDate.at + (this.now() - this.serverDate.seen) : this.now();

@@ -2,9 +2,9 @@ import { ApiError } from '../http/api-error.js';
 import { ConnectorError } from '../errors.js';
 import type { AnyStreamDeclaration, ApiRecord, AsyncExport, ExportStatus, ExportWindow } from '../streams/declaration.js';
 import { ParentListing, toRecords, type ReadContext } from './read-context.js';
+import { DAY_MS, serviceToday, startOfDay } from './service-day.js';
 import { emptyState, serialiseState, type PartitionEntry } from './state-input.js';
 
-const DAY_MS = 86_400_000;
 /** Rows handed on together: the emitter's back-pressure is heard between pages, as for listed streams. */
 const ROWS_PER_PAGE = 1000;
 
@@ -34,8 +34,9 @@ export async function readExport(decl: AnyStreamDeclaration, parent: ApiRecord, 
   };
   const say = (level: 'INFO' | 'WARN', message: string) => context.emitter.log(level, `${decl.name}: ${partition}: ${message}`);
 
-  const today = startOfDay(context.client.serverNow());
+  const today = serviceToday(context.client);
   const until = today - spec.settleDays * DAY_MS;
+  // The bookmark is a window end, always a midnight; a start date counts from its day's midnight.
   let from = startOfDay(Date.parse(entry.cursor ?? context.config.startDate));
   const earliest = startOfDay(monthsBefore(today, spec.maxAgeMonths), 'up') + DAY_MS;
   if (from < earliest) {
@@ -84,7 +85,7 @@ export async function readExport(decl: AnyStreamDeclaration, parent: ApiRecord, 
     }
     // One job's files are one listing under the parent; their rows become records the way
     // every reader's items do (sanitize, enrich, key check), a page of rows at a time.
-    const listing = new ParentListing();
+    const listing = new ParentListing(context.syncedAt);
     for (const url of status.files) {
       signal.throwIfAborted();
       const file = await context.client.download(url);
@@ -120,12 +121,6 @@ async function waitFor(
     signal.throwIfAborted(); // a cancel during the wait ends it at once
     waitedMs += intervalMs;
   }
-}
-
-function startOfDay(ms: number, round: 'down' | 'up' = 'down'): number {
-  // the bookmark is a window end, always a midnight; a start date counts from its day's midnight
-  const floor = Math.floor(ms / DAY_MS) * DAY_MS;
-  return round === 'up' && floor < ms ? floor + DAY_MS : floor;
 }
 
 function monthsBefore(ms: number, months: number): number {

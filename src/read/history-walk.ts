@@ -217,7 +217,7 @@ export class HistoryWalk {
    * listing ends, reaches records older than every floor, or the walk stops.
    */
   private async walkRoot(): Promise<void> {
-    const listing = new ParentListing();
+    const listing = new ParentListing(this.context.syncedAt);
     const pages = listItems(this.root, this.partition, this.context)[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<ApiRecord[]>> | undefined = pages.next();
     try {
@@ -314,7 +314,7 @@ export class HistoryWalk {
 
   /** Lists `decl` under one parent record and visits each record it lists. */
   private async readUnder(decl: AnyStreamDeclaration, parent: ApiRecord, plans: StreamPlan[], unit: UnitRecord, tally?: SettledTally): Promise<void> {
-    const listing = new ParentListing();
+    const listing = new ParentListing(this.context.syncedAt);
     for await (const page of listItems(decl, parent, this.context)) {
       this.pages += 1;
       const admitted = toRecords(decl, page, parent, listing, this.context).map((record) => ({ record, ...this.admit(decl, record, plans, unit, tally) }));
@@ -470,7 +470,7 @@ export class HistoryWalk {
     this.pages += 1;
     if (body === undefined) return; // listed, then gone: nothing to read
     // Built like a listed record: one without its key is skipped and counted.
-    const [record] = toRecords(decl, [body], {}, new ParentListing(), this.context);
+    const [record] = toRecords(decl, [body], {}, new ParentListing(this.context.syncedAt), this.context);
     if (record === undefined) return;
     const unit: UnitRecord = { decl, record };
     if (plans.some((plan) => plan.stream === decl.name)) this.emit(decl, record, undefined, unit);
@@ -504,7 +504,7 @@ export class HistoryWalk {
           return;
         }
         // Built like a listed record: one without its key is skipped and counted, and stays followed.
-        const [record] = toRecords(decl, [body], {}, new ParentListing(), this.context);
+        const [record] = toRecords(decl, [body], {}, new ParentListing(this.context.syncedAt), this.context);
         if (record === undefined) return;
         const following = plans.filter((plan) => plan.unfinished.has(id));
         const { live, unit } = this.admit(decl, record, following, undefined);

@@ -27,6 +27,13 @@ export interface ReadContext {
   walking?: Map<string, () => string>;
   /** Row estimates per stream, said as ESTIMATE traces once every partition has counted. */
   estimates?: RowEstimates;
+  /**
+   * When the sync started (ISO), from the run's clock, read once. It stamps the snapshots
+   * (`_synced_at`): it names this sync, the same on every record and known before any
+   * request, like a record's emitted_at; it is no bound on CircleCI's data, which is
+   * counted from CircleCI's clock (client.serverNow()).
+   */
+  syncedAt: string;
 }
 
 /**
@@ -49,14 +56,15 @@ export async function rootParents(root: AnyStreamDeclaration, selected: readonly
 }
 
 /** Lists one stream's items under one parent record, a page at a time. */
-export async function* listItems(decl: AnyStreamDeclaration, parent: ApiRecord, context: ReadContext): AsyncIterable<ApiRecord[]> {
+export async function* listItems(decl: AnyStreamDeclaration, parent: ApiRecord, context: ReadContext, since?: string): AsyncIterable<ApiRecord[]> {
   if (decl.when && !decl.when(parent)) return;
   if (decl.list) {
     yield* decl.list(parent, context.listContext);
     return;
   }
   const path = fillPath(decl.endpoint.path, decl.params?.(parent, context.config) ?? {});
-  const query = decl.query?.(parent, context.config);
+  const filter = decl.since && since !== undefined ? { [decl.since.param]: since } : undefined;
+  const query = filter ? { ...decl.query?.(parent, context.config), ...filter } : decl.query?.(parent, context.config);
   const notFound = () => logNotFound(decl, parent, path, context);
   if (decl.endpoint.shape === 'pages') {
     yield* context.client.pages<ApiRecord>(path, query, notFound);
@@ -68,10 +76,12 @@ export async function* listItems(decl: AnyStreamDeclaration, parent: ApiRecord, 
     yield [body as ApiRecord];
     return;
   }
-  if (!Array.isArray(body)) {
-    throw new ConnectorError(`CircleCI answered GET ${path} with ${typeof body} where a list was expected; the API may have changed.`, 'system_error');
+  const list = decl.endpoint.shape === 'field' ? (body as ApiRecord | null)?.[decl.endpoint.field ?? ''] : body;
+  if (!Array.isArray(list)) {
+    const expected = decl.endpoint.shape === 'field' ? `a list in "${decl.endpoint.field}"` : 'a list';
+    throw new ConnectorError(`Stream ${decl.name}: CircleCI answered GET ${path} without ${expected}; the API may have changed.`, 'system_error');
   }
-  yield body as ApiRecord[];
+  yield list as ApiRecord[];
 }
 
 /**
@@ -93,6 +103,7 @@ export function isConfiguredProjectRoot(decl: AnyStreamDeclaration): boolean {
 /** Counts occurrences of keys within the listing under one parent. */
 export class ParentListing implements Listing {
   private readonly counts = new Map<string, number>();
+  constructor(readonly syncedAt: string) {}
   occurrence(key: string): number {
     const count = (this.counts.get(key) ?? 0) + 1;
     this.counts.set(key, count);

@@ -67,6 +67,7 @@ export async function read(
     },
     walking: new Map(),
     estimates: new RowEstimates((stream, rows) => emitter.estimate(stream, rows)),
+    syncedAt: new Date((options.clock ?? Date.now)()).toISOString(),
   };
   const progress = setInterval(() => emitter.log('INFO', progressLine(context, startedAt)), options.progressEveryMs ?? 30_000);
   progress.unref();

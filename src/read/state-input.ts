@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { STREAM_NAMES, type StreamName } from '../streams/schemas/index.js';
+import type { PartitionKind } from '../streams/declaration.js';
 import { STREAM_GRAPH, STREAMS } from '../streams/streams.js';
 import type { Selection } from './selection.js';
 
@@ -65,7 +66,7 @@ export interface IncrementalState {
 }
 
 /** The key under which a stream's partitions are saved (validation guarantees an incremental stream has one). */
-export function partitionKind(stream: StreamName): 'organizations' | 'projects' {
+export function partitionKind(stream: StreamName): PartitionKind {
   return STREAM_GRAPH.partition(stream)!.partition.kind;
 }
 

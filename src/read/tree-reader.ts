@@ -7,6 +7,8 @@ import { floorFor, isNew, latest } from './cursor.js';
 import { readExport } from './export-reader.js';
 import { listItems, ParentListing, rootParents, toRecords, type ReadContext } from './read-context.js';
 import { emptyState, serialiseState } from './state-input.js';
+import { serverFloor } from './server-since.js';
+import { serviceToday } from './service-day.js';
 import { StreamFailures } from './stream-failures.js';
 
 /**
@@ -30,13 +32,23 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
   }
 
   const { signal } = halt;
+  // A start date older than what CircleCI keeps applies to every partition alike: said once per stream and sync, not per partition.
+  const clampSaid = new Set<StreamName>();
+  const sayClamp = (decl: AnyStreamDeclaration) => (message: string) => {
+    if (clampSaid.has(decl.name)) return;
+    clampSaid.add(decl.name);
+    context.emitter.log('WARN', `${message} (said for the first partition only; the others are read from there too where they reach further back)`);
+  };
   const walk = async (decl: AnyStreamDeclaration, parent: ApiRecord): Promise<void> => {
     signal.throwIfAborted();
     const emits = context.selection.has(decl.name);
     const incremental = context.selection.get(decl.name) === 'incremental';
     const partition = decl.partition?.key(parent);
-    const listing = new ParentListing();
+    const listing = new ParentListing(context.syncedAt);
     const floor = decl.cursor && partition !== undefined ? floorFor(incremental ? context.states.get(decl.name) : undefined, partition, context.config.startDate) : undefined;
+    const server =
+      floor && decl.since ? serverFloor(decl, floor, context.config, serviceToday(context.client), partition!, sayClamp(decl)) : undefined;
+    const isWanted = (record: ApiRecord): boolean => (server ? server.accept(record) : !floor || isNew(floor, decl.cursor ? record[decl.cursor] : undefined));
     let newest: string | undefined;
     try {
       if (decl.asyncExport) {
@@ -44,13 +56,13 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
         await readExport(decl, parent, partition ?? '', context, signal);
         return;
       }
-      for await (const page of listItems(decl, parent, context)) {
+      for await (const page of listItems(decl, parent, context, server?.since)) {
         signal.throwIfAborted(); // a page that lands after the read ended is dropped, and no next one is asked for
         const records = toRecords(decl, page, parent, listing, context);
         if (emits) {
           for (const record of records) {
             const value = decl.cursor ? record[decl.cursor] : undefined;
-            if (floor && !isNew(floor, value)) continue;
+            if (!isWanted(record)) continue;
             context.emitter.record(decl.name, record);
             newest = latest(newest, value);
           }

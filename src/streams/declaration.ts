@@ -30,8 +30,28 @@ export type PathValue = string | number | SlugValue;
  */
 export interface Endpoint<P extends string = string> {
   path: P;
-  /** `pages`: `{items, next_page_token}`, paged; `array`: a bare array; `single`: the body is one record. */
-  shape: 'pages' | 'array' | 'single';
+  /**
+   * `pages`: `{items, next_page_token}`, paged; `array`: a bare array; `single`: the body is
+   * one record; `field`: the records are the array in the body's field `field`.
+   */
+  shape: 'pages' | 'array' | 'single' | 'field';
+  /** The body's field that holds the records (shape `field`). */
+  field?: string;
+}
+
+/**
+ * An endpoint that filters on the stream's cursor server-side: the reader passes the
+ * oldest cursor value it needs as query parameter `param`. `horizonDays` is how far back
+ * the endpoint reaches (an older value is clamped to it, and the reader says so);
+ * `lookbackMs` re-reads that much before the bookmark, for records the endpoint lists
+ * only some time after their cursor value (a run listed once it has finished): of those,
+ * the ones whose `listedAt` field is after the bookmark are new.
+ */
+export interface ServerSince {
+  param: string;
+  horizonDays: number;
+  lookbackMs?: (config: Config) => number;
+  listedAt?: string;
 }
 
 /** A field the connector adds to every record: the schema generator declares it (a string unless said). */
@@ -71,16 +91,20 @@ export function sanitized(sanitize: Sanitize | undefined, item: ApiRecord): ApiR
 
 /** The listing under one parent record, as an `enrich` sees it. */
 export interface Listing {
+  /** When the sync started (ISO): one value for every record of the sync, whatever the clock says later. */
+  readonly syncedAt: string;
   /** How many times `key` has been counted under this parent, this time included (1 the first time). */
   occurrence(key: string): number;
 }
+
+export type PartitionKind = 'organizations' | 'projects' | 'project_workflows';
 
 /**
  * Incremental streams keep one bookmark per partition. The key is taken from the parent
  * record (an organization id, a project slug); `kind` names the partitions in the state.
  */
 export interface Partition {
-  kind: 'organizations' | 'projects';
+  kind: PartitionKind;
   key: (parent: ApiRecord) => string;
 }
 
@@ -210,6 +234,8 @@ export interface StreamDeclaration<P extends string = string, A extends string =
   /** The values of the endpoint path's placeholders, from the parent record. */
   params?: (parent: ApiRecord, config: Config) => Record<Placeholders<P>, PathValue>;
   query?: (parent: ApiRecord, config: Config) => Query;
+  /** The endpoint filters on the cursor server-side (incremental streams). */
+  since?: ServerSince;
   /** Custom listing, for a stream that needs more than one request shape (the endpoint then only names its schema). */
   list?: (parent: ApiRecord, context: ListContext) => AsyncIterable<ApiRecord[]>;
   /** Parents this stream has nothing under (no request is made for them). */

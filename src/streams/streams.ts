@@ -7,6 +7,8 @@ import type { StreamName } from './schemas/types.js';
 import { StreamGraph } from './graph.js';
 import { INVENTORY_STREAMS } from './inventory.js';
 import { hasTriggers } from './trigger-support.js';
+import { ALL_BRANCHES, INSIGHTS_STREAMS, metricsQuery } from './insights.js';
+import { PER_PROJECT_ROOT } from './scope.js';
 import { validateStreams } from './validate.js';
 import { scopedProjects, type ScopedProject } from '../scope/scope.js';
 import { usage } from './usage.js';
@@ -130,8 +132,7 @@ const pipelines = defineStream({
   primaryKey: ['id'],
   cursor: 'updated_at',
   parent: null,
-  under: scopedProjects,
-  scoped: true,
+  ...PER_PROJECT_ROOT,
   endpoint: { path: '/project/{project-slug}/pipeline', shape: 'pages' },
   params: (configured) => ({ 'project-slug': slugParam(configured.slug) }),
   // The spec does not require updated_at: a pipeline never updated was last changed when created.
@@ -167,8 +168,9 @@ const workflows = defineStream({
     reread: '/workflow/{id}',
     lookbackMs: (config) => config.workflowLookbackHours * 3600_000,
     discover: {
+      // The insights_workflows and insights_workflow_runs streams' requests.
       groups: (configured, context) =>
-        insightsPages(fillPath('/insights/{project-slug}/workflows', { 'project-slug': slugParam(configured.slug) }), { 'all-branches': 'true', 'reporting-window': 'last-90-days' }, context),
+        insightsPages(fillPath(INSIGHTS_STREAMS.insights_workflows.endpoint.path, { 'project-slug': slugParam(configured.slug) }), metricsQuery(), context),
       groupOf: (item) => text(item.name),
       // The spec: summary metrics are refreshed daily and may miss the last 24 hours.
       groupsDelayMs: 24 * 3600_000,
@@ -178,8 +180,8 @@ const workflows = defineStream({
       // Recent runs: completed runs only (the spec's status enum), reruns included, 90 days at most.
       recent: (configured, name, since, context) =>
         insightsPages(
-          fillPath('/insights/{project-slug}/workflows/{workflow-name}', { 'project-slug': slugParam(configured.slug), 'workflow-name': name }),
-          { 'all-branches': 'true', 'start-date': since },
+          fillPath(INSIGHTS_STREAMS.insights_workflow_runs.endpoint.path, { 'project-slug': slugParam(configured.slug), 'workflow-name': name }),
+          { ...ALL_BRANCHES, 'start-date': since },
           context,
         ),
     },
@@ -285,6 +287,7 @@ export const STREAMS: Readonly<Record<StreamName, AnyStreamDeclaration>> = valid
   workflows,
   usage,
   ...INVENTORY_STREAMS,
+  ...INSIGHTS_STREAMS,
 });
 
 export const STREAM_GRAPH = new StreamGraph(STREAMS);

@@ -29,6 +29,7 @@ export function declarationProblems(streams: Readonly<Record<string, AnyStreamDe
     if (decl.parent !== null && decl.under) say('`under` is for roots only');
     const keys = [...decl.primaryKey, ...(decl.cursor ? [decl.cursor] : [])];
     for (const path of decl.sanitize?.drop ?? []) if (keys.includes(path.split('.')[0]!)) say(`sanitize.drop removes ${path}, a key or cursor field`);
+    if ((decl.endpoint.shape === 'field') !== (decl.endpoint.field !== undefined)) say('an endpoint of shape `field` names its field, and only it');
   }
   if (problems.length > 0) return problems;
   // Cycles: every lineage must reach a root.
@@ -69,6 +70,7 @@ export function declarationProblems(streams: Readonly<Record<string, AnyStreamDe
       if (!decl.cursor || !decl.partition) say('an export needs a cursor and a partition of its own (its bookmark and pending job are kept per partition)');
       if (graph.children(name).length > 0) say('an export has no child streams');
     }
+    if (decl.since && (history || !decl.cursor)) say('`since` (a server-side cursor filter) is for incremental streams outside a newest-first history');
     if (decl.cursor && !history && !graph.partition(name)) {
       say('is incremental (has a cursor) but has no partition to keep its bookmarks under');
     }

@@ -7,8 +7,17 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 
 import { STREAM_NAMES } from '../../src/streams/schemas/index.js';
 import { canonical, fullRefreshOnly, primaryKeyOf, recordsOf } from './support/cat.js';
-import { useFakeAccount } from './support/fixture.js';
+import { readRepoYaml, useFakeAccount } from './support/fixture.js';
 import { describeOnTargets, type ConnectorRun } from './support/targets.js';
+
+/** CAT's ignored_fields: per stream, the fields two reads may disagree on (a snapshot's sync time). */
+const ignoredFields: Record<string, Array<{ name: string }>> = readRepoYaml('acceptance-test-config.yml').acceptance_tests.full_refresh.tests[0].ignored_fields ?? {};
+const withoutIgnored = (stream: string, data: Record<string, unknown>): Record<string, unknown> => {
+  const out = { ...data };
+  for (const field of ignoredFields[stream] ?? []) delete out[field.name];
+  return out;
+};
+const emptyStreams: string[] = (readRepoYaml('acceptance-test-config.yml').acceptance_tests.basic_read.tests[0].empty_streams ?? []).map((s: { name: string }) => s.name);
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -28,7 +37,7 @@ describeOnTargets('TestFullRefresh', (target) => {
   it('both reads succeed and cover every stream', () => {
     expect([first.exitCode, second.exitCode]).toEqual([0, 0]);
     expect(catalog.streams).toHaveLength(STREAM_NAMES.length);
-    for (const s of catalog.streams) expect(recordsOf(first.messages, s.stream.name).length).toBeGreaterThan(0);
+    for (const s of catalog.streams.filter((s) => !emptyStreams.includes(s.stream.name))) expect(recordsOf(first.messages, s.stream.name).length).toBeGreaterThan(0);
   });
 
   it('test_sequential_reads: every emitted_at of the second read is later than every one of the first', () => {
@@ -42,7 +51,12 @@ describeOnTargets('TestFullRefresh', (target) => {
   it('test_sequential_reads: the second read returns the same records (by primary key and data)', () => {
     for (const { stream } of catalog.streams) {
       const table = (run: ConnectorRun): Map<string, string> =>
-        new Map(recordsOf(run.messages, stream.name).map((r) => [primaryKeyOf(r.data, stream.source_defined_primary_key), canonical(r.data)]));
+        new Map(
+          recordsOf(run.messages, stream.name).map((r) => {
+            const data = withoutIgnored(stream.name, r.data);
+            return [primaryKeyOf(data, stream.source_defined_primary_key), canonical(data)];
+          }),
+        );
       const a = table(first);
       const b = table(second);
       expect({ stream: stream.name, size: a.size }).toEqual({ stream: stream.name, size: recordsOf(first.messages, stream.name).length });

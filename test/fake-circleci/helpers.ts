@@ -2,6 +2,7 @@
 // walk every route of a world the way a connector would.
 
 import type { FakeCircleCiCore, Outcome } from '../../tools/fake-circleci/dispatch.js';
+import { flakeKeys } from '../../tools/fake-circleci/insights-truth.js';
 import { STREAM_NAMES, type JsonObject, type StreamName } from '../../tools/fake-circleci/world.js';
 
 export type Response = Extract<Outcome, { kind: 'response' }>;
@@ -107,7 +108,8 @@ export async function walkWorld(core: FakeCircleCiCore): Promise<WalkResult> {
     for (const e of await list(`/api/v2/deploy/environments?org-id=${orgId}&page-size=2`)) {
       records.deploy.push({ ...e, organization_id: orgId });
     }
-    await one(`/api/v2/insights/${org.slug as string}/summary`);
+    const summary = await one(`/api/v2/insights/${org.slug as string}/summary?reporting-window=last-90-days`);
+    records.insights_org_summary.push({ ...summary, organization_id: orgId, _reporting_window: 'last-90-days', _synced_at: new Date(core.world.nowMs).toISOString() });
     const listed = await list(`/api/private/project?organization-id=${orgId}&page-size=50`);
     for (const [i, item] of listed.entries()) {
       const slug = item.slug as string;
@@ -126,7 +128,7 @@ export async function walkWorld(core: FakeCircleCiCore): Promise<WalkResult> {
           records.trigger.push({ ...t, project_id: projectId, pipeline_definition_id: d.id as string, organization_id: orgOfProject });
         }
       }
-      await walkInsights(slugPath, one, list);
+      await walkInsights(slug, slugPath, one, list, records, new Date(core.world.nowMs).toISOString());
       records.schedule.push(...(await list(`/api/v2/project/${slugPath}/schedule`)));
       const pipelines = await list(`/api/v2/project/${slugPath}/pipeline`);
       records.pipelines.push(...pipelines);
@@ -166,17 +168,27 @@ export async function walkWorld(core: FakeCircleCiCore): Promise<WalkResult> {
  * runs (every page) and job summaries, then flaky tests and branches.
  */
 async function walkInsights(
+  slug: string,
   slugPath: string,
   one: (path: string) => Promise<JsonObject>,
   list: (path: string) => Promise<JsonObject[]>,
+  records: WalkResult['records'],
+  syncedAt: string,
 ): Promise<void> {
   const base = `/api/v2/insights/${slugPath}`;
-  for (const summary of await list(`${base}/workflows?all-branches=true`)) {
+  const snapshot = { _reporting_window: 'last-90-days', _synced_at: syncedAt };
+  for (const summary of await list(`${base}/workflows?all-branches=true&reporting-window=last-90-days`)) {
+    records.insights_workflows.push({ ...summary, project_slug: slug, ...snapshot });
+    const workflow = { project_slug: slug, workflow_name: summary.name as string };
     const name = encodeURIComponent(summary.name as string);
-    await list(`${base}/workflows/${name}?all-branches=true`);
-    await list(`${base}/workflows/${name}/jobs?all-branches=true`);
+    for (const run of await list(`${base}/workflows/${name}?all-branches=true`)) records.insights_workflow_runs.push({ ...run, ...workflow });
+    for (const job of await list(`${base}/workflows/${name}/jobs?all-branches=true&reporting-window=last-90-days`)) {
+      records.insights_jobs.push({ ...job, ...workflow, ...snapshot });
+    }
   }
-  await one(`${base}/flaky-tests`);
+  const flakes = (await one(`${base}/flaky-tests`))['flaky-tests'] as JsonObject[];
+  const keys = flakeKeys(flakes);
+  flakes.forEach((flake, i) => records.flaky_tests.push({ ...flake, project_slug: slug, _flake_key: keys[i]!, _synced_at: syncedAt }));
   await one(`${base}/branches`);
 }
 

@@ -43,7 +43,8 @@ describe.each([
   const inventory: readonly string[] = ['deploy_components', 'deploy_component_versions', 'project_env_vars', 'project_checkout_keys', 'context_env_vars', 'webhooks'];
   it.each(STREAM_NAMES.filter((name) => !inventory.includes(name) && name !== 'usage'))('%s: paged records == world.truth', (stream) => {
     const truth = world.truth(stream);
-    expect(truth.length).toBeGreaterThan(0);
+    // The tiny world has no flaky test in its last two weeks; the small one has.
+    if (!(preset === 'tiny' && stream === 'flaky_tests')) expect(truth.length).toBeGreaterThan(0);
     expect(walk.records[stream]).toHaveLength(truth.length);
     // The truth is what a destination holds: webhook URLs without their `secret` (issue #13).
     const paged = stream === 'trigger' ? walk.records[stream].map(withoutWebhookSecret) : walk.records[stream];

@@ -17,6 +17,7 @@ import { dispatch } from '../../src/commands/dispatch.js';
 import { Emitter } from '../../src/protocol/emitter.js';
 import { parseSelection } from '../../src/read/selection.js';
 import { parseState } from '../../src/read/state-input.js';
+import { INSIGHTS_STREAMS } from '../../src/streams/insights.js';
 import { STREAM_NAMES } from '../../src/streams/schemas/index.js';
 import {
   createFaults,
@@ -34,8 +35,12 @@ import { allStreams, catalogOf, dedupe, fakeConfig, LineSink, parseRun, readComm
 import { lastStates } from '../reliability/harness.js';
 
 const START = '2026-08-01T00:00:00Z';
-const STREAMS = allStreams();
-/** The streams read here: every stream but the export (usage: test/read/usage.test.ts). */
+/**
+ * The streams read here: the organization tree and the project histories. Not the export
+ * (usage: test/read/usage.test.ts) nor the Insights roots, further sides that are not what
+ * this is about (test/read/insights.test.ts).
+ */
+const STREAMS = Object.fromEntries(Object.entries(allStreams()).filter(([name]) => !Object.hasOwn(INSIGHTS_STREAMS, name))) as ReturnType<typeof allStreams>;
 const NAMES = STREAM_NAMES.filter((name) => name in STREAMS);
 
 /** Routes the organization tree reads, and those the project histories read (`me`: the token check after a 401, counted with the tree). */

@@ -18,7 +18,7 @@ describe('full refresh of every stream', () => {
     run = await runRead({
       config: fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START }),
       streams: allStreams('full_refresh', { exports: true }),
-    });
+    }, { clock: () => world.nowMs });
   });
   afterAll(() => fake.close());
 

@@ -1,15 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
+import { INSIGHTS_STREAMS } from '../../src/streams/insights.js';
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
 import { INVENTORY_STREAMS } from '../../src/streams/inventory.js';
 import { allStreams, dedupe, fakeConfig, parseRun, runRead, type RunResult } from '../support/connector.js';
 
 const START = '2026-06-01T00:00:00Z';
 /**
- * Every stream but the inventory: its streams are full refresh with nothing to resume
- * (a resumed sync reads them whole), and each cut here is one more sync.
+ * Every stream but the inventory and Insights. The inventory's streams are full refresh
+ * with nothing to resume (a resumed sync reads them whole), and each cut here is one more
+ * sync. The Insights streams' bookmarks are plain tree bookmarks (one per partition once
+ * read to its end), as schedule's and deploy's are here; their resume is
+ * test/read/insights.test.ts's incremental case.
  */
-const RESUMABLE = Object.fromEntries(Object.entries(allStreams()).filter(([name]) => !(name in INVENTORY_STREAMS))) as ReturnType<typeof allStreams>;
+const RESUMABLE = Object.fromEntries(
+  Object.entries(allStreams()).filter(([name]) => !Object.hasOwn(INVENTORY_STREAMS, name) && !Object.hasOwn(INSIGHTS_STREAMS, name)),
+) as ReturnType<typeof allStreams>;
+const RESUMED = STREAM_NAMES.filter((stream) => stream in RESUMABLE);
 /** Checkpoint every few records, so long project walks leave mid-project states. */
 const EVERY_FEW = { checkpointRecords: 10 };
 
@@ -42,15 +49,16 @@ describe('a sync stopped after any STATE and resumed from it', () => {
   });
 
   it('resuming from every STATE loses nothing', async () => {
+    const truths = new Map(RESUMED.map((stream) => [stream, dedupe(stream, world.truth(stream, { projectSlugs: slugs, startDate: START }) as Array<Record<string, unknown>>)]));
     const stateIndexes = full.messages.flatMap((m, i) => (m.type === 'STATE' ? [i] : []));
     expect(stateIndexes.length).toBeGreaterThan(10);
     for (const cut of stateIndexes) {
       const before = parseRun(full.lines.slice(0, cut + 1).join('\n'), 0);
       const resumed = await runRead({ config, streams: RESUMABLE, state: before.finalState }, EVERY_FEW);
       expect(resumed.exitCode).toBe(0);
-      for (const name of STREAM_NAMES.filter((stream) => stream in RESUMABLE)) {
+      for (const name of RESUMED) {
         const stream = name as StreamName;
-        const truth = dedupe(stream, world.truth(stream, { projectSlugs: slugs, startDate: START }) as Array<Record<string, unknown>>);
+        const truth = truths.get(stream)!;
         const destination = dedupe(stream, before.records.get(stream), resumed.records.get(stream));
         const missing = [...truth.keys()].filter((key) => !destination.has(key));
         if (missing.length > 0) throw new Error(`cut after message ${cut}: ${stream} lost ${missing.length} records, e.g. ${missing[0]}`);
@@ -66,7 +74,7 @@ describe('a sync stopped after any STATE and resumed from it', () => {
       (m) => m.type === 'STATE' && m.state.stream.stream_descriptor.name === 'jobs' && Object.values(m.state.stream.stream_state.projects).some((p: any) => p.resume),
     );
     const before = parseRun(full.lines.slice(0, marked + 1).join('\n'), 0);
-    const resumed = await runRead({ config, streams: allStreams(), state: before.finalState }, EVERY_FEW);
+    const resumed = await runRead({ config, streams: RESUMABLE, state: before.finalState }, EVERY_FEW);
     const overlap = (resumed.records.get('jobs') ?? []).filter((job) => (before.records.get('jobs') ?? []).some((b) => b.id === job.id && b._workflow_id === job._workflow_id));
     expect(overlap.length).toBeLessThan((before.records.get('jobs') ?? []).length);
   });

@@ -1,5 +1,6 @@
 /**
- * Whole reads of every stream against answers generated from CircleCI's OpenAPI spec
+ * Whole reads of every stream read by listing (Insights included; the usage export is
+ * test/read/usage.test.ts's) against answers generated from CircleCI's OpenAPI spec
  * (test/support/spec-answers.ts), over many seeds: whatever the spec allows must be read.
  * Each read must end with exit 0 and no error, emit one record for every item served with
  * its primary key (items without one are skipped and counted), ask for the children of
@@ -13,9 +14,9 @@ import addFormatsModule from 'ajv-formats';
 
 import { STREAM_NAMES, streamSchemas, type StreamName } from '../../src/streams/schemas/index.js';
 import { loadSpec } from '../../tools/schemas/derive-stream-schemas.js';
-import { allStreams, primaryKeyOf, runRead } from '../support/connector.js';
+import { allStreams, LISTED_STREAMS, primaryKeyOf, runRead } from '../support/connector.js';
 import { TEST_API, TEST_TOKEN, useMockApi } from '../support/http.js';
-import { jobRef, specApi } from '../support/spec-answers.js';
+import { jobRef, SERVER_NOW, specApi } from '../support/spec-answers.js';
 import { testKeysOf } from '../fake-circleci/helpers.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is module.exports.
@@ -28,7 +29,9 @@ const SEEDS = Array.from({ length: 30 }, (_, i) => i + 1);
 const spec = loadSpec();
 
 /** What the seeds exercised together: each kind of surprise must have happened at least once. */
-const exercised = { jobLevel: 0, keyless: 0, withoutUpdatedAt: 0, secrets: 0, unsupportedDefinitions: 0, emptyPagesWithToken: 0, revisited: 0, records: 0 };
+const exercised = { jobLevel: 0, insights: 0, keyless: 0, withoutUpdatedAt: 0, secrets: 0, unsupportedDefinitions: 0, emptyPagesWithToken: 0, revisited: 0, records: 0 };
+/** The run's clock is the answers' (their Date header): the snapshots' _synced_at, part of their keys, is then known. */
+const AT_SERVER_NOW = { clock: () => SERVER_NOW };
 
 describe('reads of answers generated from the OpenAPI spec', () => {
   const api = useMockApi();
@@ -39,7 +42,7 @@ describe('reads of answers generated from the OpenAPI spec', () => {
     const run = await runRead({
       config: { api_token: TEST_TOKEN, api_url: TEST_API, start_date: '2000-01-01', requests_per_minute: 100_000 },
       streams: allStreams('incremental'),
-    });
+    }, AT_SERVER_NOW);
     expect(run.errors).toEqual([]);
     expect(run.exitCode).toBe(0);
 
@@ -51,7 +54,7 @@ describe('reads of answers generated from the OpenAPI spec', () => {
       'tests',
       numbered.flatMap((job) => testKeysOf(answers.testsOf(jobRef(job.project_slug, job.job_number))).map((key) => JSON.stringify([job.id, key]))),
     );
-    for (const stream of STREAM_NAMES) {
+    for (const stream of LISTED_STREAMS) {
       const records = run.records.get(stream) ?? [];
       exercised.records += records.length;
       const emitted = records.map((record) => primaryKeyOf(stream, record)).sort();
@@ -73,6 +76,15 @@ describe('reads of answers generated from the OpenAPI spec', () => {
     for (const workflow of ids('workflows')) expect(listedFor('jobs').has(workflow)).toBe(true);
     for (const job of numbered) for (const route of ['job_details', 'tests']) expect({ route, asked: listedFor(route).has(jobRef(job.project_slug, job.job_number)) }).toEqual({ route, asked: true });
     exercised.jobLevel += (run.records.get('job_details')?.length ?? 0) + (run.records.get('tests')?.length ?? 0);
+    // Insights: every project in scope (the projects whose pipelines were listed), every workflow name it listed, every organization.
+    expect(listedFor('pipelines').size).toBeGreaterThan(0);
+    for (const slug of listedFor('pipelines')) for (const route of ['insights_workflows', 'flaky_tests']) expect({ route, slug, asked: listedFor(route).has(slug) }).toEqual({ route, slug, asked: true });
+    for (const workflow of run.records.get('insights_workflows') ?? []) {
+      const key = `${String(workflow.project_slug)}/${String(workflow.name)}`;
+      for (const route of ['insights_jobs', 'insights_workflow_runs']) expect({ route, key, asked: listedFor(route).has(key) }).toEqual({ route, key, asked: true });
+    }
+    for (const slug of (run.records.get('collaborations') ?? []).map((org) => String(org.slug))) expect(listedFor('insights_org_summary').has(slug)).toBe(true);
+    exercised.insights += ['insights_jobs', 'insights_workflow_runs', 'flaky_tests', 'insights_org_summary'].reduce((sum, stream) => sum + (run.records.get(stream)?.length ?? 0), 0);
     // Triggers: asked for exactly the definitions whose provider supports them.
     const supported = ids('pipeline_definition').filter((id) => ['github_app', 'bitbucket_dc'].includes(String(answers.definitionProviders.get(id))));
     expect([...listedFor('trigger')].sort()).toEqual([...new Set(supported)].sort());
@@ -103,9 +115,9 @@ describe('reads of answers generated from the OpenAPI spec', () => {
     const answers = specApi(seed, spec);
     api.server.use(...answers.handlers);
     const config = { api_token: TEST_TOKEN, api_url: TEST_API, start_date: '2000-01-01', requests_per_minute: 100_000 };
-    const first = await runRead({ config, streams: allStreams('incremental') });
+    const first = await runRead({ config, streams: allStreams('incremental') }, AT_SERVER_NOW);
     expect(first.exitCode).toBe(0);
-    const second = await runRead({ config, streams: allStreams('incremental'), state: first.finalState });
+    const second = await runRead({ config, streams: allStreams('incremental'), state: first.finalState }, AT_SERVER_NOW);
     expect(second.errors).toEqual([]);
     expect(second.exitCode).toBe(0);
     for (const [stream, records] of second.records) {
@@ -120,6 +132,7 @@ describe('reads of answers generated from the OpenAPI spec', () => {
     expect(exercised.records).toBeGreaterThan(SEEDS.length * 10);
     expect(exercised.keyless).toBeGreaterThan(0);
     expect(exercised.jobLevel).toBeGreaterThan(0);
+    expect(exercised.insights).toBeGreaterThan(0);
     expect(exercised.withoutUpdatedAt).toBeGreaterThan(0);
     expect(exercised.secrets).toBeGreaterThan(0);
     expect(exercised.unsupportedDefinitions).toBeGreaterThan(0);

@@ -12,10 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { STREAMS } from '../../src/streams/streams.js';
 import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
 import { nodeBinary } from '../../tools/acceptance/connector-process.js';
-import { allStreams, LISTED_STREAMS, catalogOf, dedupe, fakeConfig, parseRun, writeJson, type RunResult } from '../support/connector.js';
+import { CORE_STREAMS, coreStreams, catalogOf, dedupe, fakeConfig, parseRun, writeJson, type RunResult } from '../support/connector.js';
 
-/** The streams a read lists (the usage export has its own suite: test/read/usage.test.ts). */
-const STREAM_NAMES = LISTED_STREAMS;
+/**
+ * The streams read here: those a read lists but the Insights snapshots, whose keys hold the
+ * sync's time (this built connector's own clock). The usage export has its own suite
+ * (test/read/usage.test.ts), Insights too (test/read/insights.test.ts).
+ */
+const STREAM_NAMES = CORE_STREAMS;
 import { lastStates, runCli } from './harness.js';
 
 const START = '2026-08-01T00:00:00Z';
@@ -69,7 +73,7 @@ describe('SIGTERM during a read', () => {
     fake = await startFakeCircleCi({ world, faults: { latency: { fixedMs: LATENCY_MS } } });
     slugs = world.projects.map((project) => project.slug);
     const config = writeJson(fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START, max_concurrency: maxConcurrency }));
-    const catalog = writeJson(catalogOf(allStreams()));
+    const catalog = writeJson(catalogOf(coreStreams()));
     first = await readAndCancel(fake, ['read', '--config', config, '--catalog', catalog], 40);
     fake.faults.set({});
     const cli = await runCli(['read', '--config', config, '--catalog', catalog, '--state', writeJson(lastStates(first.run))], { timeoutMs: 120_000 });

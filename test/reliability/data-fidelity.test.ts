@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import type { StreamName } from '../../src/streams/schemas/index.js';
 import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
-import { allStreams, fakeConfig, runRead, type RunResult } from '../support/connector.js';
+import { coreStreams, fakeConfig, runRead, type RunResult } from '../support/connector.js';
 import { assertCleanRun, describeDiff, destinationOf, diffTables, formatTable, truthTables, type StreamDiff, type Tables } from './harness.js';
 
 const START = '2026-08-01T00:00:00Z';
@@ -177,7 +177,7 @@ beforeAll(async () => {
   for (const step of STEPS) {
     step.change(world, syncs);
     const config = fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START, workflow_lookback_hours: LOOKBACK_HOURS });
-    const run = await runRead({ config, streams: allStreams(), ...(state !== undefined ? { state } : {}) });
+    const run = await runRead({ config, streams: coreStreams(), ...(state !== undefined ? { state } : {}) });
     const destination = destinationOf(...syncs.map((s) => s.run), run);
     const truth = withoutRunningReruns(truthTables(world, slugs, START), state === undefined ? undefined : syncs[syncs.length - 1]!.run);
     syncs.push({ step, slugs: [...slugs], run, truth, diffs: diffTables(truth, destination) });

@@ -16,7 +16,7 @@ import { parseState } from '../../src/read/state-input.js';
 import { DEFAULT_MAX_RETRY_AFTER_MS, TRANSIENT_MAX_ATTEMPTS } from '../../src/http/retry-policy.js';
 import type { StreamName } from '../../src/streams/schemas/index.js';
 import { createFaults, createWorld, startFakeCircleCi, type FaultOptions, type StatsSnapshot, type World } from '../../tools/fake-circleci/index.js';
-import { allStreams, catalogOf, fakeConfig, runRead, type RunResult } from '../support/connector.js';
+import { catalogOf, coreStreams, fakeConfig, runRead, type RunResult } from '../support/connector.js';
 import { assertNoSecret } from '../support/secrets.js';
 import {
   assertCleanRun,
@@ -42,7 +42,7 @@ const RUN_BOUND_MS = 45_000;
 const REQUEST_TIMEOUT_MS = 750;
 /** The short timeout, and checkpoints every few records so an interrupted project walk leaves resume markers behind. */
 const RUN_OPTIONS = { requestTimeoutMs: REQUEST_TIMEOUT_MS, checkpointRecords: 5 };
-const STREAMS = allStreams();
+const STREAMS = coreStreams();
 
 type Kind = 'transient' | 'beyond' | 'partial';
 

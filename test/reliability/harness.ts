@@ -11,7 +11,7 @@ import type { StreamName } from '../../src/streams/schemas/index.js';
 import { STREAMS } from '../../src/streams/streams.js';
 import { connectorEntryPoint, nodeBinary, spawnCollect, type ProcessResult } from '../../tools/acceptance/connector-process.js';
 import { fakeCircleCiHandlers, type World } from '../../tools/fake-circleci/index.js';
-import { dedupe, LISTED_STREAMS, primaryKeyOf, type RunResult } from '../support/connector.js';
+import { CORE_STREAMS, dedupe, primaryKeyOf, type RunResult } from '../support/connector.js';
 import { TEST_API, type MockApi } from '../support/http.js';
 import { REPO_ROOT, assertProtocolLines, type Message } from '../support/protocol.js';
 import { assertNoSecret } from '../support/secrets.js';
@@ -22,7 +22,7 @@ export type Tables = Map<StreamName, Table>;
 /** What the destination should hold: the world's truth per stream, keyed by primary key. */
 export function truthTables(world: World, projectSlugs: readonly string[], startDate: string): Tables {
   const tables: Tables = new Map();
-  for (const stream of LISTED_STREAMS) {
+  for (const stream of CORE_STREAMS) {
     tables.set(stream, dedupe(stream, world.truth(stream, { projectSlugs, startDate }) as Array<Record<string, unknown>>));
   }
   return tables;
@@ -32,7 +32,7 @@ export function truthTables(world: World, projectSlugs: readonly string[], start
 export function destinationOf(...runs: Array<Pick<RunResult, 'records'>>): Tables {
   const tables: Tables = new Map();
   // Full-refresh streams overwrite the destination (catalogOf: destination_sync_mode overwrite): the last run counts.
-  for (const stream of LISTED_STREAMS) tables.set(stream, dedupe(stream, ...(STREAMS[stream].cursor ? runs : runs.slice(-1)).map((run) => run.records.get(stream))));
+  for (const stream of CORE_STREAMS) tables.set(stream, dedupe(stream, ...(STREAMS[stream].cursor ? runs : runs.slice(-1)).map((run) => run.records.get(stream))));
   return tables;
 }
 
@@ -55,7 +55,7 @@ function diffStream(truth: Table, destination: Table): StreamDiff {
 /** Per-stream differences, only for streams that differ. */
 export function diffTables(truth: Tables, destination: Tables): Map<StreamName, StreamDiff> {
   const out = new Map<StreamName, StreamDiff>();
-  for (const stream of LISTED_STREAMS) {
+  for (const stream of CORE_STREAMS) {
     const diff = diffStream(truth.get(stream) ?? new Map(), destination.get(stream) ?? new Map());
     if (diff.lost.length + diff.unexpected.length + diff.stale.length > 0) out.set(stream, diff);
   }
@@ -76,7 +76,7 @@ export function countLost(diffs: Map<StreamName, StreamDiff>): number {
 /** Records emitted more than once within one run (same stream, same primary key). */
 export function duplicatesWithin(run: Pick<RunResult, 'records'>): number {
   let duplicates = 0;
-  for (const stream of LISTED_STREAMS) {
+  for (const stream of CORE_STREAMS) {
     const records = run.records.get(stream) ?? [];
     duplicates += records.length - new Set(records.map((record) => primaryKeyOf(stream, record))).size;
   }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
 import { STREAM_GRAPH, STREAMS } from '../../src/streams/streams.js';
 import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
-import { allStreams, catalogOf, fakeConfig, parseRun, primaryKeyOf, writeJson, type RunResult } from '../support/connector.js';
+import { CORE_STREAMS, catalogOf, coreStreams, fakeConfig, parseRun, primaryKeyOf, writeJson, type RunResult } from '../support/connector.js';
 import { assertCleanOutput, describeDiff, destinationOf, diffTables, formatTable, lastStates, runCli, seededRandom, truthTables } from './harness.js';
 
 const START = '2026-06-01T00:00:00Z';
@@ -24,7 +24,7 @@ const MAX_RUNS_PER_CAMPAIGN = 40;
 const MIN_KILLS = 20;
 const CHECKPOINT_RECORDS = 20;
 /** Streams whose STATE lets a restart skip what was done: their re-emissions are the ones bounded. */
-const RESUMABLE = STREAM_NAMES.filter((name) => STREAMS[name].cursor !== undefined);
+const RESUMABLE = CORE_STREAMS.filter((name) => STREAMS[name].cursor !== undefined);
 /** Streams walked per configured project (pipelines and everything below them). */
 const HISTORY: readonly StreamName[] = STREAM_NAMES.filter((name) => STREAM_GRAPH.inHistory(name));
 /** Streams below workflows, whose records carry their workflow's id. */
@@ -103,7 +103,7 @@ beforeAll(async () => {
   fake = await startFakeCircleCi({ world, faults: { latency: { fixedMs: 2 } } });
   slugs = world.projectSlugs();
   configPath = writeJson(fakeConfig(world, fake.url, { project_slugs: slugs, start_date: START }));
-  catalogPath = writeJson(catalogOf(allStreams()));
+  catalogPath = writeJson(catalogOf(coreStreams()));
   // Campaigns are independent (each restarts only from its own states): run them side by side.
   campaigns.push(...(await Promise.all(CAMPAIGN_SEEDS.map((seed) => runCampaign(seed, KILLS_PER_CAMPAIGN)))));
   const killsSoFar = () => campaigns.flatMap((c) => c.restarts).filter((r) => r.killed).length;

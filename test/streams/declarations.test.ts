@@ -16,6 +16,12 @@ describe('stream declarations', () => {
     expect(declarationProblems(STREAMS)).toEqual([]);
   });
 
+  it('the project history and the per-project Insights roots list under the same projects (one scope)', () => {
+    const perProject = STREAM_NAMES.filter((name) => STREAMS[name].under !== undefined);
+    expect(perProject.sort()).toEqual(['flaky_tests', 'insights_workflows', 'pipelines']);
+    for (const name of perProject) expect([name, STREAMS[name].under === STREAMS.pipelines.under]).toEqual([name, true]);
+  });
+
   it('every stream reaches a root, and each newest-first history has exactly one root', () => {
     for (const name of STREAM_NAMES) expect(STREAM_GRAPH.get(STREAM_GRAPH.root(name)).parent).toBeNull();
     const histories = STREAM_GRAPH.roots().filter((root) => STREAM_GRAPH.get(root).newestFirst);

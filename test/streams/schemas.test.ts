@@ -381,6 +381,100 @@ const LIVE_LIKE_RECORDS: Record<GeneratedStreamName, JsonRecord[]> = {
       project_slug: 'gh/acme/api',
     },
   ],
+  insights_workflows: [
+    {
+      name: 'build-and-test',
+      metrics: {
+        total_runs: 12,
+        successful_runs: 10,
+        mttr: null,
+        total_credits_used: 3400,
+        failed_runs: 2,
+        success_rate: 0.8333,
+        duration_metrics: { min: 60, mean: 190, median: 180, p95: 300, max: 310, standard_deviation: 55.1 },
+        total_recoveries: 1,
+        throughput: 0.1333,
+      },
+      window_start: '2025-08-01T10:00:00.000Z',
+      window_end: '2025-10-17T08:29:58.120Z',
+      project_id: '9a5c9c64-2b0e-4d2e-9a51-6f2c5f8e1a11',
+      project_slug: 'gh/CircleCI-Public/api-preview-docs',
+      _reporting_window: 'last-90-days',
+      _synced_at: '2025-10-18T00:00:00.000Z',
+    },
+  ],
+  insights_jobs: [
+    {
+      name: 'test',
+      metrics: {
+        total_runs: 12,
+        failed_runs: 2,
+        successful_runs: 10,
+        duration_metrics: { min: 30, mean: 90, median: 80, p95: 150, max: 160, standard_deviation: 20 },
+        success_rate: 0.8333,
+        total_credits_used: 1200,
+        throughput: 0.1333,
+      },
+      window_start: '2025-08-01T10:00:00.000Z',
+      window_end: '2025-10-17T08:29:58.120Z',
+      project_slug: 'gh/CircleCI-Public/api-preview-docs',
+      workflow_name: 'build-and-test',
+      _reporting_window: 'last-90-days',
+      _synced_at: '2025-10-18T00:00:00.000Z',
+    },
+  ],
+  insights_workflow_runs: [
+    {
+      id: 'fda08377-fe7e-46b1-8992-3a7aaecac9c3',
+      branch: 'main',
+      duration: 192,
+      created_at: '2025-10-17T08:29:58.120Z',
+      stopped_at: '2025-10-17T08:33:10.004Z',
+      credits_used: 40,
+      status: 'success',
+      is_approval: false,
+      project_slug: 'gh/CircleCI-Public/api-preview-docs',
+      workflow_name: 'build-and-test',
+    },
+  ],
+  flaky_tests: [
+    {
+      'time-wasted': 12,
+      'workflow-created-at': '2025-10-17T08:29:58.120Z',
+      'workflow-id': 'fda08377-fe7e-46b1-8992-3a7aaecac9c3',
+      classname: null,
+      'pipeline-number': 25,
+      'workflow-name': 'build-and-test',
+      'test-name': 'renders the page',
+      'job-name': 'test',
+      'job-number': 1204,
+      'times-flaked': 2,
+      source: 'jest',
+      file: null,
+      project_slug: 'gh/CircleCI-Public/api-preview-docs',
+      _flake_key: 'fda08377-fe7e-46b1-8992-3a7aaecac9c3::1204::jest::::::renders the page',
+      _synced_at: '2025-10-18T00:00:00.000Z',
+    },
+  ],
+  insights_org_summary: [
+    {
+      org_data: {
+        metrics: { total_runs: 40, total_duration_secs: 9000, total_credits_used: 5000, success_rate: 0.9, throughput: 0.4444 },
+        trends: { total_runs: 0.1, total_duration_secs: -0.05, total_credits_used: 0, success_rate: 0.01, throughput: 0.1 },
+      },
+      org_project_data: [
+        {
+          project_name: 'api-preview-docs',
+          metrics: { total_credits_used: 5000, total_duration_secs: 9000, total_runs: 40, success_rate: 0.9 },
+          trends: { total_credits_used: 0, total_duration_secs: -0.05, total_runs: 0.1, success_rate: 0.01 },
+        },
+      ],
+      all_projects: ['api-preview-docs'],
+      organization_id: 'ec6887ec-7d44-4b31-b468-7e552408ee32',
+      _reporting_window: 'last-90-days',
+      _synced_at: '2025-10-18T00:00:00.000Z',
+    },
+  ],
 };
 
 // ---------------------------------------------------------------------------------
@@ -528,7 +622,7 @@ describe('cursor fields', () => {
     );
     // deploy: the spec requires no field of an environment; pipelines: updated_at is optional but created_at is required;
     // jobs, job_details, tests: the cursor is injected.
-    expect(cursors).toEqual({ deploy: false, job_details: true, jobs: true, pipelines: true, schedule: true, tests: true, workflows: true });
+    expect(cursors).toEqual({ deploy: false, insights_workflow_runs: true, job_details: true, jobs: true, pipelines: true, schedule: true, tests: true, workflows: true });
     expect(streamSchemas.deploy.properties?.['updated_at']?.type).toEqual(['string', 'null']);
     expect(streamSchemas.deploy.required).not.toContain('updated_at');
     expect(validate('deploy', { id: 'e1', organization_id: 'o1' })).toEqual([]);

@@ -6,6 +6,7 @@ import type { Command } from '../../src/cli/args.js';
 import { dispatch } from '../../src/commands/dispatch.js';
 import { Emitter } from '../../src/protocol/emitter.js';
 import type { RunOptions } from '../../src/run-options.js';
+import { INSIGHTS_STREAMS } from '../../src/streams/insights.js';
 import type { StreamName } from '../../src/streams/schemas/index.js';
 import { STREAMS } from '../../src/streams/streams.js';
 
@@ -69,6 +70,17 @@ export function allStreams(
 
 /** The streams allStreams() selects by default: every stream but those read through an export. */
 export const LISTED_STREAMS: readonly StreamName[] = (Object.keys(STREAMS) as StreamName[]).filter((name) => !STREAMS[name].asyncExport);
+
+/**
+ * The listed streams but the Insights ones: what the tree and history suites (resume,
+ * faults, fidelity, kill and resume) exercise. Insights snapshots carry the sync's time and
+ * are compared with the truth in test/read/insights.test.ts, full-refresh and incremental.
+ */
+export const CORE_STREAMS: readonly StreamName[] = LISTED_STREAMS.filter((name) => !Object.hasOwn(INSIGHTS_STREAMS, name));
+
+export function coreStreams(mode: 'full_refresh' | 'incremental' = 'incremental'): Partial<Record<StreamName, 'full_refresh' | 'incremental'>> {
+  return Object.fromEntries(Object.entries(allStreams(mode)).filter(([name]) => CORE_STREAMS.includes(name as StreamName)));
+}
 
 export function parseRun(text: string, exitCode: number): RunResult {
   const lines = text.split('\n').filter((line) => line !== '');

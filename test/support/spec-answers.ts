@@ -14,6 +14,7 @@ import { HttpResponse, http, type HttpHandler } from 'msw';
 
 import type { StreamName } from '../../src/streams/schemas/index.js';
 import { loadSpec, type OpenApiDocument, type OpenApiSchema } from '../../tools/schemas/derive-stream-schemas.js';
+import { flakeKeys } from '../../tools/fake-circleci/insights-truth.js';
 import { TEST_API } from './http.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -51,9 +52,20 @@ export interface GeneratorOdds {
 
 export const DEFAULT_ODDS: GeneratorOdds = { nullable: 0.2, omitOptional: 0.35, unknownEnum: 0.15, extraField: 0.3 };
 
+/**
+ * The answers' clock: every answer carries it as its Date header (CircleCI's now, what
+ * Insights counts its 90 days from). A read over these answers runs with it as its own
+ * clock too (RunOptions.clock), so the snapshots' `_synced_at`, part of their keys, is known.
+ */
+export const SERVER_NOW = Date.UTC(2026, 0, 1);
+/** The `_synced_at` of a read run with SERVER_NOW as its clock. */
+const SYNCED_AT = new Date(SERVER_NOW).toISOString();
+/** The reporting window the connector asks Insights for. */
+const WINDOW = 'last-90-days';
+
 /** Dates fall in this range, so a start date before it reads them all. */
 const EARLIEST = Date.UTC(2001, 0, 1);
-const LATEST = Date.UTC(2026, 0, 1);
+const LATEST = SERVER_NOW;
 
 /** Generates values that the spec's schemas accept (plus the allowed surprises above). */
 export class SpecGenerator {
@@ -226,7 +238,17 @@ const PATHS = {
   project_checkout_keys: '/project/{project-slug}/checkout-key',
   context_env_vars: '/context/{context_id}/environment-variable',
   webhooks: '/webhook',
+  insights_workflows: '/insights/{project-slug}/workflows',
+  insights_jobs: '/insights/{project-slug}/workflows/{workflow-name}/jobs',
+  insights_workflow_runs: '/insights/{project-slug}/workflows/{workflow-name}',
+  flaky_tests: '/insights/{project-slug}/flaky-tests',
+  insights_org_summary: '/insights/{org-slug}/summary',
 } as const;
+
+/** An answer as CircleCI sends it: JSON, with the server's Date. */
+function json(body: Json, init: { status?: number } = {}): Response {
+  return HttpResponse.json(body, { ...init, headers: { Date: new Date(SERVER_NOW).toUTCString() } });
+}
 
 /**
  * msw handlers answering from the spec's schemas with `seed`. Each listing's pages are
@@ -244,6 +266,11 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
   const projectId = new Map<string, Json>();
   /** Project id → organization_id, from the project details served. */
   const projectOrg = new Map<string, Json>();
+  /** Organization slug → the ids of the collaborations with that slug (the summary's records carry the id). */
+  const orgIds = new Map<string, Json[]>();
+  /** Single-answer listings already counted (each is counted the first time it is served). */
+  const counted = new Set<string>();
+  const firstTime = (key: string) => !counted.has(key) && Boolean(counted.add(key));
   let emptyWithToken = 0;
   const pages = new Map<string, Array<{ items: JsonObject[]; next: string | null | undefined }>>();
 
@@ -289,7 +316,7 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
     const token = new URL(request.url).searchParams.get('page-token');
     const index = token === null ? 0 : Number(token.slice(token.lastIndexOf('#') + 1));
     const current = book[index];
-    if (current === undefined || (token !== null && token !== `${listingKey}#${index}`)) return HttpResponse.json({ message: 'bad page token' }, { status: 404 });
+    if (current === undefined || (token !== null && token !== `${listingKey}#${index}`)) return json({ message: 'bad page token' }, { status: 404 });
     if (!(current as { counted?: boolean }).counted) {
       (current as { counted?: boolean }).counted = true;
       for (const item of current.items) count(item);
@@ -297,7 +324,7 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
     }
     const body: JsonObject = { items: current.items };
     if (current.next !== undefined) body.next_page_token = current.next;
-    return HttpResponse.json(body);
+    return json(body);
   }
 
   const api = (path: string) => `${TEST_API}/api/v2${path}`;
@@ -308,9 +335,14 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
       const gen = generator('collaborations');
       const schema = gen.listItemSchema(PATHS.collaborations);
       const items = Array.from({ length: 1 + ((gen.value({ type: 'integer' }) as number) % 3) }, () => gen.value(schema) as JsonObject);
-      if (!listed.has('collaborations')) for (const item of items) record('collaborations', [item.id]);
+      if (!listed.has('collaborations')) {
+        for (const item of items) {
+          record('collaborations', [item.id]);
+          orgIds.set(String(item.slug), [...(orgIds.get(String(item.slug)) ?? []), item.id ?? null]);
+        }
+      }
       note('collaborations', 'me');
-      return HttpResponse.json(items);
+      return json(items);
     }),
     http.get(api('/context'), ({ request }) => {
       const org = new URL(request.url).searchParams.get('owner-id') ?? '';
@@ -334,7 +366,7 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
       const gen = generator(`private:${org}`);
       const count = (gen.value({ type: 'integer' }) as number) % 4;
       const items = Array.from({ length: count }, (_, i) => ({ id: gen.uuid(), name: `repo-${i}`, slug: `gh/org-${hash(org) % 1000}/repo-${i}` }));
-      return HttpResponse.json({ items, next_page_token: null });
+      return json({ items, next_page_token: null });
     }),
     http.get(api('/project/:vcs/:org/:repo'), ({ params }) => {
       const slug = slugOf(params);
@@ -347,7 +379,7 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
         projectId.set(slug, detail.id ?? null);
       }
       note('project', slug);
-      return HttpResponse.json(detail);
+      return json(detail);
     }),
     http.get(api('/projects/:project/pipeline-definitions'), ({ request, params }) => {
       const project = String(params.project);
@@ -401,7 +433,7 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
       const workflow = String(params.workflow);
       note('workflow', workflow);
       const gen = generator(`workflow:${workflow}`);
-      return HttpResponse.json({ ...(gen.value(gen.responseSchema('/workflow/{id}')) as JsonObject), id: workflow });
+      return json({ ...(gen.value(gen.responseSchema('/workflow/{id}')) as JsonObject), id: workflow });
     }),
     http.get(api('/workflow/:workflow/job'), ({ request, params }) => {
       const workflow = String(params.workflow);
@@ -420,7 +452,7 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
       const job = jobRef(slugOf(params), params.number);
       note('job_details', job);
       const gen = generator(`job:${job}`);
-      return HttpResponse.json(gen.value(gen.responseSchema(PATHS.job_details)) as JsonObject);
+      return json(gen.value(gen.responseSchema(PATHS.job_details)) as JsonObject);
     }),
     // Test results: keyed by the connector (_job_id, _test_key), so the test compares them with testsOf.
     http.get(api('/project/:vcs/:org/:repo/:number/tests'), ({ request, params }) => {
@@ -490,17 +522,62 @@ export function specApi(seed: number, spec: OpenApiDocument = loadSpec(), odds: 
         },
       );
     }),
-    // Insights, asked by incremental syncs for finished runs of older pipelines (reruns): the workflow
-    // names of a project, then each name's recent runs, whose new ids are then read by id.
+    // Insights: the streams' own listings, and what incremental syncs ask for finished runs of older
+    // pipelines (reruns): the workflow names of a project, then each name's recent runs.
     http.get(api('/insights/:vcs/:org/:repo/workflows'), ({ request, params }) => {
       const slug = slugOf(params);
       note('insights_workflows', slug);
-      return page(request, `insights_workflows:${slug}`, '/insights/{project-slug}/workflows', () => undefined);
+      // A summary per workflow: the endpoint aggregates a project's runs by workflow name, so no name comes twice.
+      const names = new Set<string>();
+      return page(
+        request,
+        `insights_workflows:${slug}`,
+        PATHS.insights_workflows,
+        (item) => record('insights_workflows', [slug, item.name, WINDOW, SYNCED_AT]),
+        (item) => {
+          let name = String(item.name);
+          while (names.has(name)) name += '-again';
+          names.add(name);
+          return { ...item, name };
+        },
+      );
     }),
     http.get(api('/insights/:vcs/:org/:repo/workflows/:name'), ({ request, params }) => {
       const key = `${slugOf(params)}/${String(params.name)}`;
       note('insights_workflow_runs', key);
-      return page(request, `insights_runs:${key}`, '/insights/{project-slug}/workflows/{workflow-name}', () => undefined);
+      // The spec: runs "that started at or after" start-date, going back at most 90 days.
+      const start = new URL(request.url).searchParams.get('start-date');
+      const from = start === null ? SERVER_NOW - 90 * 86_400_000 : Date.parse(start);
+      return page(
+        request,
+        `insights_runs:${key}:${start ?? ''}`,
+        PATHS.insights_workflow_runs,
+        (item) => record('insights_workflow_runs', [item.id]),
+        (item, gen) => ({ ...item, created_at: new Date(from + Math.floor((gen.value({ type: 'integer' }) as number) / 5000 * (SERVER_NOW - from))).toISOString() }),
+      );
+    }),
+    http.get(api('/insights/:vcs/:org/:repo/workflows/:name/jobs'), ({ request, params }) => {
+      const slug = slugOf(params);
+      const name = String(params.name);
+      note('insights_jobs', `${slug}/${name}`);
+      return page(request, `insights_jobs:${slug}/${name}`, PATHS.insights_jobs, (item) => record('insights_jobs', [slug, name, item.name, WINDOW, SYNCED_AT]));
+    }),
+    http.get(api('/insights/:vcs/:org/:repo/flaky-tests'), ({ params }) => {
+      const slug = slugOf(params);
+      note('flaky_tests', slug);
+      const gen = generator(`flaky_tests:${slug}`);
+      const body = gen.value(gen.responseSchema(PATHS.flaky_tests)) as JsonObject;
+      if (firstTime(`flaky_tests:${slug}`)) for (const key of flakeKeys(body['flaky-tests'] as JsonObject[])) record('flaky_tests', [slug, key, SYNCED_AT]);
+      return json(body);
+    }),
+    // An organization slug has one or two segments (`gh/acme`); a project route has more.
+    http.get(new RegExp(`^${TEST_API}/api/v2/insights/([^/?]+(?:/[^/?]+)?)/summary(?:\\?|$)`), ({ request }) => {
+      const raw = new URL(request.url).pathname.replace(/^\/api\/v2\/insights\//, '').replace(/\/summary$/, '');
+      const slug = raw.split('/').map(decodeURIComponent).join('/');
+      note('insights_org_summary', slug);
+      const gen = generator(`summary:${slug}`);
+      if (firstTime(`summary:${slug}`)) for (const id of orgIds.get(slug) ?? []) record('insights_org_summary', [id, WINDOW, SYNCED_AT]);
+      return json(gen.value(gen.responseSchema(PATHS.insights_org_summary)) as JsonObject);
     }),
   ];
   const testsOf = (job: string) => listing(`tests:${job}`, PATHS.tests).flatMap((one) => one.items);

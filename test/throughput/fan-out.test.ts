@@ -11,7 +11,7 @@ import { Emitter } from '../../src/protocol/emitter.js';
 import { createWorld, startFakeCircleCi, type FaultOptions, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
 import type { RequestLogEntry } from '../../tools/fake-circleci/dispatch.js';
 import { worldFigures } from '../../tools/bench/world-figures.js';
-import { allStreams, dedupe, fakeConfig, LISTED_STREAMS, parseRun, readCommand, runRead, type RunResult } from '../support/connector.js';
+import { CORE_STREAMS, coreStreams, dedupe, fakeConfig, parseRun, readCommand, runRead, type RunResult } from '../support/connector.js';
 
 const START = '2025-01-01T00:00:00Z';
 
@@ -37,7 +37,7 @@ function configFor(world: World, url: string, extra: Record<string, unknown> = {
 function expectComplete(run: RunResult, world: World): void {
   expect(run.errors).toEqual([]);
   expect(run.exitCode).toBe(0);
-  for (const stream of LISTED_STREAMS) {
+  for (const stream of CORE_STREAMS) {
     const emitted = run.records.get(stream) ?? [];
     const truth = world.truth(stream, { projectSlugs: world.projectSlugs(), startDate: START }) as Array<Record<string, unknown>>;
     expect(dedupe(stream, emitted).size).toBe(emitted.length);
@@ -50,7 +50,7 @@ describe('a latency-bound sync', () => {
   it('keeps max_concurrency requests in flight at the server and never more, walking the projects at once', async () => {
     const world = createWorld({ preset: 'small', seed: 3 });
     const { fake, log } = await startLogged(world, { latency: { fixedMs: 250 } });
-    const run = await runRead({ config: configFor(world, fake.url, { max_concurrency: 6 }), streams: allStreams() });
+    const run = await runRead({ config: configFor(world, fake.url, { max_concurrency: 6 }), streams: coreStreams() });
     expectComplete(run, world);
     expect(fake.stats.peakInFlight).toBe(6);
     // Every project's first pipeline page is answered before any project's second one.
@@ -63,7 +63,7 @@ describe('a latency-bound sync', () => {
   it('makes exactly the requests the world needs, none of them twice', async () => {
     const world = createWorld({ preset: 'small', seed: 4, pipelinesPerProject: 40 });
     const { fake, log } = await startLogged(world, { latency: { fixedMs: 2 } });
-    const run = await runRead({ config: configFor(world, fake.url, { max_concurrency: 16 }), streams: allStreams() });
+    const run = await runRead({ config: configFor(world, fake.url, { max_concurrency: 16 }), streams: coreStreams() });
     expectComplete(run, world);
     const perUrl = new Map<string, number>();
     for (const entry of log) perUrl.set(entry.path, (perUrl.get(entry.path) ?? 0) + 1);
@@ -80,7 +80,7 @@ describe('a rate-limited server, its limit unknown to the connector (default con
     const world = createWorld({ preset: 'small', seed: 5, pipelinesPerProject: 4 });
     // 40 requests per second: below what the connector climbs to at 5 ms a request.
     const { fake } = await startLogged(world, { latency: { fixedMs: 5 }, rateLimit: { requestsPerMinute: 40, windowMs: 1_000 } });
-    const run = await runRead({ config: configFor(world, fake.url, { requests_per_minute: undefined }), streams: allStreams() });
+    const run = await runRead({ config: configFor(world, fake.url, { requests_per_minute: undefined }), streams: coreStreams() });
     expectComplete(run, world);
     expect(fake.stats.total).toBeGreaterThan(100);
     expect(fake.stats.rateLimited).toBeLessThanOrEqual(Math.ceil(0.02 * fake.stats.total));
@@ -90,7 +90,7 @@ describe('a rate-limited server, its limit unknown to the connector (default con
     const world = createWorld({ preset: 'small', seed: 6, pipelinesPerProject: 4 });
     // 100 requests per 5 s window, refused with nothing but the status: the first burst meets it on any machine.
     const { fake } = await startLogged(world, { latency: { fixedMs: 5 }, rateLimit: { requestsPerMinute: 100, windowMs: 5_000, headers: false } });
-    const run = await runRead({ config: configFor(world, fake.url, { requests_per_minute: undefined }), streams: allStreams() });
+    const run = await runRead({ config: configFor(world, fake.url, { requests_per_minute: undefined }), streams: coreStreams() });
     expectComplete(run, world);
     expect(fake.stats.rateLimited).toBeGreaterThan(0);
     expect(fake.stats.rateLimited).toBeLessThanOrEqual(Math.ceil(0.05 * fake.stats.total));
@@ -141,7 +141,7 @@ describe('backpressure from stdout', () => {
     const maxConcurrency = 4;
     let requestsAtBlock = 0;
     const stdout = new GatedStdout(1_500, () => (requestsAtBlock = fake.stats.total));
-    const finished = dispatch(readCommand({ config: configFor(world, fake.url, { max_concurrency: maxConcurrency }), streams: allStreams() }), new Emitter(stdout));
+    const finished = dispatch(readCommand({ config: configFor(world, fake.url, { max_concurrency: maxConcurrency }), streams: coreStreams() }), new Emitter(stdout));
     // Wait until no request has been made for a while (the sync is stalled on stdout).
     let seen = -1;
     while (stdout.blockedAt === undefined || fake.stats.total !== seen || fake.stats.inFlight > 0) {

@@ -202,6 +202,11 @@ describe('discover', () => {
     project_checkout_keys: { pk: ['project_id', 'fingerprint'], modes: ['full_refresh'] },
     context_env_vars: { pk: ['context_id', 'variable'], modes: ['full_refresh'] },
     webhooks: { pk: ['id'], modes: ['full_refresh'] },
+    insights_workflows: { pk: ['project_slug', 'name', '_reporting_window', '_synced_at'], modes: ['full_refresh'] },
+    insights_jobs: { pk: ['project_slug', 'workflow_name', 'name', '_reporting_window', '_synced_at'], modes: ['full_refresh'] },
+    insights_workflow_runs: { pk: ['id'], modes: ['full_refresh', 'incremental'], cursor: 'created_at' },
+    flaky_tests: { pk: ['project_slug', '_flake_key', '_synced_at'], modes: ['full_refresh'] },
+    insights_org_summary: { pk: ['organization_id', '_reporting_window', '_synced_at'], modes: ['full_refresh'] },
   };
 
   async function catalog(): Promise<Message[]> {

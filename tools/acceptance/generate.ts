@@ -25,7 +25,8 @@ import { acceptanceWorld } from './fake-account.js';
 import { repoRoot } from '../repo-root.js';
 import { parseLines, runBuiltConnector } from './connector-process.js';
 import { FAR_FUTURE } from './fake-account.js';
-import { renderIntegrationFiles, stateAt } from './integration-files.js';
+import { clockDependent, renderIntegrationFiles, stateAt } from './integration-files.js';
+import { workflowPartition } from '../../src/streams/insights.js';
 
 const write = (text: string): boolean => process.stdout.write(text);
 
@@ -66,7 +67,7 @@ async function generateForRealAccount(configPath: string, outDir: string, maxPer
       byStream.set(m.record.stream, list);
     }
     const lines: string[] = [];
-    for (const stream of catalog.streams) {
+    for (const stream of catalog.streams.filter((s) => !clockDependent(s.name))) {
       for (const record of (byStream.get(stream.name) ?? []).slice(0, maxPerStream)) {
         lines.push(JSON.stringify({ stream: record.stream, data: record.data, emitted_at: record.emitted_at }));
       }
@@ -76,6 +77,7 @@ async function generateForRealAccount(configPath: string, outDir: string, maxPer
         organizationIds: (byStream.get('collaborations') ?? []).map((r) => String(r.data.id)),
         allProjectSlugs: (byStream.get('project') ?? []).map((r) => String(r.data.slug)),
         configuredSlugs: config.project_slugs ?? [],
+        projectWorkflows: (byStream.get('insights_workflows') ?? []).map((r) => workflowPartition(String(r.data.project_slug), String(r.data.name))),
       },
       FAR_FUTURE,
     );

@@ -176,6 +176,10 @@ export class FakeCircleCiCore {
         const p = route === 'webhooks' ? this.world.projectById(url.searchParams.get('scope-id') ?? '') : this.world.projectBySlug(params.slug ?? '');
         if (p && this.faults.isForbiddenProject(p.slug)) return finish(json(403, errorBody(MESSAGES.forbidden), extra));
       }
+      if (route.startsWith('insights_') && route !== 'insights_org_summary') {
+        const project = this.world.projectBySlug(params.slug ?? '');
+        if (project && this.faults.isForbiddenInsightsProject(project.slug)) return finish(json(403, errorBody(MESSAGES.forbidden), extra));
+      }
       if (route === 'pipeline_workflows' && this.faults.isNotFoundId(params.pipelineId ?? '')) {
         return finish(json(404, errorBody('Pipeline not found'), extra));
       }

@@ -94,6 +94,8 @@ export interface FaultOptions {
    * token user may see the project but is not one of its admins).
    */
   forbiddenProjects?: readonly string[];
+  /** Project slugs whose Insights answer 403 (a plan without Insights). */
+  forbiddenInsightsProjects?: readonly string[];
   /** The personal token works for N requests, then answers 401 from then on. */
   revokeTokenAfter?: number;
   /** On this route, a page fetched with a page-token returns that same token as next. */
@@ -277,6 +279,10 @@ export class FaultController {
 
   isForbiddenProject(slug: string): boolean {
     return (this.opts.forbiddenProjects ?? []).some((x) => x.toLowerCase() === slug.toLowerCase());
+  }
+
+  isForbiddenInsightsProject(slug: string): boolean {
+    return (this.opts.forbiddenInsightsProjects ?? []).some((x) => x.toLowerCase() === slug.toLowerCase());
   }
 
   repeatTokenRoute(): string | undefined {

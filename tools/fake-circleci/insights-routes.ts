@@ -63,13 +63,21 @@ function dateParam(query: URLSearchParams, name: string): string | undefined | R
   return new Date(Date.parse(raw)).toISOString();
 }
 
-export function handleInsightsWorkflows(req: RouteRequest, world: World): RouteResponse {
+/** What a project's summary metrics are asked for: the project, the reporting window and the branches (or the error answer). */
+function summaryRequest(req: RouteRequest, world: World): { p: Project; window: ReportingWindow; branch: BranchScope } | RouteResponse {
   const p = project(req, world);
   if (isError(p)) return p;
   const window = reportingWindow(req.query);
   if (isError(window)) return window;
   const branch = branchScope(req.query, p);
   if (isError(branch)) return branch;
+  return { p, window, branch };
+}
+
+export function handleInsightsWorkflows(req: RouteRequest, world: World): RouteResponse {
+  const asked = summaryRequest(req, world);
+  if (isError(asked)) return asked;
+  const { p, window, branch } = asked;
   const items = insightsWorkflows(world, p, window, branch);
   const scope = `insights-workflows:${p.id}:${window}:${branch ?? '*'}`;
   return paginate(world, scope, req.query, items, (x) => x.name as string, world.options.pageSize);
@@ -112,12 +120,9 @@ export function handleWorkflowRuns(req: RouteRequest, world: World): RouteRespon
 }
 
 export function handleInsightsJobs(req: RouteRequest, world: World): RouteResponse {
-  const p = project(req, world);
-  if (isError(p)) return p;
-  const window = reportingWindow(req.query);
-  if (isError(window)) return window;
-  const branch = branchScope(req.query, p);
-  if (isError(branch)) return branch;
+  const asked = summaryRequest(req, world);
+  if (isError(asked)) return asked;
+  const { p, window, branch } = asked;
   const name = req.params.workflowName ?? '';
   const jobName = req.query.get('job-name') || undefined;
   const items = insightsJobs(world, p, name, window, branch, jobName);

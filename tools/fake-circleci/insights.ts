@@ -342,17 +342,25 @@ function recoveries(world: World, runs: Meta[]): number[] {
   return out;
 }
 
-function workflowSummaries(world: World, p: Project, window: ReportingWindow, branch: BranchScope, slow: boolean): JsonObject[] {
-  const byName = new Map<string, Meta[]>();
-  for (const m of windowRuns(world, p, window, slow)) {
-    if (!inScope(world, m, branch)) continue;
-    const list = byName.get(m.name);
-    if (list) list.push(m);
-    else byName.set(m.name, [m]);
+/** Items grouped by name, in order of name: one summary per name. */
+function byName<T extends { name: string }>(items: readonly T[]): Array<[string, T[]]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const list = groups.get(item.name);
+    if (list) list.push(item);
+    else groups.set(item.name, [item]);
   }
-  const days = REPORTING_WINDOWS[window];
-  return [...byName.keys()].sort().map((name) => {
-    const runs = byName.get(name) as Meta[];
+  return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+/** Runs per day over the window, to four decimals. */
+function throughput(runs: number, window: ReportingWindow): number {
+  return Math.round((runs / REPORTING_WINDOWS[window]) * 10000) / 10000;
+}
+
+function workflowSummaries(world: World, p: Project, window: ReportingWindow, branch: BranchScope, slow: boolean): JsonObject[] {
+  const runsInScope = windowRuns(world, p, window, slow).filter((m) => inScope(world, m, branch));
+  return byName(runsInScope).map(([name, runs]) => {
     const statuses = runs.map((m) => world.workflowStatus(m));
     const durations = runs.flatMap((m) => {
       const stopped = world.workflowStoppedMs(m);
@@ -371,7 +379,7 @@ function workflowSummaries(world: World, p: Project, window: ReportingWindow, br
         success_rate: rate(successful, runs.length),
         duration_metrics: durationMetrics(durations),
         total_recoveries: rec.length,
-        throughput: Math.round((runs.length / days) * 10000) / 10000,
+        throughput: throughput(runs.length, window),
       },
       ...isoRange(runs.map((m) => m.createdMs)),
       project_id: p.id,
@@ -397,20 +405,12 @@ function jobSummaries(
   jobName: string | undefined,
   slow: boolean,
 ): JsonObject[] {
-  const byName = new Map<string, JobRun[]>();
-  for (const m of windowRuns(world, p, window, slow)) {
-    if (m.name !== workflowName || !inScope(world, m, branch)) continue;
-    for (const j of jobRuns(world, m)) {
-      // job-name: the full name or a substring of it (the spec).
-      if (jobName !== undefined && !j.name.includes(jobName)) continue;
-      const list = byName.get(j.name);
-      if (list) list.push(j);
-      else byName.set(j.name, [j]);
-    }
-  }
-  const days = REPORTING_WINDOWS[window];
-  return [...byName.keys()].sort().map((name) => {
-    const runs = byName.get(name) as JobRun[];
+  const jobs = windowRuns(world, p, window, slow)
+    .filter((m) => m.name === workflowName && inScope(world, m, branch))
+    .flatMap((m) => jobRuns(world, m))
+    // job-name: the full name or a substring of it (the spec).
+    .filter((j) => jobName === undefined || j.name.includes(jobName));
+  return byName(jobs).map(([name, runs]) => {
     const successful = runs.filter((j) => j.status === 'success').length;
     return {
       name,
@@ -423,7 +423,7 @@ function jobSummaries(
         ),
         success_rate: rate(successful, runs.length),
         total_credits_used: runs.reduce((a, j) => a + j.credits, 0),
-        throughput: Math.round((runs.length / days) * 10000) / 10000,
+        throughput: throughput(runs.length, window),
       },
       ...isoRange(runs.map((j) => j.startedMs as number)),
     };

@@ -28,6 +28,7 @@ import {
   webhooksTruth,
   webhookUrlWithoutToken,
 } from './inventory.js';
+import { insightsTruth } from './insights-truth.js';
 
 // ---------------------------------------------------------------------------------------
 // Public record shapes (as the API sends them)
@@ -446,6 +447,8 @@ export interface TruthOptions {
   projectSlugs?: readonly string[];
   /** ISO date; incremental streams keep records at or after it. Default: epoch. */
   startDate?: string;
+  /** ISO; when the sync started (the snapshot streams' `_synced_at`). Default: the world's now. */
+  syncedAt?: string;
 }
 
 export interface PipelineRef {
@@ -1798,6 +1801,13 @@ export class World {
           const p = this.projectById(String((w.scope as JsonObject).id))!;
           if (chosen.has(p)) yield { ...w, url: webhookUrlWithoutToken(String(w.url)), project_slug: p.slug };
         }
+        return;
+      case 'insights_workflows':
+      case 'insights_jobs':
+      case 'insights_workflow_runs':
+      case 'flaky_tests':
+      case 'insights_org_summary':
+        yield* insightsTruth(this, stream, options, selected().map((p) => p.slug));
         return;
       default: {
         const never: never = stream;

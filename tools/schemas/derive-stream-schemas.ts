@@ -51,12 +51,14 @@ export const SCHEMAS_DIR = 'src/streams/schemas';
 // stream's endpoint, keys, cursor and added fields are written once.
 
 /** Where in the 200 response body a stream's records are. */
-export type RecordLocation = 'array-item' | 'items' | 'body';
+export type RecordLocation = 'array-item' | 'items' | 'body' | 'field';
 
 export interface StreamSource {
   /** OpenAPI path of the GET operation. */
   path: string;
   location: RecordLocation;
+  /** The body's field holding the records (location `field`). */
+  field?: string;
   /** Fields the connector adds to every record. */
   injected: Readonly<Record<string, AddedField>>;
   primaryKey: readonly string[];
@@ -67,13 +69,14 @@ export interface StreamSource {
   dropped: readonly string[];
 }
 
-const LOCATION: Readonly<Record<Endpoint['shape'], RecordLocation>> = { pages: 'items', array: 'array-item', single: 'body' };
+const LOCATION: Readonly<Record<Endpoint['shape'], RecordLocation>> = { pages: 'items', array: 'array-item', single: 'body', field: 'field' };
 
 export function streamSource(declaration: AnyStreamDeclaration): StreamSource {
   const cursorFallback = declaration.cursor === undefined ? undefined : declaration.sanitize?.fallbacks?.[declaration.cursor];
   return {
     path: declaration.endpoint.path,
     location: LOCATION[declaration.endpoint.shape],
+    ...(declaration.endpoint.field !== undefined ? { field: declaration.endpoint.field } : {}),
     injected: declaration.adds ?? {},
     primaryKey: declaration.primaryKey,
     dropped: declaration.sanitize?.drop ?? [],
@@ -203,6 +206,9 @@ export function sourceRecordSchema(spec: OpenApiDocument, stream: GeneratedStrea
       break;
     case 'items':
       record = resolved.properties?.['items']?.items;
+      break;
+    case 'field':
+      record = resolved.properties?.[source.field ?? '']?.items;
       break;
   }
   if (!record) throw new Error(`${stream}: GET ${source.path} 200 has no record schema at ${source.location}`);

@@ -24,6 +24,11 @@ import project_env_vars from './project_env_vars.json' with { type: 'json' };
 import project_checkout_keys from './project_checkout_keys.json' with { type: 'json' };
 import context_env_vars from './context_env_vars.json' with { type: 'json' };
 import webhooks from './webhooks.json' with { type: 'json' };
+import insights_workflows from './insights_workflows.json' with { type: 'json' };
+import insights_jobs from './insights_jobs.json' with { type: 'json' };
+import insights_workflow_runs from './insights_workflow_runs.json' with { type: 'json' };
+import flaky_tests from './flaky_tests.json' with { type: 'json' };
+import insights_org_summary from './insights_org_summary.json' with { type: 'json' };
 
 import type { StreamJsonSchema, StreamName } from './types.js';
 
@@ -51,4 +56,9 @@ export const streamSchemas: Record<StreamName, StreamJsonSchema> = {
   project_checkout_keys,
   context_env_vars,
   webhooks,
+  insights_workflows,
+  insights_jobs,
+  insights_workflow_runs,
+  flaky_tests,
+  insights_org_summary,
 };

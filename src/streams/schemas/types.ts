@@ -27,6 +27,11 @@ export const STREAM_NAMES = [
   'project_checkout_keys',
   'context_env_vars',
   'webhooks',
+  'insights_workflows',
+  'insights_jobs',
+  'insights_workflow_runs',
+  'flaky_tests',
+  'insights_org_summary',
 ] as const;
 
 export type StreamName = (typeof STREAM_NAMES)[number];
