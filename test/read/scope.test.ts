@@ -131,7 +131,9 @@ describe('project scope', () => {
       expect(fromNew.length).toBeGreaterThan(0);
       const after = stateOf(second, 'pipelines').projects as Record<string, unknown>;
       expect(Object.keys(after).sort()).toEqual([...Object.keys(before), added].sort());
-      for (const slug of Object.keys(before)) expect(after[slug]).toEqual(before[slug]);
+      // Their bookmarks stay; walked_at moves where a project is walked again (its unfinished workflows are followed).
+      const bookmarks = (entry: unknown) => ({ ...(entry as Record<string, unknown>), walked_at: undefined });
+      for (const slug of Object.keys(before)) expect(bookmarks(after[slug])).toEqual(bookmarks(before[slug]));
       // The old projects had nothing new: nothing of them was emitted again.
       expect((second.records.get('pipelines') ?? []).filter((p) => p.project_slug !== added)).toEqual([]);
     } finally {
