@@ -69,16 +69,12 @@ export class StreamFailures {
   }
 
   /**
-   * Whether `error` ends the whole read: a config error of ours, or a 401 that is the
-   * token's and not one resource's. A 401 on /me is the token's; a 401 elsewhere is asked
-   * of /me once per read (a revoked token answers 401 there too; a token refused one
-   * resource does not).
-   */
-  /**
    * The error a part failed with, worded for that part: a 401 that is not the token's
-   * (see isFatal) is one resource refusing the token's user, not a bad token.
+   * (see isFatal) is one resource refusing the token's user, not a bad token; a 403 says
+   * the access the stream needs and what to do (`forbidden`, its declaration's text).
+   * Both are the user's to fix (token or selection): config_error.
    */
-  static forPart(error: unknown): ConnectorError {
+  static forPart(error: unknown, forbidden?: string): ConnectorError {
     if (error instanceof ApiError && error.status === 401) {
       return new ApiError(
         `CircleCI refused the token for this resource only (401 on ${error.route}; the token works elsewhere): give the token's user ` +
@@ -88,9 +84,18 @@ export class StreamFailures {
         401,
       );
     }
+    if (error instanceof ApiError && error.status === 403 && forbidden) {
+      return new ApiError(`CircleCI refused access (403 on ${error.route}): ${forbidden}.`, 'config_error', error.route, 403);
+    }
     return asConnectorError(error);
   }
 
+  /**
+   * Whether `error` ends the whole read: a config error of ours, or a 401 that is the
+   * token's and not one resource's. A 401 on /me is the token's; a 401 elsewhere is asked
+   * of /me once per read (a revoked token answers 401 there too; a token refused one
+   * resource does not).
+   */
   async isFatal(error: unknown, client: CircleCiClient): Promise<boolean> {
     if (!(error instanceof ApiError)) return error instanceof ConfigError;
     if (error.status !== 401) return false;

@@ -1,4 +1,3 @@
-import { ApiError } from '../http/api-error.js';
 import type { AnyStreamDeclaration, ApiRecord } from '../streams/declaration.js';
 import type { StreamName } from '../streams/schemas/index.js';
 import { STREAM_GRAPH as graph } from '../streams/streams.js';
@@ -83,13 +82,9 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
         throw signal.reason;
       }
       if (signal.aborted) throw signal.reason;
-      if (error instanceof ApiError && error.status === 403 && decl.skipParentOnForbidden) {
-        context.emitter.log('WARN', `${decl.name}: skipped ${describeParent(decl, parent)}: ${decl.skipParentOnForbidden} (403)`);
-        return;
-      }
       // This part only: the stream (and what is below it) under this parent stays incomplete,
       // its bookmark here does not move; every other parent goes on.
-      const failure = StreamFailures.forPart(error);
+      const failure = StreamFailures.forPart(error, decl.forbidden);
       const failed = [decl.name, ...graph.descendants(decl.name)].filter((name) => context.selection.has(name));
       context.failures.add(failed, failure, describeParent(decl, parent));
       context.emitter.log('WARN', `${decl.name} under ${describeParent(decl, parent)} is incomplete: ${failure.message}`);

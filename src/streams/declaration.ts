@@ -248,8 +248,12 @@ export interface StreamDeclaration<P extends string = string, A extends string =
   partition?: Partition;
   /** A 404 of this listing is said as a warning with this text (default: an info line, deleted or expired). */
   notFound?: (parent: ApiRecord, path: string) => string;
-  /** A 403 listing this stream under one parent skips that parent with a warning instead of failing. */
-  skipParentOnForbidden?: string;
+  /**
+   * What a 403 listing this stream under one parent means and what the user can do about
+   * it (the access it needs; a token with it, or deselecting the stream). A 403 fails that
+   * part like any refusal (StreamFailures); this text is its failure's wording.
+   */
+  forbidden?: string;
   newestFirst?: NewestFirst;
   follow?: FollowUntilFinal;
   /** Records come from an asynchronous export job per partition (then `endpoint` only names the stream's source). */

@@ -6,8 +6,8 @@ import { PER_PROJECT_ROOT } from './scope.js';
  * describes and the sync that took it (`_synced_at`, one value per sync), so a destination
  * in append mode accumulates their history. Project-level streams cover the projects in
  * scope (as the pipelines do); the organization summary hangs under `collaborations`.
- * A plan without Insights answers 403 for a project: that project is skipped with a
- * warning, the others sync; a 404 reads as empty, with a warning.
+ * A plan without Insights answers 403 for a project: that part fails (the stream ends
+ * INCOMPLETE, with a warning saying why), the others sync; a 404 reads as empty, with a warning.
  */
 
 /**
@@ -25,7 +25,7 @@ const REPORTING: AddedField = { description: 'Injected by the connector: the rep
 const PROJECT_SLUG: AddedField = { description: 'Injected by the connector: the slug of the project.' };
 const WORKFLOW_NAME: AddedField = { description: 'Injected by the connector: the name of the workflow.' };
 
-const FORBIDDEN = 'Insights answered 403 (not available on this plan, or the token cannot see the project)';
+const FORBIDDEN = "Insights is not available on this plan, or the token's user cannot see the project; deselect the Insights streams if the plan lacks Insights, or use a token whose user can see the project";
 const notFound = (what: string) => (parent: ApiRecord, path: string) =>
   `${what} ${text(parent.slug ?? parent.project_slug)} answered 404 (GET ${path}); nothing was read for it.`;
 
@@ -46,7 +46,7 @@ const insightsWorkflows = defineStream({
   adds: { project_slug: PROJECT_SLUG, _reporting_window: REPORTING, _synced_at: SYNCED_AT },
   enrich: (_item, proj, listing) => ({ project_slug: proj.slug, ...snapshot(listing) }),
   notFound: notFound('project'),
-  skipParentOnForbidden: FORBIDDEN,
+  forbidden: FORBIDDEN,
 });
 
 const workflowPath = (workflow: ApiRecord) => ({ 'project-slug': slugParam(workflow.project_slug), 'workflow-name': text(workflow.name) });
@@ -60,7 +60,7 @@ const insightsJobs = defineStream({
   query: metricsQuery,
   adds: { project_slug: PROJECT_SLUG, workflow_name: WORKFLOW_NAME, _reporting_window: REPORTING, _synced_at: SYNCED_AT },
   enrich: (_item, workflow, listing) => ({ project_slug: workflow.project_slug, workflow_name: workflow.name, ...snapshot(listing) }),
-  skipParentOnForbidden: FORBIDDEN,
+  forbidden: FORBIDDEN,
 });
 
 /**
@@ -83,7 +83,7 @@ const insightsWorkflowRuns = defineStream({
   adds: { project_slug: PROJECT_SLUG, workflow_name: WORKFLOW_NAME },
   enrich: (_item, workflow) => ({ project_slug: workflow.project_slug, workflow_name: workflow.name }),
   partition: { kind: 'project_workflows', key: (workflow) => workflowPartition(text(workflow.project_slug), text(workflow.name)) },
-  skipParentOnForbidden: FORBIDDEN,
+  forbidden: FORBIDDEN,
 });
 
 /** A project slug has three segments: what follows them is the workflow name. */
@@ -108,7 +108,7 @@ const flakyTests = defineStream({
   },
   enrich: (flake, proj, listing) => ({ project_slug: proj.slug, _flake_key: flakeKey(flake, listing), _synced_at: listing.syncedAt }),
   notFound: notFound('project'),
-  skipParentOnForbidden: FORBIDDEN,
+  forbidden: FORBIDDEN,
 });
 
 /** Several of its fields are nullable, so the key is one string built from them. */
@@ -134,7 +134,7 @@ const insightsOrgSummary = defineStream({
   },
   enrich: (_item, org, listing) => ({ organization_id: org.id, ...snapshot(listing) }),
   notFound: (org, path) => `organization ${text(org.slug)} answered 404 (GET ${path}); nothing was read for it.`,
-  skipParentOnForbidden: FORBIDDEN,
+  forbidden: FORBIDDEN,
 });
 
 export const INSIGHTS_STREAMS = {

@@ -16,6 +16,9 @@ const ORGANIZATION_ID: AddedField = { description: 'Injected by the connector: t
 const PROJECT_ID: AddedField = { description: 'Injected by the connector: the UUID of the project.' };
 const PROJECT_SLUG: AddedField = { description: 'Injected by the connector: the slug of the project.' };
 
+/** What to do about a 403 (the declaration's `forbidden` says the access each listing needs). */
+const WITH_ACCESS = 'use a token whose user has it, or deselect the stream';
+
 const ofProject = (_item: ApiRecord, proj: ApiRecord) => ({ project_id: proj.id, project_slug: proj.slug });
 
 export const deployComponents = defineStream({
@@ -26,7 +29,7 @@ export const deployComponents = defineStream({
   query: (org, config) => ({ 'org-id': text(org.id), 'page-size': config.pageSize }),
   adds: { organization_id: ORGANIZATION_ID },
   enrich: (_item, org) => ({ organization_id: org.id }),
-  skipParentOnForbidden: 'listing deploy components needs access to the organization\'s deploys',
+  forbidden: `listing deploy components needs access to the organization's deploys; ${WITH_ACCESS}`,
 });
 
 export const deployComponentVersions = defineStream({
@@ -43,7 +46,7 @@ export const deployComponentVersions = defineStream({
     organization_id: ORGANIZATION_ID,
   },
   enrich: (_item, component) => ({ component_id: component.id, organization_id: component.organization_id }),
-  skipParentOnForbidden: 'listing component versions needs access to the organization\'s deploys',
+  forbidden: `listing component versions needs access to the organization's deploys; ${WITH_ACCESS}`,
 });
 
 export const projectEnvVars = defineStream({
@@ -56,7 +59,7 @@ export const projectEnvVars = defineStream({
   sanitize: { drop: ['value'] },
   adds: { project_id: PROJECT_ID, project_slug: PROJECT_SLUG },
   enrich: ofProject,
-  skipParentOnForbidden: 'listing a project\'s environment variables needs write access to the project',
+  forbidden: `listing a project's environment variables needs write access to the project; ${WITH_ACCESS}`,
 });
 
 export const projectCheckoutKeys = defineStream({
@@ -69,7 +72,7 @@ export const projectCheckoutKeys = defineStream({
   params: (proj) => ({ 'project-slug': slugParam(proj.slug) }),
   adds: { project_id: PROJECT_ID, project_slug: PROJECT_SLUG },
   enrich: ofProject,
-  skipParentOnForbidden: 'listing a project\'s checkout keys needs write access to the project',
+  forbidden: `listing a project's checkout keys needs write access to the project; ${WITH_ACCESS}`,
 });
 
 export const contextEnvVars = defineStream({
@@ -81,7 +84,7 @@ export const contextEnvVars = defineStream({
   params: (ctx) => ({ context_id: text(ctx.id) }),
   adds: { organization_id: ORGANIZATION_ID },
   enrich: (_item, ctx) => ({ organization_id: ctx.organization_id }),
-  skipParentOnForbidden: 'listing a context\'s environment variables needs access to the context',
+  forbidden: `listing a context's environment variables needs access to the context (its security groups); ${WITH_ACCESS}`,
 });
 
 export const webhooks = defineStream({
@@ -94,7 +97,7 @@ export const webhooks = defineStream({
   sanitize: { drop: ['signing-secret'], urls: ['url'] },
   adds: { project_slug: PROJECT_SLUG },
   enrich: (_item, proj) => ({ project_slug: proj.slug }),
-  skipParentOnForbidden: 'listing a project\'s webhooks needs admin access to the project',
+  forbidden: `listing a project's webhooks needs admin access to the project; ${WITH_ACCESS}`,
 });
 
 export const INVENTORY_STREAMS = {

@@ -56,8 +56,7 @@ const groups = defineStream({
   query: (_org, config) => ({ limit: config.pageSize }),
   adds: { organization_id: ORGANIZATION_ID },
   enrich: organizationId,
-  // Listing groups needs organization admin rights; other organizations still sync.
-  skipParentOnForbidden: 'listing groups needs organization admin rights',
+  forbidden: "listing groups needs organization admin rights; use an organization admin's token, or deselect the stream",
 });
 
 const deploy = defineStream({

@@ -135,8 +135,7 @@ export const usage = defineStream({
   endpoint: { path: JOB_PATH, shape: 'single' },
   when: (org) => typeof org.id === 'string' && org.id !== '',
   partition: { kind: 'organizations', key: (org) => text(org.id) },
-  // The usage export needs organization admin rights; other organizations still sync.
-  skipParentOnForbidden: 'the usage export needs organization admin rights',
+  forbidden: "the usage export needs organization admin rights; use an organization admin's token, or deselect the stream",
   asyncExport: {
     maxWindowDays: 32,
     maxAgeMonths: 13,

@@ -30,6 +30,7 @@ export function declarationProblems(streams: Readonly<Record<string, AnyStreamDe
     const keys = [...decl.primaryKey, ...(decl.cursor ? [decl.cursor] : [])];
     for (const path of decl.sanitize?.drop ?? []) if (keys.includes(path.split('.')[0]!)) say(`sanitize.drop removes ${path}, a key or cursor field`);
     if ((decl.endpoint.shape === 'field') !== (decl.endpoint.field !== undefined)) say('an endpoint of shape `field` names its field, and only it');
+    if (decl.forbidden !== undefined && decl.forbidden.trim() === '') say('`forbidden` is the text a 403 fails with: it says what access the stream needs and what to do');
   }
   if (problems.length > 0) return problems;
   // Cycles: every lineage must reach a root.
@@ -70,6 +71,7 @@ export function declarationProblems(streams: Readonly<Record<string, AnyStreamDe
       if (!decl.cursor || !decl.partition) say('an export needs a cursor and a partition of its own (its bookmark and pending job are kept per partition)');
       if (graph.children(name).length > 0) say('an export has no child streams');
     }
+    if (history && decl.forbidden !== undefined) say('`forbidden` is worded by the tree reader; a 403 in a newest-first history fails its partition with CircleCI\'s own refusal');
     if (decl.since && (history || !decl.cursor)) say('`since` (a server-side cursor filter) is for incremental streams outside a newest-first history');
     if (decl.cursor && !history && !graph.partition(name)) {
       say('is incremental (has a cursor) but has no partition to keep its bookmarks under');

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createFaults, createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
 import type { StreamName } from '../../src/streams/schemas/index.js';
 import { dedupe, fakeConfig, runRead, type RunResult } from '../support/connector.js';
+import { expectRefusedParts } from '../support/refused.js';
 
 const DAY = 86_400_000;
 const INSIGHTS: Partial<Record<StreamName, 'full_refresh' | 'incremental'>> = {
@@ -51,17 +52,19 @@ describe('Insights streams', () => {
     });
 
     it('syncs the other project and the organization summaries: each stream equals the truth without the forbidden project', () => {
-      expect(run.exitCode).toBe(0);
-      expect(run.errors).toEqual([]);
       for (const stream of [...PROJECT_STREAMS, 'insights_org_summary'] as const) {
         const truth = world.truth(stream, { projectSlugs: slugs.slice(1), startDate: START }) as Array<Record<string, unknown>>;
         expect(dedupe(stream, run.records.get(stream))).toEqual(dedupe(stream, truth));
       }
     });
 
-    it('warns once per stream listed under the forbidden project, naming it and the 403', () => {
+    it('fails the parts listed under the forbidden project: its streams end INCOMPLETE, the WARN and TRACE ERROR say why and what to do', () => {
+      expectRefusedParts(run, [
+        { stream: 'insights_workflows', parent: slugs[0]! },
+        { stream: 'flaky_tests', parent: slugs[0]! },
+      ]);
       const warnings = run.logs.filter((log) => log.level === 'WARN' && log.message.includes(slugs[0]!) && log.message.includes('403'));
-      expect(warnings.map((log) => log.message.split(':')[0]).sort()).toEqual(['flaky_tests', 'insights_workflows']);
+      expect(warnings).toHaveLength(2);
     });
 
     it('asks for runs from 90 days before CircleCI\'s today (its Date header), and says that the start date was clamped', () => {

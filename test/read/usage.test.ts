@@ -17,6 +17,7 @@ import {
 import { usageRecordOf } from '../../tools/fake-circleci/usage-export.js';
 import type { RunOptions } from '../../src/run-options.js';
 import { dedupe, fakeConfig, runRead, type RunResult } from '../support/connector.js';
+import { expectRefusedParts } from '../support/refused.js';
 
 const START = '2026-08-01T00:00:00Z';
 const DAY = 86_400_000;
@@ -197,16 +198,19 @@ describe('usage', () => {
     expect([...destination.keys()].sort()).toEqual([...dedupe('usage', truth).keys()].sort());
   });
 
-  it('an organization that refuses the export (403, not an admin) is skipped with a warning; the others sync', async () => {
+  it('an organization that refuses the export (403, not an admin) fails that part, saying what to do; the others sync and keep their bookmarks', async () => {
     await fake.close();
-    const refused = world.orgs[0]!.id;
-    fake = await startFakeCircleCi({ world, faults: { forbiddenGroupOrgs: [refused] } });
+    const refused = world.orgs[0]!;
+    fake = await startFakeCircleCi({ world, faults: { forbiddenGroupOrgs: [refused.id] } });
     const run = await sync('incremental');
-    expect(run.exitCode).toBe(0);
-    expect(run.logs.filter((l) => l.level === 'WARN' && l.message.includes('usage export needs organization admin rights'))).toHaveLength(1);
-    const orgs = new Set((run.records.get('usage') ?? []).map((r) => r.organization_id));
-    expect(orgs.has(refused)).toBe(false);
-    expect(orgs.size).toBe(world.orgs.length - 1);
+    expectRefusedParts(run, [{ stream: 'usage', parent: `collaborations ${refused.slug}` }]);
+    expect(run.errors[0]!.message).toContain('usage export needs organization admin rights');
+    const others = world.orgs.slice(1).map((org) => org.id);
+    const truth = (world.truth('usage', { startDate: START }) as Array<Record<string, unknown>>).filter((r) => r.organization_id !== refused.id);
+    expect(truth.length).toBeGreaterThan(0);
+    expect(dedupe('usage', run.records.get('usage'))).toEqual(dedupe('usage', truth));
+    // The refused organization's bookmark does not move (it has none yet); the others' are saved.
+    expect(Object.keys(usageState(run)).sort()).toEqual(others.sort());
   });
 
   it('no token and no URL signature in any output; the file host gets no token (it would answer 400)', async () => {

@@ -6,8 +6,11 @@
  * - beyond: past the policy → a TRACE ERROR of the right failure_type naming the route or
  *   stream; the STATEs before it are valid, and resuming from them after the fault is gone
  *   completes the data.
- * - partial: 404 children and 403 groups → the sync completes without them, says so in a
- *   log line, and everything else is intact.
+ * - partial: 404 children → the sync completes without them, says so in a log line, and
+ *   everything else is intact.
+ * - refused: 403 on one organization's groups → that part fails (groups INCOMPLETE, a WARN
+ *   and a config_error TRACE ERROR saying what access it needs), exit 1, and everything
+ *   else is intact.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
@@ -17,6 +20,7 @@ import { DEFAULT_MAX_RETRY_AFTER_MS, TRANSIENT_MAX_ATTEMPTS } from '../../src/ht
 import type { StreamName } from '../../src/streams/schemas/index.js';
 import { createFaults, createWorld, startFakeCircleCi, type FaultOptions, type StatsSnapshot, type World } from '../../tools/fake-circleci/index.js';
 import { catalogOf, coreStreams, fakeConfig, runRead, type RunResult } from '../support/connector.js';
+import { expectRefusedParts } from '../support/refused.js';
 import { assertNoSecret } from '../support/secrets.js';
 import {
   assertCleanRun,
@@ -44,7 +48,7 @@ const REQUEST_TIMEOUT_MS = 750;
 const RUN_OPTIONS = { requestTimeoutMs: REQUEST_TIMEOUT_MS, checkpointRecords: 5 };
 const STREAMS = coreStreams();
 
-type Kind = 'transient' | 'beyond' | 'partial';
+type Kind = 'transient' | 'beyond' | 'partial' | 'refused';
 
 interface Scenario {
   name: string;
@@ -181,7 +185,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: "403 on one organization's groups",
-    kind: 'partial',
+    kind: 'refused',
     faults: (world) => ({ forbiddenGroupOrgs: [String(world.collaborations()[0]!.id)] }),
     fired: (s) => (s.byStatus['403'] ?? 0) >= 1,
     adjustTruth: (truth, world) => {
@@ -189,7 +193,6 @@ const SCENARIOS: Scenario[] = [
       const groups = truth.get('groups')!;
       for (const [key, group] of groups) if (group.organization_id === org) groups.delete(key);
     },
-    logIncludes: (world) => ({ level: 'WARN', text: String(world.collaborations()[0]!.slug) }),
   },
   {
     name: `5xx on all ${TRANSIENT_MAX_ATTEMPTS} attempts`,
@@ -390,19 +393,10 @@ describe('faults beyond the retry policy', () => {
   });
 });
 
-describe('children that answer 404 and organizations that refuse groups (403)', () => {
+describe('children that answer 404', () => {
   it.each(byKind('partial'))('%s: the sync completes, everything else intact', (name) => {
     const outcome = outcomeOf(name);
     expectCompleteAndExact(outcome);
-  });
-
-  it("403 groups: a WARN log names the skipped organization; the other organizations' groups are there", () => {
-    const outcome = outcomeOf("403 on one organization's groups");
-    const expected = outcome.scenario.logIncludes!(outcome.world, outcome.slugs);
-    expect(outcome.first.logs.some((log) => log.level === 'WARN' && log.message.includes(expected.text) && log.message.includes('403'))).toBe(true);
-    const groups = outcome.first.records.get('groups') ?? [];
-    const orgs = new Set(groups.map((g) => g.organization_id));
-    expect(orgs.size).toBe(outcome.world.collaborations().length - 1);
   });
 
   // A child listing that answers 404 is empty, but said: the user can tell a pipeline with
@@ -411,6 +405,19 @@ describe('children that answer 404 and organizations that refuse groups (403)', 
     const outcome = outcomeOf('404 on a pipeline and a workflow');
     const expected = outcome.scenario.logIncludes!(outcome.world, outcome.slugs);
     expect(outcome.first.logs.some((log) => log.message.includes(expected.text))).toBe(true);
+  });
+});
+
+describe('an organization that refuses groups (403)', () => {
+  it.each(byKind('refused'))('%s: that part fails, saying what access it needs; everything else is intact, nothing twice', (name) => {
+    const outcome = outcomeOf(name);
+    assertClean(outcome);
+    expect(outcome.scenario.fired(outcome.stats, outcome.first)).toBe(true);
+    const refused = outcome.world.collaborations()[0]!;
+    expectRefusedParts(outcome.first, [{ stream: 'groups', parent: `collaborations ${refused.slug}` }]);
+    // The truth without the refused organization's groups: every other stream and organization.
+    if (outcome.diffs.size > 0) throw new Error(describeDiff(outcome.diffs));
+    expect(outcome.duplicates).toBe(0);
   });
 });
 

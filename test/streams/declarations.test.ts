@@ -38,6 +38,8 @@ describe('stream declarations', () => {
     ['newest first below a root', { name: 'sub', parent: 'collaborations' as never, newestFirst: { changedAt: () => 0, position: () => 0 } }, /sub: only a root can be listed newest first/],
     ['a partition inside a history', { name: 'sub', parent: 'jobs' as never, cursor: 'c', partition: { kind: 'projects' as const, key: (): string => 'k' } }, /sub: a stream of a newest-first history keeps the partitions of pipelines/],
     ['a redaction that drops a key field', { name: 'sub', parent: 'collaborations' as never, sanitize: { drop: ['id'] } }, /sub: sanitize.drop removes id, a key or cursor field/],
+    ['an empty 403 text', { name: 'sub', parent: 'collaborations' as never, forbidden: ' ' }, /sub: `forbidden` is the text a 403 fails with/],
+    ['a 403 text inside a history', { name: 'sub', parent: 'jobs' as never, forbidden: 'needs x; do y' }, /sub: `forbidden` is worded by the tree reader/],
     ['adds without enrich', { name: 'sub', parent: 'collaborations' as never, adds: { a: { description: 'a' } } }, /sub: declares one of adds and enrich without the other/],
   ])('rejects %s, naming the stream', (_what, declaration, message) => {
     const registry = registryWith(declaration as Partial<AnyStreamDeclaration> & { name: string });
