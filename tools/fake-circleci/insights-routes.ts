@@ -15,7 +15,7 @@ import {
   type ReportingWindow,
   type RunKey,
 } from './insights.js';
-import { errorBody, makePageToken, paginate, readPageToken, type RouteRequest, type RouteResponse } from './routes.js';
+import { errorBody, makePageToken, paginate, readPageToken, type RouteRequest, type RouteResponse } from './route-kit.js';
 import type { World } from './world.js';
 
 type Project = World['projects'][number];

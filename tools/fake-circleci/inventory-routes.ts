@@ -13,7 +13,7 @@ import {
   projectEnvVars,
   projectWebhooks,
 } from './inventory.js';
-import { err, isResponse, isUuid, paginate, parsePositiveInt, type RouteRequest, type RouteResponse } from './routes.js';
+import { err, isResponse, isUuid, paginate, parsePositiveInt, type RouteRequest, type RouteResponse } from './route-kit.js';
 import type { World } from './world.js';
 
 /** GET /deploy/components?org-id&page-size[&project-id]: `page-size` is required, as on /deploy/environments. */

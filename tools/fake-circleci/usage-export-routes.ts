@@ -1,7 +1,7 @@
 // Route handlers of the usage export (see usage-export.ts). The route table entries are
 // in routes.ts; helpers from it are used inside handlers only (no load-time cycle).
 
-import { err, isUuid, type RouteRequest, type RouteResponse } from './routes.js';
+import { err, isUuid, type RouteRequest, type RouteResponse } from './route-kit.js';
 import {
   createUsageExport,
   findUsageExport,
