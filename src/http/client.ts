@@ -152,23 +152,23 @@ export class CircleCiClient {
     let transient = 0;
     for (;;) {
       this.options.signal?.throwIfAborted();
-      // The retry decision is made while the attempt still holds its slot, so a 429 pauses
-      // the governor before the freed slot lets anything else start.
-      const { attempt, decision } = await this.governor.schedule(async (permit) => {
+      // The retry decision is made while the attempt still holds its slot, so a 429 that
+      // pauses the governor does so before the freed slot lets anything else start.
+      const { attempt, decision, everyone } = await this.governor.schedule(async (permit) => {
         this.options.signal?.throwIfAborted();
         const attempt = await this.attempt(exchange);
         this.options.signal?.throwIfAborted(); // abandoned, not a network failure to retry
         spentMs += this.now() - permit.startedAt;
         if (attempt.ok) {
           this.governor.settle(permit, false, 0, attempt.quota);
-          return { attempt, decision: undefined };
+          return { attempt, decision: undefined, everyone: false };
         }
         const limited = isRateLimited(attempt.failure);
         if (limited) rateLimited += 1;
         else transient += 1;
         const decision = decideRetry(attempt.failure, { rateLimited, transient, elapsedMs: spentMs }, this.now(), this.random, this.maxRetryAfterMs);
-        this.governor.settle(permit, limited, limited && decision.retry ? decision.delayMs : 0, attempt.quota);
-        return { attempt, decision };
+        const everyone = this.governor.settle(permit, limited, limited && decision.retry ? decision.delayMs : 0, attempt.quota);
+        return { attempt, decision, everyone };
       }, rateLimited + transient > 0);
       if (attempt.ok) {
         if (attempt.status === 404) return undefined;
@@ -182,10 +182,11 @@ export class CircleCiClient {
       if (isRateLimited(failure)) {
         this.stats.rateLimited += 1;
         this.stats.retries += 1;
-        // The governor holds everyone (this request too) for the wait: no sleep of our own.
         if (delayMs > 60_000) {
           this.log('WARN', `${route}: CircleCI asked to wait ${seconds(delayMs)} (Retry-After) before more requests; waiting it out (max_retry_after_seconds is ${Math.round(this.maxRetryAfterMs / 1000)}).`);
         } else this.log('WARN', `${route}: rate limited (429); retrying in ${(delayMs / 1000).toFixed(1)} s`);
+        // When the governor paused everyone this request waits in its queue; a lone 429 waits alone.
+        if (!everyone) await this.sleep(delayMs);
         continue;
       }
       this.noteRetry(route, describeFailure(failure), delayMs);

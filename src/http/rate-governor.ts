@@ -13,16 +13,20 @@ import Bottleneck from 'bottleneck';
  *   double the rate after every SLOW_START_WINDOW attempts without 429 that kept it busy
  *   (a rate that is not the bound, because concurrency or the reader is, is not raised);
  *   after it, add STEP of the rate per clean WINDOW (additive increase).
- * - A 429 pauses everyone for its wait (`Retry-After`, or the request's backoff): that is
- *   all a lone 429 costs. After 429s in a row one probe goes first; a refused probe grows
- *   the pause (up to PROBE_PAUSE_MAX_MS, or what `Retry-After` asks).
+ * - A lone 429 (a busy server, not the rate) costs only its own request's wait: the caller
+ *   sleeps it. 429s in a row, or more than the stray share explains, are the token's limit:
+ *   everyone waits (`Retry-After`, or the request's backoff), then one probe goes first
+ *   after 429s in a row; a refused probe grows the pause (up to PROBE_PAUSE_MAX_MS, or what
+ *   `Retry-After` asks).
  * - The rate falls only on evidence: more 429s in a window than the stray share seen so
- *   far explains (at least MIN_EVIDENCE), at most once per window. When the pause ends it
- *   falls to 90% of what the server accepted in the minute before, spread over that
- *   minute and the pause (so a per-second limit is told from a per-minute one; halved
- *   when fewer than MIN_MEASURED were accepted), and at least by 15%. If the next window has as many 429s at the lower rate (and
- *   not a majority), they were not about the rate: the decrease is undone and their share
- *   becomes the stray share.
+ *   far explains (at least MIN_EVIDENCE), at most once per window. When everyone goes again
+ *   it falls to 90% of what the server accepted in the minute before the 429s (and at least
+ *   by 15%; halved when fewer than MIN_MEASURED were accepted). A run younger than a minute
+ *   spreads that over its age and the pause, which tells a per-minute limit met in a burst
+ *   from a per-second one; a whole minute accepted is a rate the server allows, so a storm
+ *   or an outage after it costs its pause, not the climb back from a low rate. If the next
+ *   window has as many 429s at the lower rate (and not a majority), they were not about
+ *   the rate: the decrease is undone and their share becomes the stray share.
  * - Quota headers (`RateLimit-*`, `X-RateLimit-*`) set the reservoir to the requests left
  *   (less those started since the answer's attempt) and spread them over the time to the
  *   reset; a spent quota pauses everyone until then and counts like a 429 as evidence.
@@ -94,7 +98,7 @@ export class RateGovernor {
   private check: { share: number; rateBefore: number } | undefined;
   private step = 0;
   /** A decrease earned while everyone waits, made when they go again; what was accepted before. */
-  private decreaseDue: { why: string; at: number; accepted: number; before: number } | undefined;
+  private decreaseDue: { why: string; at: number; accepted: number; before: number | undefined } | undefined;
   /** Answers without 429 per second of the last minute (a ring indexed by second). */
   private readonly accepted = new Array<number>(60).fill(0);
   private acceptedSecond = 0;
@@ -138,19 +142,25 @@ export class RateGovernor {
 
   /**
    * How an attempt ended: refused with 429 or not; for a 429 that will be retried, the
-   * wait before the retry (everyone waits with it); the quota the answer announced.
+   * wait before the retry; the quota the answer announced. True when everyone waits that
+   * long with it (the governor pauses); false when the caller waits alone.
    */
-  settle(permit: Permit, refused: boolean, waitMs = 0, quota: [number | undefined, number | undefined] = [undefined, undefined]): void {
-    if (this.stopped) return;
+  settle(permit: Permit, refused: boolean, waitMs = 0, quota: [number | undefined, number | undefined] = [undefined, undefined]): boolean {
+    if (this.stopped) return false;
     const now = this.now();
     const spent = this.followQuota(permit, quota, now);
+    // An attempt started before the window began was sent at an older rate.
+    const limit = !permit.probe && permit.startedAt >= this.window.since && this.count(permit, refused || spent, now);
+    let everyone = false;
     if (refused) {
       this.inARow += 1;
       if (permit.probe) this.probesRefused += 1;
       // A refused probe: the pause grows (the server may not say how long; a 429 with a
       // short Retry-After in a storm need not be asked again every second).
       const growth = permit.probe ? Math.min(PROBE_PAUSE_MAX_MS, 1_000 * 1.5 ** (this.probesRefused - 1)) : 0;
-      if (waitMs > 0) this.pause(Math.max(waitMs, growth), now);
+      // A lone 429 is no sign of the token's limit: only its own request waits.
+      everyone = waitMs > 0 && (limit || permit.probe || this.inARow >= 2);
+      if (everyone) this.pause(Math.max(waitMs, growth), now);
     } else {
       this.acceptedLastMinute(now);
       this.accepted[this.acceptedSecond % 60]! += 1;
@@ -158,9 +168,10 @@ export class RateGovernor {
       this.probesRefused = 0;
       if (permit.probe || this.phase === 'probing') this.open();
     }
-    // An attempt started before the window began was sent at an older rate.
-    if (!permit.probe && permit.startedAt >= this.window.since) this.count(permit, refused || spent, now);
+    // Lowered when everyone goes again: the server's refusal is then part of the measure.
+    if (this.decreaseDue !== undefined && this.phase === 'open') this.decrease(now);
     this.apply();
+    return everyone;
   }
 
   get currentRatePerMinute(): number {
@@ -181,7 +192,8 @@ export class RateGovernor {
     await this.limiter.disconnect();
   }
 
-  private count(permit: Permit, rateLimited: boolean, now: number): void {
+  /** Counts an attempt in the window; true when the window shows a limit. */
+  private count(permit: Permit, rateLimited: boolean, now: number): boolean {
     const w = this.window;
     w.attempts += 1;
     w.firstStart = Math.min(w.firstStart, permit.startedAt);
@@ -190,11 +202,12 @@ export class RateGovernor {
     const expected = this.stray * w.attempts;
     const judged = this.check === undefined || w.attempts >= SLOW_START_WINDOW;
     if (judged && w.rateLimited >= MIN_EVIDENCE && w.rateLimited > expected + 2 * Math.sqrt(Math.max(1, expected))) {
-      this.limitMet(w, now);
-      return;
+      return this.limitMet(w, now);
     }
-    if (w.attempts < (this.slowStart ? SLOW_START_WINDOW : WINDOW)) return;
+    if (w.attempts < (this.slowStart ? SLOW_START_WINDOW : WINDOW)) return false;
     const share = w.rateLimited / w.attempts;
+    // 429s that go on at half their share after a decrease were not about the rate.
+    if (this.check && w.rateLimited >= 2 && share >= 0.5 * this.check.share) this.undo(share, `429 on ${w.rateLimited} of the last ${w.attempts}`);
     this.stray = 0.8 * this.stray + 0.2 * share;
     this.check = undefined;
     // Busy: the starts came about as fast as the rate allows (their answers' latency aside).
@@ -203,38 +216,44 @@ export class RateGovernor {
       this.setRate(this.slowStart ? this.rate * 2 : this.rate + this.step, `no sign of a limit in the last ${w.attempts} requests`);
     }
     this.newWindow(now);
+    return false;
   }
 
-  private limitMet(w: Window, now: number): void {
+  /** More 429s than strays explain: a decrease is due (true), or undone when they were strays after all. */
+  private limitMet(w: Window, now: number): boolean {
     const share = w.rateLimited / w.attempts;
     const why = `429 on ${w.rateLimited} of the last ${w.attempts}`;
-    if (this.decreaseDue !== undefined) {
-      // Already earned; made when the pause ends.
-    } else if (this.check && share >= 0.75 * this.check.share && share < 0.5) {
-      // (A majority refused is a limit, never a stray share.)
-      this.stray = Math.max(this.stray, share);
-      this.setRate(this.check.rateBefore, `${why}, as many as before it was lowered: not a rate limit`);
-      this.check = undefined;
-    } else {
-      this.check = { share, rateBefore: this.rate };
-      this.slowStart = false;
-      // Lowered when everyone goes again: the server's refusal is then part of the
-      // measure, which tells a limit per minute from one per second (or from an outage).
-      this.decreaseDue = { why, at: now, accepted: this.acceptedLastMinute(now), before: Math.min(60_000, Math.max(1_000, now - this.firstAt)) };
-      if (this.phase === 'open') this.decrease(now);
-    }
     this.newWindow(now);
+    if (this.decreaseDue !== undefined) return true; // already earned; made when everyone goes again
+    // (A majority refused is a limit, never a stray share.)
+    if (this.check && share >= 0.75 * this.check.share && share < 0.5) {
+      this.undo(share, why);
+      return false;
+    }
+    // A window cut short by its third 429 overstates a share: it counts as a whole window.
+    this.check = { share: w.rateLimited / Math.max(w.attempts, WINDOW), rateBefore: this.rate };
+    this.slowStart = false;
+    const age = now - this.firstAt;
+    this.decreaseDue = { why, at: now, accepted: this.acceptedLastMinute(now), before: age >= 60_000 ? undefined : Math.max(1_000, age) };
+    return true;
+  }
+
+  private undo(share: number, why: string): void {
+    this.stray = Math.max(this.stray, share);
+    this.setRate(this.check!.rateBefore, `${why}, as many as before it was lowered: not a rate limit`, true);
+    this.check = undefined;
   }
 
   /**
-   * To 90% of the rate the server accepted: what it accepted in the minute before it
-   * refused, spread over that minute (or less, early in the run) and the refusal; at
-   * least by 15%. The climb back is paced by the rate before.
+   * To 90% of the rate the server accepted in the minute before it refused, at least by
+   * 15%. A run younger than a minute spreads what it accepted over its age and the pause
+   * (the limit's period is unknown: 300 accepted in a 2 s burst, then a 58 s wall, is 300
+   * a minute). The climb back is paced by the rate before.
    */
   private decrease(now: number): void {
     const due = this.decreaseDue!;
     this.decreaseDue = undefined;
-    const accepted = (due.accepted * 60_000) / (due.before + now - due.at);
+    const accepted = (due.accepted * 60_000) / (due.before === undefined ? 60_000 : due.before + now - due.at);
     const rateBefore = Math.min(this.rate, this.ceiling);
     // Too few answers measure nothing: halve instead.
     const target = due.accepted >= MIN_MEASURED ? 0.9 * accepted : 0.5 * rateBefore;
@@ -243,13 +262,14 @@ export class RateGovernor {
     this.newWindow(now);
   }
 
-  private setRate(rate: number, why: string): void {
+  /** `news`: logged whatever the change (a decrease undone). */
+  private setRate(rate: number, why: string, news = false): void {
     this.rate = rate;
     this.peak = Math.max(this.peak, this.currentRatePerMinute);
     const shown = this.currentRatePerMinute;
     // The first fall after a climb is where the rate settles; a sawtooth around it is not news.
     const settles = shown < this.loggedRate && this.climbing;
-    if (Math.abs(shown - this.loggedRate) > 0.25 * this.loggedRate || settles) {
+    if (Math.abs(shown - this.loggedRate) > 0.25 * this.loggedRate || settles || news) {
       this.log(`rate ${perMinute(this.loggedRate)} → ${perMinute(shown)}: ${why}`);
       this.climbing = shown > this.loggedRate;
       this.loggedRate = shown;

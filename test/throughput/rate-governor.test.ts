@@ -90,25 +90,62 @@ describe('a real limit, unknown to the connector', () => {
 });
 
 describe('429s that are not about the rate', () => {
-  it('a lone 429 pauses everyone for its Retry-After, and costs nothing more', async () => {
-    let refusedAt: number | undefined;
+  /** A server that answers the arrivals numbered in `refused` with 429 (`Retry-After: 3`); records when it answered them. */
+  function refusing(refused: number[]): { server: ServerModel; answeredAt: number[] } {
+    const answeredAt: number[] = [];
     let index = 0;
     const server: ServerModel = {
       arrive(now) {
-        const answer: Answer = index++ === 100 ? { status: 429, headers: { 'Retry-After': '3' } } : { status: 200, headers: {} };
-        if (answer.status === 429) refusedAt = now;
+        const refuse = refused.includes(index++);
+        if (refuse) answeredAt.push(now + 100);
+        const answer: Answer = refuse ? { status: 429, headers: { 'Retry-After': '3' } } : { status: 200, headers: {} };
         return { answer, done: () => undefined };
       },
     };
+    return { server, answeredAt };
+  }
+
+  it('a lone 429 costs only its own wait: the others go on at the same rate', async () => {
+    const { server, answeredAt } = refusing([100]);
     const { traffic, governor } = await run(server, { requests: 300, latencyMs: 100 });
     expect(traffic.completed).toBe(300);
-    const answeredAt = refusedAt! + 100;
-    // Attempts bottleneck had already released (spaced by the rate) still go; nothing else.
-    expect(traffic.starts.filter((t) => t > answeredAt && t < answeredAt + 3_000).length).toBeLessThan(8);
-    const after = traffic.starts.filter((t) => t >= answeredAt + 3_000);
-    // Everyone goes again (no probe first), at the rate of before.
-    expect(Math.min(...traffic.rates.slice(traffic.starts.indexOf(after[0]!)))).toBeGreaterThanOrEqual(traffic.rates[traffic.starts.indexOf(after[0]!) - 1]!);
+    const at = answeredAt[0]!;
+    const before = traffic.starts.filter((t) => t >= at - 3_000 && t < at).length;
+    // 8 at a time, 100 ms each: about 80 starts a second, before the 429 and during its wait.
+    expect(before).toBeGreaterThan(100);
+    expect(traffic.starts.filter((t) => t >= at && t < at + 3_000).length).toBeGreaterThanOrEqual(0.9 * before);
+    expect(Math.min(...traffic.rates.slice(traffic.starts.findIndex((t) => t >= at)))).toBeGreaterThanOrEqual(traffic.rates[traffic.starts.findIndex((t) => t >= at) - 1]!);
     expect(governor.currentRatePerMinute).toBeGreaterThanOrEqual(START_RATE);
+  });
+
+  it('429s in a row pause everyone for the Retry-After', async () => {
+    const { server, answeredAt } = refusing([100, 101]);
+    const { traffic } = await run(server, { requests: 300, latencyMs: 100 });
+    expect(traffic.completed).toBe(300);
+    const second = answeredAt[1]!;
+    // Attempts bottleneck had already released (spaced by the rate) still go; nothing else.
+    expect(traffic.starts.filter((t) => t > second && t < second + 3_000).length).toBeLessThan(8);
+    // Then everyone goes again: answers accepted since, so no probe first.
+    expect(traffic.starts.filter((t) => t >= second + 3_000 && t < second + 4_000).length).toBeGreaterThan(50);
+  });
+
+  it('429s that go on as often after a decrease were not about the rate: the decrease is undone', async () => {
+    let index = 0;
+    const server: ServerModel = {
+      arrive() {
+        const i = index++;
+        // Every other answer refused for a while (evidence), then one in 20 whatever the rate.
+        const refuse = (i >= 40 && i < 60 && i % 2 === 0) || (i > 80 && i % 20 === 0);
+        const answer: Answer = refuse ? { status: 429, headers: { 'Retry-After': '1' } } : { status: 200, headers: {} };
+        return { answer, done: () => undefined };
+      },
+    };
+    const { traffic, logs } = await run(server, { requests: 1_000 });
+    expect(traffic.completed).toBe(1_000);
+    const lowered = logs.findIndex((line) => /: 429 on \d+ of the last \d+$/.test(line));
+    expect(lowered).toBeGreaterThanOrEqual(0);
+    const rateBefore = /^rate ([\d,]+)\/min/.exec(logs[lowered]!)![1];
+    expect(logs.slice(lowered + 1)).toContainEqual(expect.stringMatching(new RegExp(`→ ${rateBefore}/min: 429 on \\d+ of the last \\d+, as many as before it was lowered: not a rate limit$`)));
   });
 
   it('5% stray 429s (Retry-After: 1): the rate stays up; the run costs little more than the waits asked', async () => {
@@ -135,6 +172,17 @@ describe('429s that are not about the rate', () => {
     const before = ratePerMinute(traffic.admitted, 30_000, storm.fromMs);
     const stormEnd = storm.fromMs + storm.durationMs;
     expect(ratePerMinute(traffic.admitted, stormEnd + 30_000, stormEnd + 60_000)).toBeGreaterThanOrEqual(0.9 * before);
+  });
+
+  it('a storm after a whole minute accepted: straight back to about the rate before it, not climbing from a floor', async () => {
+    const storm = { fromMs: 90_000, durationMs: 60_000 };
+    const { traffic, logs } = await run(fake({ storm, retryAfterSeconds: 1 }), { requests: 20_000 });
+    expect(traffic.completed).toBe(20_000);
+    const before = ratePerMinute(traffic.admitted, 30_000, storm.fromMs);
+    const stormEnd = storm.fromMs + storm.durationMs;
+    // The probes' pause grows to at most 5 s; the first 10 s after that are at ≥ 85% already.
+    expect(ratePerMinute(traffic.admitted, stormEnd + 5_000, stormEnd + 15_000)).toBeGreaterThanOrEqual(0.85 * before);
+    expect(logs.some((line) => /→ .*: 429 on \d+ of the last \d+$/.test(line))).toBe(true);
   });
 });
 

@@ -66,8 +66,9 @@ export async function simulate(options: TrafficOptions): Promise<Traffic> {
     let rateLimited = 0;
     for (;;) {
       // As CircleCiClient.get: the outcome reaches the governor while the attempt still
-      // holds its slot, and a 429's wait is the governor's pause (no sleep of its own).
-      const decision = await governor.schedule(async (permit) => {
+      // holds its slot; a 429's wait is the governor's pause when it pauses everyone, the
+      // request's own sleep otherwise.
+      const outcome = await governor.schedule(async (permit) => {
         inFlight += 1;
         traffic.peakInFlight = Math.max(traffic.peakInFlight, inFlight);
         traffic.starts.push(time.now());
@@ -86,18 +87,20 @@ export async function simulate(options: TrafficOptions): Promise<Traffic> {
         traffic.rateLimited += 1;
         rateLimited += 1;
         const decision = decideRetry({ kind: 'status', status: 429, retryAfter: headers['retry-after'] }, { rateLimited, transient: 0, elapsedMs: spentMs }, time.now(), () => 0.5);
-        governor.settle(permit, true, decision.retry ? decision.delayMs : 0, quotaHeaders(headers));
-        return decision;
+        const everyone = governor.settle(permit, true, decision.retry ? decision.delayMs : 0, quotaHeaders(headers));
+        return { decision, everyone };
       }, rateLimited > 0);
-      if (decision === undefined) {
+      if (outcome === undefined) {
         traffic.completed += 1;
         return;
       }
+      const { decision, everyone } = outcome;
       if (!decision.retry) {
         traffic.gaveUp += 1;
         return;
       }
       spentMs += decision.delayMs;
+      if (!everyone) await time.sleep(decision.delayMs);
     }
   };
   const worker = async (): Promise<void> => {

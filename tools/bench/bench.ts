@@ -102,9 +102,11 @@ function scenarios(quick: boolean): Scenario[] {
   const latencyWorld = quick ? 6 : 40;
   const scale = quick ? [2, 20, 200] : [64, 640, 6400];
   const latency = { latency: { fixedMs: 50 } };
-  // A limited run lasts about this long at its limit (a benchmark world needs ~38 requests per pipeline per project).
+  // A limited run lasts about this long at its limit (a benchmark world needs ~270 requests
+  // per pipeline per project with job details and tests: 5,397 for 20 pipelines).
   const minutesAtLimit = quick ? 1 : 2.5;
-  const worldFor = (perMinute: number) => Math.max(4, Math.round((perMinute * minutesAtLimit) / 38));
+  const requestsPerPipeline = 270;
+  const worldFor = (perMinute: number) => Math.max(2, Math.round((perMinute * minutesAtLimit) / requestsPerPipeline));
   const speedup = (factor: number) => (row: Row, rows: Map<string, Row>) => {
     const base = rows.get('latency-c1');
     if (!base) return undefined;
@@ -171,7 +173,8 @@ function scenarios(quick: boolean): Scenario[] {
     {
       id: 'storm',
       title: `60 s storm of 429s from ${storm.fromMs / 1000} s`,
-      pipelinesPerProject: quick ? 200 : 480,
+      // About 3 minutes of requests at the concurrency bound: the storm and a minute after it.
+      pipelinesPerProject: quick ? 28 : 70,
       faults: { ...latency, rateLimit: { storm, retryAfterSeconds: 1 } },
       config: {},
       storm,
