@@ -2,7 +2,7 @@ import type { LogLevel } from '../protocol/messages.js';
 import { ApiError, errorForStatus } from './api-error.js';
 import { RateGovernor, perMinute } from './rate-governor.js';
 import { Transport, TransportError, type TransportDownload, type TransportResponse } from './transport.js';
-import { DEFAULT_MAX_RETRY_AFTER_MS, decideRetry, isRateLimited, type Failure, type RetryDecision } from './retry-policy.js';
+import { DEFAULT_MAX_RETRY_AFTER_MS, decideRetry, isRateLimited, parseRetryAfter, type Failure, type RetryDecision } from './retry-policy.js';
 
 export interface ClientOptions {
   apiUrl: string;
@@ -167,7 +167,8 @@ export class CircleCiClient {
         if (limited) rateLimited += 1;
         else transient += 1;
         const decision = decideRetry(attempt.failure, { rateLimited, transient, elapsedMs: spentMs }, this.now(), this.random, this.maxRetryAfterMs);
-        const everyone = this.governor.settle(permit, limited, limited && decision.retry ? decision.delayMs : 0, attempt.quota);
+        const asked = attempt.failure.kind === 'status' && parseRetryAfter(attempt.failure.retryAfter, this.now()) !== undefined;
+        const everyone = this.governor.settle(permit, limited, limited && decision.retry ? decision.delayMs : 0, attempt.quota, asked);
         return { attempt, decision, everyone };
       }, rateLimited + transient > 0);
       if (attempt.ok) {

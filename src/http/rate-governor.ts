@@ -65,7 +65,7 @@ const MIN_EVIDENCE = 3;
 /** A rate is busy when the window started at least this share of what it allowed. */
 const BUSY = 0.8;
 /** The longest pause a run of refused probes grows to (unless a Retry-After asks for more). */
-const PROBE_PAUSE_MAX_MS = 5_000;
+const PROBE_PAUSE_MAX_MS = 10_000;
 /** Quota windows resetting sooner than this are spent as they come. */
 const SPREAD_MIN_MS = 2_000;
 
@@ -95,7 +95,7 @@ export class RateGovernor {
   private stray = 0;
   private window: Window;
   /** The window after a decrease checks that the 429s fell with the rate. */
-  private check: { share: number; rateBefore: number } | undefined;
+  private check: { share: number; rateBefore: number; wall: boolean } | undefined;
   private step = 0;
   /** A decrease earned while everyone waits, made when they go again; what was accepted before. */
   private decreaseDue: { why: string; at: number; accepted: number; before: number | undefined } | undefined;
@@ -115,6 +115,7 @@ export class RateGovernor {
   /** 429s since the last answer without one. */
   private inARow = 0;
   private probesRefused = 0;
+  private lastRefusedAt = -Infinity;
   private stopped = false;
 
   constructor(options: GovernorOptions) {
@@ -142,10 +143,11 @@ export class RateGovernor {
 
   /**
    * How an attempt ended: refused with 429 or not; for a 429 that will be retried, the
-   * wait before the retry; the quota the answer announced. True when everyone waits that
+   * wait before the retry and whether the server asked for it (`Retry-After`) or it is the
+   * request's own backoff; the quota the answer announced. True when everyone waits that
    * long with it (the governor pauses); false when the caller waits alone.
    */
-  settle(permit: Permit, refused: boolean, waitMs = 0, quota: [number | undefined, number | undefined] = [undefined, undefined]): boolean {
+  settle(permit: Permit, refused: boolean, waitMs = 0, quota: [number | undefined, number | undefined] = [undefined, undefined], asked = false): boolean {
     if (this.stopped) return false;
     const now = this.now();
     const spent = this.followQuota(permit, quota, now);
@@ -153,14 +155,19 @@ export class RateGovernor {
     const limit = !permit.probe && permit.startedAt >= this.window.since && this.count(permit, refused || spent, now);
     let everyone = false;
     if (refused) {
+      this.lastRefusedAt = now;
       this.inARow += 1;
       if (permit.probe) this.probesRefused += 1;
-      // A refused probe: the pause grows (the server may not say how long; a 429 with a
-      // short Retry-After in a storm need not be asked again every second).
-      const growth = permit.probe ? Math.min(PROBE_PAUSE_MAX_MS, 1_000 * 1.5 ** (this.probesRefused - 1)) : 0;
+      // The server still refuses after everyone waited: the token's limit, whatever the window counted.
+      if (permit.probe && this.decreaseDue === undefined) this.limitMet(`429 on ${this.inARow} in a row, the last after a pause`, 1, now);
+      // A refused probe: the pause grows (a 429 with a short Retry-After in a storm need not
+      // be asked again every second). Without Retry-After the governor paces the probes: the
+      // probe's own backoff would leave a wall's end unheard for up to its 30 s.
+      const growth = Math.min(PROBE_PAUSE_MAX_MS, 1_000 * 1.5 ** (this.probesRefused - 1));
+      const pauseMs = !permit.probe ? waitMs : asked ? Math.max(waitMs, growth) : growth;
       // A lone 429 is no sign of the token's limit: only its own request waits.
       everyone = waitMs > 0 && (limit || permit.probe || this.inARow >= 2);
-      if (everyone) this.pause(Math.max(waitMs, growth), now);
+      if (everyone) this.pause(pauseMs, now);
     } else {
       this.acceptedLastMinute(now);
       this.accepted[this.acceptedSecond % 60]! += 1;
@@ -202,12 +209,15 @@ export class RateGovernor {
     const expected = this.stray * w.attempts;
     const judged = this.check === undefined || w.attempts >= SLOW_START_WINDOW;
     if (judged && w.rateLimited >= MIN_EVIDENCE && w.rateLimited > expected + 2 * Math.sqrt(Math.max(1, expected))) {
-      return this.limitMet(w, now);
+      const why = `429 on ${w.rateLimited} of the last ${w.attempts}`;
+      const share = w.rateLimited / w.attempts;
+      this.newWindow(now);
+      return this.limitMet(why, share, now, w.attempts);
     }
     if (w.attempts < (this.slowStart ? SLOW_START_WINDOW : WINDOW)) return false;
     const share = w.rateLimited / w.attempts;
     // 429s that go on at half their share after a decrease were not about the rate.
-    if (this.check && w.rateLimited >= 2 && share >= 0.5 * this.check.share) this.undo(share, `429 on ${w.rateLimited} of the last ${w.attempts}`);
+    if (this.check && !this.check.wall && w.rateLimited >= 2 && share >= 0.5 * this.check.share) this.undo(share, `429 on ${w.rateLimited} of the last ${w.attempts}`);
     this.stray = 0.8 * this.stray + 0.2 * share;
     this.check = undefined;
     // Busy: the starts came about as fast as the rate allows (their answers' latency aside).
@@ -219,19 +229,19 @@ export class RateGovernor {
     return false;
   }
 
-  /** More 429s than strays explain: a decrease is due (true), or undone when they were strays after all. */
-  private limitMet(w: Window, now: number): boolean {
-    const share = w.rateLimited / w.attempts;
-    const why = `429 on ${w.rateLimited} of the last ${w.attempts}`;
-    this.newWindow(now);
+  /**
+   * More 429s than strays explain: a decrease is due (true), or undone when they were strays
+   * after all. A wall (a majority refused, 429s in a row, a refused probe) is a limit, never strays.
+   */
+  private limitMet(why: string, share: number, now: number, attempts = WINDOW): boolean {
     if (this.decreaseDue !== undefined) return true; // already earned; made when everyone goes again
-    // (A majority refused is a limit, never a stray share.)
-    if (this.check && share >= 0.75 * this.check.share && share < 0.5) {
+    const wall = share > 0.5 || this.inARow >= MIN_EVIDENCE;
+    if (this.check && !wall && share >= 0.75 * this.check.share) {
       this.undo(share, why);
       return false;
     }
     // A window cut short by its third 429 overstates a share: it counts as a whole window.
-    this.check = { share: w.rateLimited / Math.max(w.attempts, WINDOW), rateBefore: this.rate };
+    this.check = { share: (share * attempts) / Math.max(attempts, WINDOW), rateBefore: this.rate, wall };
     this.slowStart = false;
     const age = now - this.firstAt;
     this.decreaseDue = { why, at: now, accepted: this.acceptedLastMinute(now), before: age >= 60_000 ? undefined : Math.max(1_000, age) };
@@ -253,7 +263,9 @@ export class RateGovernor {
   private decrease(now: number): void {
     const due = this.decreaseDue!;
     this.decreaseDue = undefined;
-    const accepted = (due.accepted * 60_000) / (due.before === undefined ? 60_000 : due.before + now - due.at);
+    // The wall ended between the last 429 and the first answer after it.
+    const end = this.lastRefusedAt > due.at ? (this.lastRefusedAt + now) / 2 : now;
+    const accepted = (due.accepted * 60_000) / (due.before === undefined ? 60_000 : due.before + end - due.at);
     const rateBefore = Math.min(this.rate, this.ceiling);
     // Too few answers measure nothing: halve instead.
     const target = due.accepted >= MIN_MEASURED ? 0.9 * accepted : 0.5 * rateBefore;

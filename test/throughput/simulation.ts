@@ -7,7 +7,7 @@
  */
 import { quotaHeaders } from '../../src/http/client.js';
 import { RateGovernor } from '../../src/http/rate-governor.js';
-import { decideRetry } from '../../src/http/retry-policy.js';
+import { decideRetry, parseRetryAfter } from '../../src/http/retry-policy.js';
 import { FaultController, type RateLimitOptions } from '../../tools/fake-circleci/faults.js';
 import type { VirtualTime } from './virtual-time.js';
 
@@ -87,7 +87,8 @@ export async function simulate(options: TrafficOptions): Promise<Traffic> {
         traffic.rateLimited += 1;
         rateLimited += 1;
         const decision = decideRetry({ kind: 'status', status: 429, retryAfter: headers['retry-after'] }, { rateLimited, transient: 0, elapsedMs: spentMs }, time.now(), () => 0.5);
-        const everyone = governor.settle(permit, true, decision.retry ? decision.delayMs : 0, quotaHeaders(headers));
+        const asked = parseRetryAfter(headers['retry-after'], time.now()) !== undefined;
+        const everyone = governor.settle(permit, true, decision.retry ? decision.delayMs : 0, quotaHeaders(headers), asked);
         return { decision, everyone };
       }, rateLimited > 0);
       if (outcome === undefined) {
