@@ -17,16 +17,19 @@ import Bottleneck from 'bottleneck';
  *   sleeps it. 429s in a row, or more than the stray share explains, are the token's limit:
  *   everyone waits (`Retry-After`, or the request's backoff), then one probe goes first
  *   after 429s in a row; a refused probe grows the pause (up to PROBE_PAUSE_MAX_MS, or what
- *   `Retry-After` asks).
+ *   `Retry-After` asks; without it the governor paces the probes, not their own backoff).
  * - The rate falls only on evidence: more 429s in a window than the stray share seen so
- *   far explains (at least MIN_EVIDENCE), at most once per window. When everyone goes again
+ *   far explains (at least MIN_EVIDENCE), or a refused probe (a wall outlasting the pause,
+ *   however few of its 429s the window counted), at most once per window. When everyone goes again
  *   it falls to 90% of what the server accepted in the minute before the 429s (and at least
  *   by 15%; halved when fewer than MIN_MEASURED were accepted). A run younger than a minute
- *   spreads that over its age and the pause, which tells a per-minute limit met in a burst
+ *   spreads that over its age and the pause (ended midway between the last 429 and the
+ *   first answer), which tells a per-minute limit met in a burst
  *   from a per-second one; a whole minute accepted is a rate the server allows, so a storm
  *   or an outage after it costs its pause, not the climb back from a low rate. If the next
- *   window has as many 429s at the lower rate (and not a majority), they were not about
- *   the rate: the decrease is undone and their share becomes the stray share.
+ *   window has as many 429s at the lower rate, they were not about the rate: the decrease
+ *   is undone and their share becomes the stray share. Never after a wall (a majority
+ *   refused, MIN_EVIDENCE in a row, a refused probe): that is the limit.
  * - Quota headers (`RateLimit-*`, `X-RateLimit-*`) set the reservoir to the requests left
  *   (less those started since the answer's attempt) and spread them over the time to the
  *   reset; a spent quota pauses everyone until then and counts like a 429 as evidence.
@@ -236,7 +239,7 @@ export class RateGovernor {
   private limitMet(why: string, share: number, now: number, attempts = WINDOW): boolean {
     if (this.decreaseDue !== undefined) return true; // already earned; made when everyone goes again
     const wall = share > 0.5 || this.inARow >= MIN_EVIDENCE;
-    if (this.check && !wall && share >= 0.75 * this.check.share) {
+    if (this.check && !this.check.wall && !wall && share >= 0.75 * this.check.share) {
       this.undo(share, why);
       return false;
     }

@@ -195,3 +195,123 @@ describe('a configured ceiling', () => {
     expect(ratePerMinute(traffic.starts, 0, endedAt)).toBeGreaterThanOrEqual(0.95 * 600);
   });
 });
+
+describe('the decisions at a wall, driven answer by answer', () => {
+  /** A governor whose clock and pauses the test drives; `wake` ends the last pause. */
+  function driven() {
+    let t = 0;
+    let seq = 0;
+    const logs: string[] = [];
+    const pauses: Array<{ at: number; ms: number; resolve: () => void }> = [];
+    const governor = new RateGovernor({
+      maxConcurrency: 8,
+      now: () => t,
+      sleep: (ms) => new Promise<void>((resolve) => pauses.push({ at: t, ms, resolve })),
+      log: (message) => logs.push(message),
+    });
+    return {
+      governor,
+      logs,
+      pauses,
+      at: (ms: number) => void (t = ms),
+      /** One answer at the current time, to an attempt started `startedAt` (now by default). */
+      answer: (refused: boolean, options: { probe?: boolean; waitMs?: number; asked?: boolean; startedAt?: number } = {}) =>
+        governor.settle({ seq: seq++, startedAt: options.startedAt ?? t, probe: options.probe ?? false }, refused, refused ? (options.waitMs ?? 1_000) : 0, undefined, options.asked ?? false),
+      /** The last pause ends (the clock moves to its end) and the governor lets a probe go. */
+      wake: async () => {
+        const last = pauses.at(-1)!;
+        t = last.at + last.ms;
+        for (const pause of pauses) pause.resolve();
+        await new Promise((resolve) => setImmediate(resolve));
+      },
+    };
+  }
+
+  it('a wall whose 429s the window did not count (started before it): the refused probe earns the decrease', async () => {
+    const d = driven();
+    d.at(1_000);
+    for (let i = 0; i < 10; i++) d.answer(false);
+    const before = d.governor.currentRatePerMinute;
+    // Sent before the window that the answers above closed: they do not count in it.
+    for (let i = 0; i < 3; i++) d.answer(true, { startedAt: 900 });
+    expect(d.governor.currentRatePerMinute).toBe(before);
+    await d.wake();
+    d.answer(true, { probe: true });
+    await d.wake();
+    d.answer(false, { probe: true });
+    expect(d.governor.currentRatePerMinute).toBeLessThan(0.85 * before);
+    expect(d.logs.at(-1)).toMatch(/: 429 on 4 in a row, the last after a pause$/);
+    await d.governor.stop();
+  });
+
+  it('a decrease earned by a wall (429s in a row) is never undone by 429s after it', async () => {
+    const d = driven();
+    for (let i = 0; i < 40; i++) {
+      d.at(i * 100);
+      d.answer(false);
+    }
+    d.at(4_100);
+    for (let i = 0; i < 3; i++) d.answer(true);
+    await d.wake();
+    d.answer(false, { probe: true });
+    const afterWall = d.governor.currentRatePerMinute;
+    expect(afterWall).toBeLessThan(START_RATE);
+    // The next window: 3 lone 429s in 30, as many as the wall's window had. Strays would be undone.
+    for (let i = 1; i <= 30; i++) {
+      d.at(5_200 + i * 100);
+      d.answer(i % 10 === 0);
+      expect(d.governor.currentRatePerMinute).toBeLessThanOrEqual(afterWall);
+    }
+    expect(d.logs.some((line) => line.includes('not a rate limit'))).toBe(false);
+    await d.governor.stop();
+  });
+
+  it('without Retry-After the probes are paced by the governor, not by their own backoff; with it, as asked', async () => {
+    for (const asked of [false, true]) {
+      const d = driven();
+      for (let i = 0; i < 10; i++) d.answer(false);
+      for (let i = 0; i < 3; i++) d.answer(true);
+      const probePauses: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        await d.wake();
+        d.answer(true, { probe: true, waitMs: 20_000, asked });
+        probePauses.push(d.pauses.at(-1)!.ms);
+      }
+      if (asked) expect(probePauses.every((ms) => ms === 20_000)).toBe(true);
+      else {
+        expect(probePauses[0]).toBe(1_000);
+        expect(Math.max(...probePauses)).toBeLessThan(20_000);
+        // Growing, then held at its cap.
+        expect(probePauses).toEqual([...probePauses].sort((a, b) => a - b));
+        expect(probePauses.at(-1)).toBe(probePauses.at(-2));
+      }
+      await d.governor.stop();
+    }
+  });
+
+  it('a young run meeting a per-minute limit in a burst: the wall is dated midway between its last 429 and the first answer', async () => {
+    const d = driven();
+    for (let i = 0; i < 300; i++) {
+      d.at(i * 10);
+      d.answer(false);
+    }
+    d.at(3_000);
+    for (let i = 0; i < 3; i++) d.answer(true);
+    let lastRefused = 3_000;
+    for (;;) {
+      await d.wake();
+      // The server lets requests through again 60 s after the burst began.
+      if (d.pauses.at(-1)!.at + d.pauses.at(-1)!.ms >= 60_000) break;
+      lastRefused = d.pauses.at(-1)!.at + d.pauses.at(-1)!.ms;
+      d.answer(true, { probe: true });
+    }
+    const resumed = d.pauses.at(-1)!.at + d.pauses.at(-1)!.ms;
+    d.answer(false, { probe: true });
+    expect(resumed - lastRefused).toBeGreaterThan(1_000);
+    const rate = d.governor.currentRatePerMinute;
+    // 300 accepted over the run's age and the wall: more than over the time to the answer, less than to the last 429.
+    expect(rate).toBeGreaterThan((0.9 * 300 * 60_000) / resumed);
+    expect(rate).toBeLessThan((0.9 * 300 * 60_000) / lastRefused);
+    await d.governor.stop();
+  });
+});
