@@ -12,20 +12,25 @@ import Bottleneck from 'bottleneck';
  * - Start at START_RATE, or at the ceiling when one is configured. Until a first limit,
  *   double the rate after every SLOW_START_WINDOW attempts without 429 that kept it busy
  *   (a rate that is not the bound, because concurrency or the reader is, is not raised);
- *   after it, add STEP of the rate per clean WINDOW (additive increase).
+ *   after it, add STEP of the rate per clean WINDOW (additive increase), a tenth of it
+ *   within 5% of the rate the server accepted at the last limit (found again slowly, not
+ *   overshot at full step). Clean: no more 429s than the stray share explains. Near that
+ *   limit, a window with more goes on (to LONGEST_WINDOW times) until they are evidence.
  * - A lone 429 (a busy server, not the rate) costs only its own request's wait: the caller
  *   sleeps it. 429s in a row, or more than the stray share explains, are the token's limit:
  *   everyone waits (`Retry-After`, or the request's backoff), then one probe goes first
- *   after 429s in a row; a refused probe grows the pause (up to PROBE_PAUSE_MAX_MS, or what
- *   `Retry-After` asks; without it the governor paces the probes, not their own backoff).
+ *   after 429s in a row (an answer to an attempt started before the last 429 does not end
+ *   the wall: it was sent before it); a refused probe grows the pause (up to
+ *   PROBE_PAUSE_MAX_MS, or what `Retry-After` asks; without it the governor paces the
+ *   probes, not their own backoff).
  * - The rate falls only on evidence: more 429s in a window than the stray share seen so
  *   far explains (at least MIN_EVIDENCE), or a refused probe (a wall outlasting the pause,
- *   however few of its 429s the window counted), at most once per window. When everyone goes again
- *   it falls to 90% of what the server accepted in the minute before the 429s (and at least
- *   by 15%; halved when fewer than MIN_MEASURED were accepted). A run younger than a minute
- *   spreads that over its age and the pause (ended midway between the last 429 and the
- *   first answer), which tells a per-minute limit met in a burst
- *   from a per-second one; a whole minute accepted is a rate the server allows, so a storm
+ *   however few of its 429s the window counted), at most once per window. When everyone
+ *   goes again it falls to 90% of what the server accepted in the minute before the 429s
+ *   (and at least by 15%; halved when fewer than MIN_MEASURED were accepted). A run younger
+ *   than a minute spreads that over its age and the pause (ended midway between the last
+ *   429 and the first answer), which tells a per-minute limit met in a burst from a
+ *   per-second one; a whole minute accepted is a rate the server allows, so a storm
  *   or an outage after it costs its pause, not the climb back from a low rate. If the next
  *   window has as many 429s at the lower rate, they were not about the rate: the decrease
  *   is undone and their share becomes the stray share. Never after a wall (a majority
@@ -65,10 +70,16 @@ export const STEP = 0.015;
 const MIN_MEASURED = 20;
 /** Fewer 429s than this in a window are never evidence of a limit. */
 const MIN_EVIDENCE = 3;
+/** A window with more 429s than strays explain goes on to at most this many times its size. */
+const LONGEST_WINDOW = 4;
 /** A rate is busy when the window started at least this share of what it allowed. */
 const BUSY = 0.8;
 /** The longest pause a run of refused probes grows to (unless a Retry-After asks for more). */
 const PROBE_PAUSE_MAX_MS = 10_000;
+/** Between this share of the rate the server last accepted at a limit and its inverse, the climb is careful. */
+const NEAR = 0.95;
+/** A careful climb takes this share of the step. */
+const CAREFUL = 0.1;
 /** Quota windows resetting sooner than this are spent as they come. */
 const SPREAD_MIN_MS = 2_000;
 
@@ -98,7 +109,9 @@ export class RateGovernor {
   private stray = 0;
   private window: Window;
   /** The window after a decrease checks that the 429s fell with the rate. */
-  private check: { share: number; rateBefore: number; wall: boolean } | undefined;
+  private check: { share: number; rateBefore: number; wall: boolean; limitBefore: number | undefined } | undefined;
+  /** What the server accepted per minute when it last refused: the limit as last measured. */
+  private limitAt: number | undefined;
   private step = 0;
   /** A decrease earned while everyone waits, made when they go again; what was accepted before. */
   private decreaseDue: { why: string; at: number; accepted: number; before: number | undefined } | undefined;
@@ -119,6 +132,8 @@ export class RateGovernor {
   private inARow = 0;
   private probesRefused = 0;
   private lastRefusedAt = -Infinity;
+  /** The start order of the latest attempt refused. */
+  private lastRefusedSeq = -1;
   private stopped = false;
 
   constructor(options: GovernorOptions) {
@@ -159,6 +174,7 @@ export class RateGovernor {
     let everyone = false;
     if (refused) {
       this.lastRefusedAt = now;
+      this.lastRefusedSeq = Math.max(this.lastRefusedSeq, permit.seq);
       this.inARow += 1;
       if (permit.probe) this.probesRefused += 1;
       // The server still refuses after everyone waited: the token's limit, whatever the window counted.
@@ -174,9 +190,13 @@ export class RateGovernor {
     } else {
       this.acceptedLastMinute(now);
       this.accepted[this.acceptedSecond % 60]! += 1;
-      this.inARow = 0;
-      this.probesRefused = 0;
-      if (permit.probe || this.phase === 'probing') this.open();
+      // Only an attempt started after the last refused one tells the limit has passed:
+      // answers to older ones (slower, or sent just before it) still come in behind a wall.
+      if (permit.seq > this.lastRefusedSeq) {
+        this.inARow = 0;
+        this.probesRefused = 0;
+        if (permit.probe || this.phase === 'probing') this.open();
+      }
     }
     // Lowered when everyone goes again: the server's refusal is then part of the measure.
     if (this.decreaseDue !== undefined && this.phase === 'open') this.decrease(now);
@@ -217,7 +237,14 @@ export class RateGovernor {
       this.newWindow(now);
       return this.limitMet(why, share, now, w.attempts);
     }
-    if (w.attempts < (this.slowStart ? SLOW_START_WINDOW : WINDOW)) return false;
+    const size = this.slowStart ? SLOW_START_WINDOW : WINDOW;
+    if (w.attempts < size) return false;
+    const clean = w.rateLimited <= expected + Math.sqrt(expected);
+    const nearLimit = this.limitAt !== undefined && this.rate >= NEAR * this.limitAt;
+    // Near a limit met before, more 429s than strays explain but too few to tell: the window
+    // goes on until they tell (a rate a few percent over a limit gets a lone 429 or two in
+    // every window, each waited out alone, and the stray share would learn them).
+    if (!clean && nearLimit && this.check === undefined && w.attempts < LONGEST_WINDOW * size) return false;
     const share = w.rateLimited / w.attempts;
     // 429s that go on at half their share after a decrease were not about the rate.
     if (this.check && !this.check.wall && w.rateLimited >= 2 && share >= 0.5 * this.check.share) this.undo(share, `429 on ${w.rateLimited} of the last ${w.attempts}`);
@@ -225,8 +252,10 @@ export class RateGovernor {
     this.check = undefined;
     // Busy: the starts came about as fast as the rate allows (their answers' latency aside).
     const busy = w.attempts >= BUSY * (1 + ((w.lastStart - w.firstStart) / 60_000) * this.currentRatePerMinute);
-    if (busy && this.rate < this.ceiling) {
-      this.setRate(this.slowStart ? this.rate * 2 : this.rate + this.step, `no sign of a limit in the last ${w.attempts} requests`);
+    // A window with more 429s than strays explain is no sign the rate may climb.
+    if (busy && clean && this.rate < this.ceiling) {
+      const careful = nearLimit && this.rate < this.limitAt! / NEAR;
+      this.setRate(this.slowStart ? this.rate * 2 : this.rate + (careful ? CAREFUL : 1) * this.step, `no sign of a limit in the last ${w.attempts} requests`);
     }
     this.newWindow(now);
     return false;
@@ -244,7 +273,7 @@ export class RateGovernor {
       return false;
     }
     // A window cut short by its third 429 overstates a share: it counts as a whole window.
-    this.check = { share: (share * attempts) / Math.max(attempts, WINDOW), rateBefore: this.rate, wall };
+    this.check = { share: (share * attempts) / Math.max(attempts, WINDOW), rateBefore: this.rate, wall, limitBefore: this.limitAt };
     this.slowStart = false;
     const age = now - this.firstAt;
     this.decreaseDue = { why, at: now, accepted: this.acceptedLastMinute(now), before: age >= 60_000 ? undefined : Math.max(1_000, age) };
@@ -253,6 +282,7 @@ export class RateGovernor {
 
   private undo(share: number, why: string): void {
     this.stray = Math.max(this.stray, share);
+    this.limitAt = this.check!.limitBefore;
     this.setRate(this.check!.rateBefore, `${why}, as many as before it was lowered: not a rate limit`, true);
     this.check = undefined;
   }
@@ -272,6 +302,7 @@ export class RateGovernor {
     const rateBefore = Math.min(this.rate, this.ceiling);
     // Too few answers measure nothing: halve instead.
     const target = due.accepted >= MIN_MEASURED ? 0.9 * accepted : 0.5 * rateBefore;
+    if (due.accepted >= MIN_MEASURED) this.limitAt = accepted;
     this.setRate(Math.max(MIN_RATE, Math.min(0.85 * rateBefore, target)), due.why);
     this.step = STEP * Math.min(rateBefore, 1.25 * this.rate);
     this.newWindow(now);

@@ -29,13 +29,13 @@ interface Run {
 }
 
 /** `requests` requests through a governor with the default config (or a ceiling) against `server`. */
-async function run(server: ServerModel, options: { requests: number; maxConcurrency?: number; latencyMs?: number; ceiling?: number }): Promise<Run> {
+async function run(server: ServerModel, options: { requests: number; maxConcurrency?: number; latencyMs?: number; jitterMs?: number; ceiling?: number }): Promise<Run> {
   const time = new VirtualTime();
   const logs: string[] = [];
   const governor = new RateGovernor({ maxConcurrency: options.maxConcurrency ?? 8, ceilingPerMinute: options.ceiling, log: (message) => logs.push(message) });
   running = { time, governors: [governor] };
   const maxConcurrency = options.maxConcurrency ?? 8;
-  const traffic = await simulate({ governor, time, server, requests: options.requests, workers: 2 * maxConcurrency, latencyMs: options.latencyMs ?? 50 });
+  const traffic = await simulate({ governor, time, server, requests: options.requests, workers: 2 * maxConcurrency, latencyMs: options.latencyMs ?? 50, jitterMs: options.jitterMs });
   return { traffic, governor, logs, endedAt: time.now() };
 }
 
@@ -79,6 +79,15 @@ describe('a real limit, unknown to the connector', () => {
     expect(ratePerMinute(traffic.admitted, 0, endedAt)).toBeGreaterThanOrEqual(0.9 * 300);
     expect(governor.currentRatePerMinute).toBeLessThanOrEqual(300 * 1.1);
     expect(logs.some((line) => /→ .*: 429 on \d+ of the last \d+$/.test(line))).toBe(true);
+  });
+
+  it('held for 10 minutes: the climb slows near it, a rate a little over it is caught: ≤ 0.5% refused, ≥ 90% used', async () => {
+    // Answers overtake each other (up to 60 ms apart), as on a real network.
+    const { traffic, endedAt } = await run(fake({ requestsPerMinute: 1_200, headers: false }), { requests: 12_000, jitterMs: 60 });
+    expect(traffic.completed).toBe(12_000);
+    expect(endedAt).toBeGreaterThan(600_000);
+    expect(share429(traffic)).toBeLessThanOrEqual(0.005);
+    expect(ratePerMinute(traffic.admitted, 0, endedAt)).toBeGreaterThanOrEqual(0.9 * 1_200);
   });
 
   it('announced in quota headers: followed, ≥ 90% of it used, ≤ 2% refused', async () => {
@@ -215,8 +224,8 @@ describe('the decisions at a wall, driven answer by answer', () => {
       pauses,
       at: (ms: number) => void (t = ms),
       /** One answer at the current time, to an attempt started `startedAt` (now by default). */
-      answer: (refused: boolean, options: { probe?: boolean; waitMs?: number; asked?: boolean; startedAt?: number } = {}) =>
-        governor.settle({ seq: seq++, startedAt: options.startedAt ?? t, probe: options.probe ?? false }, refused, refused ? (options.waitMs ?? 1_000) : 0, undefined, options.asked ?? false),
+      answer: (refused: boolean, options: { probe?: boolean; waitMs?: number; asked?: boolean; startedAt?: number; seq?: number } = {}) =>
+        governor.settle({ seq: options.seq ?? seq++, startedAt: options.startedAt ?? t, probe: options.probe ?? false }, refused, refused ? (options.waitMs ?? 1_000) : 0, undefined, options.asked ?? false),
       /** The last pause ends (the clock moves to its end) and the governor lets a probe go. */
       wake: async () => {
         const last = pauses.at(-1)!;
@@ -242,6 +251,32 @@ describe('the decisions at a wall, driven answer by answer', () => {
     expect(d.governor.currentRatePerMinute).toBeLessThan(0.85 * before);
     expect(d.logs.at(-1)).toMatch(/: 429 on 4 in a row, the last after a pause$/);
     await d.governor.stop();
+  });
+
+  it('a window with a 429 the stray share does not explain is no sign the rate may climb', async () => {
+    const d = driven();
+    for (let i = 0; i < 10; i++) d.answer(false);
+    expect(d.governor.currentRatePerMinute).toBe(2 * START_RATE);
+    // One lone 429 (it waits alone): the rate holds.
+    for (let i = 0; i < 10; i++) d.answer(i === 4);
+    expect(d.governor.currentRatePerMinute).toBe(2 * START_RATE);
+    for (let i = 0; i < 10; i++) d.answer(false);
+    expect(d.governor.currentRatePerMinute).toBe(4 * START_RATE);
+    await d.governor.stop();
+  });
+
+  it('an answer to an attempt started before the 429s does not end the wall: a probe goes first', async () => {
+    for (const late of [false, true]) {
+      const d = driven();
+      for (let i = 0; i < 10; i++) d.answer(false);
+      for (let i = 0; i < 3; i++) d.answer(true);
+      // Accepted, but sent before the 429s (seq 9, the last of the answers above): old news.
+      if (late) d.answer(false, { seq: 9 });
+      await d.wake();
+      const probe = await d.governor.schedule(async (permit) => permit.probe);
+      expect(probe).toBe(true);
+      await d.governor.stop();
+    }
   });
 
   it('a decrease earned by a wall (429s in a row) is never undone by 429s after it', async () => {

@@ -8,6 +8,7 @@
 import { quotaHeaders } from '../../src/http/client.js';
 import { RateGovernor } from '../../src/http/rate-governor.js';
 import { decideRetry, parseRetryAfter } from '../../src/http/retry-policy.js';
+import { seeded } from '../support/spec-answers.js';
 import { FaultController, type RateLimitOptions } from '../../tools/fake-circleci/faults.js';
 import type { VirtualTime } from './virtual-time.js';
 
@@ -40,6 +41,8 @@ export interface TrafficOptions {
   requests: number;
   workers: number;
   latencyMs: number;
+  /** Each answer takes up to this much longer (seeded), so answers can overtake each other. */
+  jitterMs?: number;
 }
 
 export interface Traffic {
@@ -58,6 +61,7 @@ export interface Traffic {
 /** Runs `requests` requests through `workers` concurrent callers and returns what happened. */
 export async function simulate(options: TrafficOptions): Promise<Traffic> {
   const { governor, time, server, latencyMs } = options;
+  const random = seeded(1);
   const traffic: Traffic = { starts: [], admitted: [], rates: [], rateLimited: 0, completed: 0, gaveUp: 0, peakInFlight: 0 };
   let inFlight = 0;
   let next = 0;
@@ -74,7 +78,7 @@ export async function simulate(options: TrafficOptions): Promise<Traffic> {
         traffic.starts.push(time.now());
         traffic.rates.push(governor.currentRatePerMinute);
         const { answer, done } = server.arrive(time.now());
-        await time.sleep(latencyMs);
+        await time.sleep(latencyMs + random() * (options.jitterMs ?? 0));
         done();
         inFlight -= 1;
         spentMs += time.now() - permit.startedAt;

@@ -94,6 +94,10 @@ interface Row {
   minimumByRoute: Record<string, number>;
   /** Answers other than 429 per second since the first request. */
   timeline: number[];
+  /** When each 429 was sent, ms since the first request. */
+  refusedAt: number[];
+  /** The governor's rate changes, as the connector logged them. */
+  rateChanges: string[];
   /** The connector's final summary line (requests, retries, the rate reached, 429s). */
   summary: string | undefined;
 }
@@ -290,7 +294,7 @@ async function run(scenario: Scenario): Promise<Row> {
       ...(state !== undefined ? { state } : {}),
       nodeFlags: scenario.nodeFlags ?? SHIPPED_NODE_FLAGS,
     });
-    const { stats, duplicateUrls, duplicateExample, timeline } = await fake.stats();
+    const { stats, duplicateUrls, duplicateExample, timeline, refusedAt } = await fake.stats();
     const seconds = result.wallMs / 1000;
     const answered = stats.total - stats.rateLimited;
     return {
@@ -310,6 +314,8 @@ async function run(scenario: Scenario): Promise<Row> {
       byRoute: stats.byRoute,
       minimumByRoute,
       timeline,
+      refusedAt,
+      rateChanges: result.rateChanges,
       summary: result.lastLogs.find((line) => line.startsWith('read complete')),
     };
   } finally {
@@ -376,6 +382,11 @@ async function main(): Promise<void> {
       const routes = new Set([...Object.keys(row.byRoute), ...Object.keys(row.minimumByRoute)]);
       const diff = [...routes].filter((r) => (row.byRoute[r] ?? 0) !== (row.minimumByRoute[r] ?? 0)).map((r) => `${r} ${row.byRoute[r] ?? 0}/${row.minimumByRoute[r] ?? 0}`);
       process.stderr.write(`    requests per route (made/min) differ: ${diff.join(', ')}${row.duplicateExample ? `; repeated: ${row.duplicateExample}` : ''}\n`);
+    }
+    // Where a limit row's 429s came and what the governor made of them (its LOG lines).
+    if (scenario.limitPerMinute !== undefined) {
+      process.stderr.write(`    429s at (s): ${row.refusedAt.map((ms) => (ms / 1000).toFixed(1)).join(' ') || 'none'}\n`);
+      for (const line of row.rateChanges) process.stderr.write(`    ${line}\n`);
     }
     all.set(scenario.id, row);
     rows.push(row);

@@ -31,6 +31,8 @@ export interface ConnectorRunResult {
   lastStates: Map<string, unknown>;
   errors: string[];
   lastLogs: string[];
+  /** The governor's LOG lines ("rate A → B: why"), each with the seconds since the run began. */
+  rateChanges: string[];
   peakRssKb: number | undefined;
   rssSource: string;
   /** User + system CPU seconds of the connector (GNU time); undefined without /usr/bin/time. */
@@ -49,6 +51,8 @@ class CountingSink {
   readonly lastStates = new Map<string, unknown>();
   readonly errors: string[] = [];
   readonly lastLogs: string[] = [];
+  readonly rateChanges: string[] = [];
+  private readonly startedAt = Date.now();
   private carry: Buffer = Buffer.alloc(0);
 
   write(chunk: Buffer): void {
@@ -81,6 +85,8 @@ class CountingSink {
     if (text.startsWith('{"type":"LOG"')) {
       this.lastLogs.push(text.slice(0, 300));
       if (this.lastLogs.length > 20) this.lastLogs.shift();
+      const message = (JSON.parse(text) as { log: { message: string } }).log.message;
+      if (message.startsWith('rate ')) this.rateChanges.push(`${((Date.now() - this.startedAt) / 1000).toFixed(1)} s ${message}`);
     }
   }
 }
@@ -126,6 +132,7 @@ export async function runConnector(options: ConnectorRunOptions): Promise<Connec
     lastStates: sink.lastStates,
     errors: sink.errors,
     lastLogs: sink.lastLogs,
+    rateChanges: sink.rateChanges,
     peakRssKb: fromTime ? Number(fromTime[1]) : polledHwmKb,
     rssSource: fromTime ? '/usr/bin/time -v' : 'VmHWM of /proc/<pid>/status',
     cpuSeconds: userCpu && systemCpu ? Number(userCpu[1]) + Number(systemCpu[1]) : undefined,

@@ -13,7 +13,7 @@ export interface FakeChild {
   token: string;
   slugs: string[];
   figures: WorldFigures;
-  stats(): Promise<{ stats: StatsSnapshot; duplicateUrls: number; duplicateExample?: string; timeline: number[] }>;
+  stats(): Promise<{ stats: StatsSnapshot; duplicateUrls: number; duplicateExample?: string; timeline: number[]; refusedAt: number[] }>;
   reset(): Promise<void>;
   /** Every running workflow finishes, then the world's clock moves on by `ms`. */
   settle(ms: number): Promise<void>;
@@ -49,8 +49,8 @@ export async function startFakeChild(init: FakeProcessInit, cpus?: string): Prom
     slugs: ready.slugs,
     figures: ready.figures,
     stats: async () => {
-      const { stats, duplicateUrls, duplicateExample, timeline } = await ask({ type: 'stats' }, 'stats');
-      return { stats, duplicateUrls, timeline, ...(duplicateExample ? { duplicateExample } : {}) };
+      const { stats, duplicateUrls, duplicateExample, timeline, refusedAt } = await ask({ type: 'stats' }, 'stats');
+      return { stats, duplicateUrls, timeline, refusedAt, ...(duplicateExample ? { duplicateExample } : {}) };
     },
     reset: async () => {
       await ask({ type: 'reset' }, 'reset-done');

@@ -28,7 +28,7 @@ export interface FakeProcessInit {
 
 export type FakeReply =
   | { type: 'ready'; url: string; token: string; slugs: string[]; figures: WorldFigures }
-  | { type: 'stats'; stats: StatsSnapshot; duplicateUrls: number; duplicateExample?: string; timeline: number[] }
+  | { type: 'stats'; stats: StatsSnapshot; duplicateUrls: number; duplicateExample?: string; timeline: number[]; refusedAt: number[] }
   | { type: 'reset-done' }
   | { type: 'settled' }
   | { type: 'incremental-minimum'; minimumByRoute: Record<string, number>; minimum: number };
@@ -47,10 +47,14 @@ async function main(): Promise<void> {
   let answered = new Map<string, number>();
   // Answers other than 429 per second since the first request (the storm row's recovery).
   let timeline: number[] = [];
+  // When each 429 was sent, in ms since the first request (the limit rows' diagnosis).
+  let refusedAt: number[] = [];
   let firstAt: number | undefined;
   const onRequest = (entry: RequestLogEntry): void => {
-    if (entry.outcome !== 429) {
-      const second = Math.floor((Date.now() - (firstAt ??= Date.now())) / 1000);
+    const sinceFirst = Date.now() - (firstAt ??= Date.now());
+    if (entry.outcome === 429) refusedAt.push(sinceFirst);
+    else {
+      const second = Math.floor(sinceFirst / 1000);
       while (timeline.length <= second) timeline.push(0);
       timeline[second]! += 1;
     }
@@ -65,11 +69,12 @@ async function main(): Promise<void> {
   process.on('message', (message: FakeRequestMessage) => {
     if (message.type === 'stats') {
       const repeated = [...answered].filter(([, n]) => n > 1);
-      send({ type: 'stats', stats: fake.stats.snapshot(), duplicateUrls: repeated.length, timeline, ...(repeated[0] ? { duplicateExample: repeated[0][0] } : {}) });
+      send({ type: 'stats', stats: fake.stats.snapshot(), duplicateUrls: repeated.length, timeline, refusedAt, ...(repeated[0] ? { duplicateExample: repeated[0][0] } : {}) });
     } else if (message.type === 'reset') {
       fake.stats.reset();
       answered = new Map();
       timeline = [];
+      refusedAt = [];
       firstAt = undefined;
       send({ type: 'reset-done' });
     } else if (message.type === 'settle') {
