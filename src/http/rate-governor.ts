@@ -14,8 +14,9 @@ import Bottleneck from 'bottleneck';
  *   (a rate that is not the bound, because concurrency or the reader is, is not raised);
  *   after it, add STEP of the rate per clean WINDOW (additive increase), a tenth of it
  *   within 5% of the rate the server accepted at the last limit (found again slowly, not
- *   overshot at full step). Clean: no more 429s than the stray share explains. Near that
- *   limit, a window with more goes on (to LONGEST_WINDOW times) until they are evidence.
+ *   overshot at full step) unless 429s come whatever the rate (a stray share of QUIET or
+ *   more). Near that limit only clean windows climb (no more 429s than the stray share
+ *   explains), and one with more goes on (to LONGEST_WINDOW times) until they are evidence.
  * - A lone 429 (a busy server, not the rate) costs only its own request's wait: the caller
  *   sleeps it. 429s in a row, or more than the stray share explains, are the token's limit:
  *   everyone waits (`Retry-After`, or the request's backoff), then one probe goes first
@@ -70,6 +71,8 @@ export const STEP = 0.015;
 const MIN_MEASURED = 20;
 /** Fewer 429s than this in a window are never evidence of a limit. */
 const MIN_EVIDENCE = 3;
+/** Below this stray share, a limit measured is the server's: the climb near it is careful. */
+const QUIET = 0.01;
 /** A window with more 429s than strays explain goes on to at most this many times its size. */
 const LONGEST_WINDOW = 4;
 /** A rate is busy when the window started at least this share of what it allowed. */
@@ -130,6 +133,8 @@ export class RateGovernor {
   private phase: 'open' | 'paused' | 'probe' | 'probing' = 'open';
   /** 429s since the last answer without one. */
   private inARow = 0;
+  /** 429s since the last answer without one to an attempt started after them: the wall's. */
+  private behindWall = 0;
   private probesRefused = 0;
   private lastRefusedAt = -Infinity;
   /** The start order of the latest attempt refused. */
@@ -176,6 +181,7 @@ export class RateGovernor {
       this.lastRefusedAt = now;
       this.lastRefusedSeq = Math.max(this.lastRefusedSeq, permit.seq);
       this.inARow += 1;
+      this.behindWall += 1;
       if (permit.probe) this.probesRefused += 1;
       // The server still refuses after everyone waited: the token's limit, whatever the window counted.
       if (permit.probe && this.decreaseDue === undefined) this.limitMet(`429 on ${this.inARow} in a row, the last after a pause`, 1, now);
@@ -190,10 +196,11 @@ export class RateGovernor {
     } else {
       this.acceptedLastMinute(now);
       this.accepted[this.acceptedSecond % 60]! += 1;
+      this.inARow = 0;
       // Only an attempt started after the last refused one tells the limit has passed:
       // answers to older ones (slower, or sent just before it) still come in behind a wall.
       if (permit.seq > this.lastRefusedSeq) {
-        this.inARow = 0;
+        this.behindWall = 0;
         this.probesRefused = 0;
         if (permit.probe || this.phase === 'probing') this.open();
       }
@@ -240,7 +247,8 @@ export class RateGovernor {
     const size = this.slowStart ? SLOW_START_WINDOW : WINDOW;
     if (w.attempts < size) return false;
     const clean = w.rateLimited <= expected + Math.sqrt(expected);
-    const nearLimit = this.limitAt !== undefined && this.rate >= NEAR * this.limitAt;
+    // Where 429s come whatever the rate, a limit measured may be theirs: nothing is careful there.
+    const nearLimit = this.limitAt !== undefined && this.rate >= NEAR * this.limitAt && this.stray < QUIET;
     // Near a limit met before, more 429s than strays explain but too few to tell: the window
     // goes on until they tell (a rate a few percent over a limit gets a lone 429 or two in
     // every window, each waited out alone, and the stray share would learn them).
@@ -252,8 +260,8 @@ export class RateGovernor {
     this.check = undefined;
     // Busy: the starts came about as fast as the rate allows (their answers' latency aside).
     const busy = w.attempts >= BUSY * (1 + ((w.lastStart - w.firstStart) / 60_000) * this.currentRatePerMinute);
-    // A window with more 429s than strays explain is no sign the rate may climb.
-    if (busy && clean && this.rate < this.ceiling) {
+    // Near a limit, a window with more 429s than strays explain is no sign the rate may climb.
+    if (busy && (clean || !nearLimit) && this.rate < this.ceiling) {
       const careful = nearLimit && this.rate < this.limitAt! / NEAR;
       this.setRate(this.slowStart ? this.rate * 2 : this.rate + (careful ? CAREFUL : 1) * this.step, `no sign of a limit in the last ${w.attempts} requests`);
     }
@@ -342,7 +350,7 @@ export class RateGovernor {
     const pause = ++this.pauses;
     void this.sleep(this.pausedUntil - now).then(() => {
       if (this.stopped || pause !== this.pauses) return;
-      if (this.inARow >= 2) this.phase = 'probe';
+      if (this.behindWall >= 2) this.phase = 'probe';
       else this.open();
       this.apply();
     });

@@ -253,18 +253,6 @@ describe('the decisions at a wall, driven answer by answer', () => {
     await d.governor.stop();
   });
 
-  it('a window with a 429 the stray share does not explain is no sign the rate may climb', async () => {
-    const d = driven();
-    for (let i = 0; i < 10; i++) d.answer(false);
-    expect(d.governor.currentRatePerMinute).toBe(2 * START_RATE);
-    // One lone 429 (it waits alone): the rate holds.
-    for (let i = 0; i < 10; i++) d.answer(i === 4);
-    expect(d.governor.currentRatePerMinute).toBe(2 * START_RATE);
-    for (let i = 0; i < 10; i++) d.answer(false);
-    expect(d.governor.currentRatePerMinute).toBe(4 * START_RATE);
-    await d.governor.stop();
-  });
-
   it('an answer to an attempt started before the 429s does not end the wall: a probe goes first', async () => {
     for (const late of [false, true]) {
       const d = driven();

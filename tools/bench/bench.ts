@@ -383,9 +383,10 @@ async function main(): Promise<void> {
       const diff = [...routes].filter((r) => (row.byRoute[r] ?? 0) !== (row.minimumByRoute[r] ?? 0)).map((r) => `${r} ${row.byRoute[r] ?? 0}/${row.minimumByRoute[r] ?? 0}`);
       process.stderr.write(`    requests per route (made/min) differ: ${diff.join(', ')}${row.duplicateExample ? `; repeated: ${row.duplicateExample}` : ''}\n`);
     }
-    // Where a limit row's 429s came and what the governor made of them (its LOG lines).
-    if (scenario.limitPerMinute !== undefined) {
-      process.stderr.write(`    429s at (s): ${row.refusedAt.map((ms) => (ms / 1000).toFixed(1)).join(' ') || 'none'}\n`);
+    // Where a row's 429s came (the first 60) and what the governor made of them (its LOG lines).
+    if (row.rateLimited > 0) {
+      const shown = row.refusedAt.slice(0, 60).map((ms) => (ms / 1000).toFixed(1));
+      process.stderr.write(`    429s at (s): ${shown.join(' ')}${row.refusedAt.length > 60 ? ` … (${row.refusedAt.length})` : ''}\n`);
       for (const line of row.rateChanges) process.stderr.write(`    ${line}\n`);
     }
     all.set(scenario.id, row);
