@@ -184,7 +184,7 @@ export class RateGovernor {
       this.behindWall += 1;
       if (permit.probe) this.probesRefused += 1;
       // The server still refuses after everyone waited: the token's limit, whatever the window counted.
-      if (permit.probe && this.decreaseDue === undefined) this.limitMet(`429 on ${this.inARow} in a row, the last after a pause`, 1, now);
+      if (permit.probe && this.decreaseDue === undefined) this.limitMet(`429 on ${this.behindWall} in a row, the last after a pause`, 1, now);
       // A refused probe: the pause grows (a 429 with a short Retry-After in a storm need not
       // be asked again every second). Without Retry-After the governor paces the probes: the
       // probe's own backoff would leave a wall's end unheard for up to its 30 s.
