@@ -218,14 +218,20 @@ describe('the decisions at a wall, driven answer by answer', () => {
       sleep: (ms) => new Promise<void>((resolve) => pauses.push({ at: t, ms, resolve })),
       log: (message) => logs.push(message),
     });
+    const answer = (refused: boolean, options: { probe?: boolean; waitMs?: number; asked?: boolean; startedAt?: number; seq?: number } = {}) =>
+      governor.settle({ seq: options.seq ?? seq++, startedAt: options.startedAt ?? t, probe: options.probe ?? false }, refused, refused ? (options.waitMs ?? 1_000) : 0, undefined, options.asked ?? false);
     return {
       governor,
       logs,
       pauses,
       at: (ms: number) => void (t = ms),
       /** One answer at the current time, to an attempt started `startedAt` (now by default). */
-      answer: (refused: boolean, options: { probe?: boolean; waitMs?: number; asked?: boolean; startedAt?: number; seq?: number } = {}) =>
-        governor.settle({ seq: options.seq ?? seq++, startedAt: options.startedAt ?? t, probe: options.probe ?? false }, refused, refused ? (options.waitMs ?? 1_000) : 0, undefined, options.asked ?? false),
+      answer,
+      /** A wall after 10 answers: 3 429s in a row (everyone pauses). */
+      wall: () => {
+        for (let i = 0; i < 10; i++) answer(false);
+        for (let i = 0; i < 3; i++) answer(true);
+      },
       /** The last pause ends (the clock moves to its end) and the governor lets a probe go. */
       wake: async () => {
         const last = pauses.at(-1)!;
@@ -256,8 +262,7 @@ describe('the decisions at a wall, driven answer by answer', () => {
   it('an answer to an attempt started before the 429s does not end the wall: a probe goes first', async () => {
     for (const late of [false, true]) {
       const d = driven();
-      for (let i = 0; i < 10; i++) d.answer(false);
-      for (let i = 0; i < 3; i++) d.answer(true);
+      d.wall();
       // Accepted, but sent before the 429s (seq 9, the last of the answers above): old news.
       if (late) d.answer(false, { seq: 9 });
       await d.wake();
@@ -292,8 +297,7 @@ describe('the decisions at a wall, driven answer by answer', () => {
   it('without Retry-After the probes are paced by the governor, not by their own backoff; with it, as asked', async () => {
     for (const asked of [false, true]) {
       const d = driven();
-      for (let i = 0; i < 10; i++) d.answer(false);
-      for (let i = 0; i < 3; i++) d.answer(true);
+      d.wall();
       const probePauses: number[] = [];
       for (let i = 0; i < 8; i++) {
         await d.wake();
