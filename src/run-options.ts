@@ -7,6 +7,12 @@
 export interface RunOptions {
   /** A walk of a newest-first history checkpoints once this many more settled records are saved. */
   checkpointRecords?: number;
+  /**
+   * A checkpoint's STATE is written once the stream's records since its last STATE are this
+   * many times its size (default RECORD_CHARS_PER_STATE_CHAR, read/checkpoints.ts; 0: at
+   * every checkpoint).
+   */
+  stateWeight?: number;
   /** How long one request may take before it is abandoned and retried. */
   requestTimeoutMs?: number;
   /** How often an export job is polled while a sync waits for it (default 10 s: CircleCI asks for at most about 10 polls a minute). */

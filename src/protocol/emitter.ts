@@ -33,6 +33,8 @@ const RECORD_CHUNK_CHARS = 64 * 1024;
  */
 export class Emitter {
   private readonly recordsSinceState = new Map<string, number>();
+  /** Characters of the record lines per stream since its last STATE: what a checkpoint is weighed against (read/checkpoints.ts). */
+  private readonly recordCharsSinceState = new Map<string, number>();
   private readonly recordsTotal = new Map<string, number>();
   private readonly lastState = new Map<string, string>();
   private readonly recordPrefix = new Map<string, string>();
@@ -79,6 +81,11 @@ export class Emitter {
     return this.recordsTotal.get(stream) ?? 0;
   }
 
+  /** Characters of `stream`'s record lines written since its last STATE. */
+  recordCharsSince(stream: string): number {
+    return this.recordCharsSinceState.get(stream) ?? 0;
+  }
+
   /** Hot path: one JSON.stringify per record, the envelope is concatenated around it. */
   record(stream: string, data: object): void {
     let prefix = this.recordPrefix.get(stream);
@@ -88,7 +95,9 @@ export class Emitter {
     }
     this.recordsSinceState.set(stream, (this.recordsSinceState.get(stream) ?? 0) + 1);
     this.recordsTotal.set(stream, (this.recordsTotal.get(stream) ?? 0) + 1);
-    this.pending += `${prefix}${JSON.stringify(data)},"emitted_at":${this.now()}}}\n`;
+    const line = `${prefix}${JSON.stringify(data)},"emitted_at":${this.now()}}}\n`;
+    this.recordCharsSinceState.set(stream, (this.recordCharsSinceState.get(stream) ?? 0) + line.length);
+    this.pending += line;
     if (this.pending.length >= RECORD_CHUNK_CHARS) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -107,6 +116,7 @@ export class Emitter {
     if (count === 0 && this.lastState.get(stream) === serialized) return false;
     this.lastState.set(stream, serialized);
     this.recordsSinceState.set(stream, 0);
+    this.recordCharsSinceState.set(stream, 0);
     this.writeLine(
       `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":${JSON.stringify(stream)}},` +
         `"stream_state":${serialized}},"sourceStats":{"recordCount":${count}}}}`,

@@ -10,7 +10,8 @@ import { partitionEndLine, walkShare } from './progress-lines.js';
 import { rowsAbove } from './row-estimates.js';
 import { count } from './read-summary.js';
 import { listItems, ParentListing, toRecords, type ReadContext } from './read-context.js';
-import { serialiseState, type IncrementalState, type RecentRecord, type Resume, type UnfinishedRecord } from './state-input.js';
+import { Followed, UNFINISHED_MAX, UNFINISHED_MAX_AGE_MS, fingerprint } from './followed.js';
+import { serialiseState, type IncrementalState, type Resume } from './state-input.js';
 
 /**
  * The walk of one partition of a newest-first history (one project's pipelines, newest
@@ -30,10 +31,6 @@ import { serialiseState, type IncrementalState, type RecentRecord, type Resume, 
  * the root's own stream, the followed record for the streams at and below it. A stream
  * below a unit emits everything listed under a unit record it was admitted for.
  */
-
-/** Unfinished records are followed for at most this long and this many per stream. */
-export const UNFINISHED_MAX_AGE_MS = 14 * 24 * 3600_000;
-export const UNFINISHED_MAX = 1000;
 
 /** What the walks of one history share. */
 export interface HistoryRun {
@@ -67,9 +64,8 @@ interface StreamPlan {
   /** The newest root position the last sync saw here (undefined in a first sync, or a state saved before it was kept). */
   since?: number;
   newest?: string;
-  unfinished: Map<string, UnfinishedRecord>;
-  /** Final followed records read lately (see RecentRecord): the discovery reads each once. */
-  recent: Map<string, RecentRecord>;
+  /** The followed records still unfinished, and the final ones read lately (the discovery reads each once). */
+  followed: Followed;
 }
 
 /** The followed record a branch of the walk is under, if any. */
@@ -101,8 +97,10 @@ export class HistoryWalk {
   private readonly groupsSeen = new Set<string>();
   /** Discovery groups listed by the API, per followed stream; absent where discovery is off or refused. */
   private readonly groups = new Map<StreamName, Set<string>>();
-  /** When the walk started, by the API server's clock (saved with the partition's activity). */
+  /** When the walk started, by the API server's clock (saved where the partition has an activity). */
   private startedAt = 0;
+  /** The cursors (ms) of the followed records the discovery listed, by fingerprint: how long each read lately is kept. */
+  private readonly listedRecent = new Map<string, number>();
 
   constructor(
     private readonly partition: ApiRecord,
@@ -122,14 +120,12 @@ export class HistoryWalk {
       const lookbackMs = follow?.lookbackMs(context.config) ?? 0;
       // With a discovery, the walk stops at the floor; `probeDiscovery` lowers it where the discovery is refused.
       const walkFloor = follow?.discover ? floor : lookedBack(floor, lookbackMs);
-      const plan: StreamPlan = { stream, unit, floor, walkFloor, lookbackMs, unfinished: new Map(), recent: new Map() };
+      const entry = state?.partitions.get(key);
+      const plan: StreamPlan = { stream, unit, floor, walkFloor, lookbackMs, followed: new Followed(entry) };
       if (state) {
         plan.state = state;
-        const entry = state.partitions.get(key);
         if (entry?.resume) plan.resume = entry.resume;
         if (entry?.newestNumber !== undefined) plan.since = entry.newestNumber;
-        for (const record of state.unfinished) if (record.project_slug === key) plan.unfinished.set(record.id, record);
-        for (const record of state.recent) if (record.project_slug === key) plan.recent.set(record.id, record);
       }
       this.plans.push(plan);
     }
@@ -168,8 +164,9 @@ export class HistoryWalk {
       this.context.estimates?.report(this.root.name, this.key, undefined);
       return;
     }
-    const sinces = this.plans.map((plan) => plan.since);
-    if (sinces.every((since) => since !== undefined)) this.extent = Math.max(0, top - Math.min(...sinces));
+    // The root stream's state keeps the position (the others' would repeat it): the walk's extent is known where it is selected.
+    const sinces = this.plans.flatMap((plan) => (plan.since === undefined ? [] : [plan.since]));
+    if (sinces.length > 0) this.extent = Math.max(0, top - Math.min(...sinces));
     const rootPlan = this.plans.find((plan) => plan.stream === this.root.name);
     if (!rootPlan) return;
     const known = rootPlan.state !== undefined && rootPlan.since !== undefined;
@@ -374,15 +371,12 @@ export class HistoryWalk {
   private track(plan: StreamPlan, decl: AnyStreamDeclaration, record: ApiRecord): void {
     if (!plan.state) return;
     const id = idOf(decl, record);
-    const created = text(record[decl.cursor!]);
+    const created = parseApiTime(record[decl.cursor!]);
     if (isFollowed(decl, record)) {
-      plan.unfinished.set(id, { id, project_slug: this.key, created_at: created });
-      plan.recent.delete(id);
+      plan.followed.follow(id, created);
       this.seenUnfinished.add(id);
     } else {
-      plan.unfinished.delete(id);
-      const discover = decl.follow!.discover;
-      if (discover && parseApiTime(created) !== undefined) plan.recent.set(id, { id, project_slug: this.key, created_at: created, name: discover.groupOf(record) });
+      plan.followed.final(id, created, decl.follow!.discover?.groupOf(record));
     }
   }
 
@@ -435,7 +429,7 @@ export class HistoryWalk {
       const discover = decl.follow!.discover!;
       const plans = this.discoveryPlans(name);
       const since = Math.min(...plans.map((plan) => plan.floor.ms - plan.lookbackMs));
-      const names = new Set([...listed, ...this.groupsSeen, ...plans.flatMap((plan) => [...plan.recent.values()].map((record) => record.name))]);
+      const names = new Set([...listed, ...this.groupsSeen, ...plans.flatMap((plan) => plan.followed.groups())]);
       const taken = new Set<string>();
       let refused = false;
       await forEachConcurrent([...names].sort(), this.context.config.maxConcurrency, async (group) => {
@@ -446,8 +440,12 @@ export class HistoryWalk {
             for (const item of page) {
               const id = text(item[decl.primaryKey[0]!]);
               const cursor = parseApiTime(item[decl.cursor!]);
-              if (id === '' || taken.has(id)) continue;
-              const wanting = plans.filter((plan) => !plan.recent.has(id) && !plan.unfinished.has(id) && (cursor === undefined || cursor >= plan.floor.ms - plan.lookbackMs));
+              if (id === '') continue;
+              if (cursor !== undefined) this.listedRecent.set(fingerprint(id), cursor);
+              if (taken.has(id)) continue;
+              const wanting = plans.filter(
+                (plan) => !plan.followed.readLately(id) && !plan.followed.unfinished.has(id) && (cursor === undefined || cursor >= plan.floor.ms - plan.lookbackMs),
+              );
               if (wanting.length === 0) continue;
               taken.add(id);
               await this.readDiscovered(decl, id, wanting);
@@ -480,7 +478,7 @@ export class HistoryWalk {
   /** Whether a plan wants this followed record: new since its bookmark, or one it is following. */
   private considers(plan: StreamPlan, decl: AnyStreamDeclaration, record: ApiRecord): boolean {
     const id = idOf(decl, record);
-    if (plan.unfinished.has(id)) {
+    if (plan.followed.unfinished.has(id)) {
       this.seenUnfinished.add(id);
       return true;
     }
@@ -493,20 +491,20 @@ export class HistoryWalk {
       const decl = graph.get(name);
       if (!decl.follow) continue;
       const plans = this.plans.filter((plan) => plan.unit === name);
-      const ids = new Set(plans.flatMap((plan) => [...plan.unfinished.keys()]));
+      const ids = new Set(plans.flatMap((plan) => [...plan.followed.unfinished.keys()]));
       for (const id of this.seenUnfinished) ids.delete(id);
       await forEachConcurrent([...ids], this.context.config.maxConcurrency, async (id) => {
         const body = await this.context.client.get<ApiRecord>(fillPath(decl.follow!.reread, { id }));
         this.pages += 1;
         if (body === undefined) {
           this.context.emitter.log('INFO', `${decl.name} ${id} of ${this.key} no longer exists (404); no longer followed`);
-          for (const plan of plans) plan.unfinished.delete(id);
+          for (const plan of plans) plan.followed.unfinished.delete(id);
           return;
         }
         // Built like a listed record: one without its key is skipped and counted, and stays followed.
         const [record] = toRecords(decl, [body], {}, new ParentListing(this.context.syncedAt), this.context);
         if (record === undefined) return;
-        const following = plans.filter((plan) => plan.unfinished.has(id));
+        const following = plans.filter((plan) => plan.followed.unfinished.has(id));
         const { live, unit } = this.admit(decl, record, following, undefined);
         await this.descend(decl, record, live, unit);
       });
@@ -532,7 +530,7 @@ export class HistoryWalk {
     for (const plan of this.plans) if (plan.state) plan.state.currentlySyncing = first.done ? undefined : first.value;
   }
 
-  /** Saves how far the walk got without moving any bookmark. */
+  /** Saves how far the walk got without moving any bookmark (written where it outweighs its records: read/checkpoints.ts). */
   private checkpoint(): void {
     this.savedSinceCheckpoint = 0;
     this.markSyncing();
@@ -540,10 +538,14 @@ export class HistoryWalk {
       if (!plan.state) continue;
       const entry = plan.state.partitions.get(this.key) ?? {};
       const marker = this.resumeMarker(plan);
-      plan.state.partitions.set(this.key, marker ? { ...entry, resume: marker } : entry);
-      this.saveUnfinished(plan);
-      this.context.emitter.state(plan.stream, serialiseState(plan.stream, plan.state));
+      plan.state.partitions.set(this.key, plan.followed.saveTo(marker ? { ...entry, resume: marker } : entry));
+      this.offerState(plan);
     }
+  }
+
+  private offerState(plan: StreamPlan): void {
+    const state = plan.state!;
+    this.context.checkpoints.offer(plan.stream, () => serialiseState(plan.stream, state));
   }
 
   /**
@@ -573,54 +575,32 @@ export class HistoryWalk {
       const bookmark = latest(latest(entry.cursor, plan.resume?.max_cursor), plan.newest);
       // The newest position listed (the walk read everything down from it), or the last sync's when nothing new was listed.
       const newestNumber = Math.max(this.progress.topNumber ?? -Infinity, plan.since ?? -Infinity);
+      // Where the partition has an activity, when this walk started (read/idle-skip.ts).
       const activity = this.order.lastActivity?.(this.partition);
-      plan.state.partitions.set(this.key, {
-        ...(bookmark === undefined ? {} : { cursor: bookmark }),
-        ...(Number.isFinite(newestNumber) ? { newestNumber } : {}),
-        // What this walk has seen: the activity listed before it started (read/idle-skip.ts).
-        ...(activity === undefined ? {} : { lastActivity: activity, walkedAt: new Date(this.startedAt).toISOString() }),
-      });
-      this.pruneUnfinished(plan, bookmark);
-      this.pruneRecent(plan, bookmark);
-      this.saveUnfinished(plan);
-      this.context.emitter.state(plan.stream, serialiseState(plan.stream, plan.state));
+      this.pruneFollowed(plan, bookmark);
+      plan.state.partitions.set(
+        this.key,
+        plan.followed.saveTo({
+          ...(bookmark === undefined ? {} : { cursor: bookmark }),
+          ...(Number.isFinite(newestNumber) && plan.stream === this.root.name ? { newestNumber } : {}),
+          ...(activity === undefined ? {} : { walkedAt: Math.floor(this.startedAt / 1000) }),
+        }),
+      );
+      this.offerState(plan);
     }
   }
 
-  private saveUnfinished(plan: StreamPlan): void {
-    if (!plan.state || !graph.follows(plan.stream)) return;
-    plan.state.unfinished = [...plan.state.unfinished.filter((record) => record.project_slug !== this.key), ...plan.unfinished.values()];
-    plan.state.recent = [...plan.state.recent.filter((record) => record.project_slug !== this.key), ...plan.recent.values()];
-  }
-
   /**
-   * Recent records are kept as long as the next discovery lists them again (the lookback
-   * before the bookmark), and at least as long as the group listing may miss a new group,
-   * whose name they then supply.
+   * Unfinished records are followed for a bounded time and number (measured against the
+   * newest record of the partition, not the wall clock, so a partition that went quiet keeps
+   * following its last runs and replays stay deterministic). Records read lately are kept
+   * as long as the next discovery lists them again (the lookback before the bookmark), and
+   * their groups as long as the group listing may miss a new group.
    */
-  private pruneRecent(plan: StreamPlan, bookmark: string | undefined): void {
-    const discover = graph.get(plan.unit).follow?.discover;
+  private pruneFollowed(plan: StreamPlan, bookmark: string | undefined): void {
+    if (!graph.follows(plan.stream)) return;
     const newest = parseApiTime(bookmark);
-    if (!discover || newest === undefined) return;
-    const keepFrom = newest - Math.max(plan.lookbackMs, discover.groupsDelayMs);
-    for (const [id, record] of plan.recent) if (Date.parse(record.created_at) < keepFrom) plan.recent.delete(id);
-  }
-
-  /**
-   * Keeps the followed set bounded: drops the too old, then the oldest beyond the cap.
-   * Age is measured against the newest record of the partition, not the wall clock, so a
-   * partition that went quiet keeps following its last runs and replays stay deterministic.
-   */
-  private pruneUnfinished(plan: StreamPlan, newest: string | undefined): void {
-    const now = parseApiTime(newest) ?? Date.now();
-    const dropped: string[] = [];
-    const ordered = [...plan.unfinished.values()].sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
-    ordered.forEach((record, index) => {
-      if (now - Date.parse(record.created_at) > UNFINISHED_MAX_AGE_MS || index >= UNFINISHED_MAX) {
-        plan.unfinished.delete(record.id);
-        dropped.push(record.id);
-      }
-    });
+    const dropped = plan.followed.pruneUnfinished(newest ?? Date.now());
     if (dropped.length > 0) {
       this.context.emitter.log(
         'WARN',
@@ -628,6 +608,10 @@ export class HistoryWalk {
           `${UNFINISHED_MAX_AGE_MS / 86_400_000} days or beyond the ${UNFINISHED_MAX} most recent (first: ${dropped[0]})`,
       );
     }
+    const discover = graph.get(plan.unit).follow?.discover;
+    if (!discover || newest === undefined) return;
+    plan.followed.pruneRecent(newest - plan.lookbackMs, this.listedRecent);
+    plan.followed.pruneNames(newest - discover.groupsDelayMs, this.groups.get(plan.unit));
   }
 }
 

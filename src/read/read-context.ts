@@ -5,6 +5,7 @@ import type { Emitter } from '../protocol/emitter.js';
 import { fillPath, sanitized, type AnyStreamDeclaration, type ApiRecord, type Listing, type ListContext } from '../streams/declaration.js';
 import type { StreamName } from '../streams/schemas/index.js';
 import type { Selection } from './selection.js';
+import type { Checkpoints } from './checkpoints.js';
 import type { IncrementalState } from './state-input.js';
 import type { ReadSummary } from './read-summary.js';
 import type { RowEstimates } from './row-estimates.js';
@@ -17,6 +18,8 @@ export interface ReadContext {
   emitter: Emitter;
   selection: Selection;
   states: Map<StreamName, IncrementalState>;
+  /** Where readers offer a stream's state mid-read; it decides whether the STATE is worth writing. */
+  checkpoints: Checkpoints;
   failures: StreamFailures;
   listContext: ListContext;
   /** What the read skipped or did not find, for its end. */

@@ -12,6 +12,7 @@ import { isConfiguredProjectRoot, type ReadContext } from './read-context.js';
 import type { Selection } from './selection.js';
 import { emptyState, serialiseState, type IncrementalState } from './state-input.js';
 import { Cancelled, StreamFailures } from './stream-failures.js';
+import { Checkpoints } from './checkpoints.js';
 import { readTree } from './tree-reader.js';
 import { progressLine } from './progress-lines.js';
 import { RowEstimates } from './row-estimates.js';
@@ -58,6 +59,7 @@ export async function read(
     emitter,
     selection: new Map([...selection].filter(([stream]) => !elsewhere.includes(stream))),
     states,
+    checkpoints: new Checkpoints(emitter, options.stateWeight),
     failures,
     listContext: { client, config, log: (level, message) => emitter.log(level, message), signal: halt.signal },
     summary,

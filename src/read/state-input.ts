@@ -4,15 +4,20 @@ import { STREAM_NAMES, type StreamName } from '../streams/schemas/index.js';
 import type { PartitionKind } from '../streams/declaration.js';
 import { STREAM_GRAPH, STREAMS } from '../streams/streams.js';
 import type { Selection } from './selection.js';
+import { LEGACY_ENTRY_FIELDS, LEGACY_STATE_FIELDS, convertLegacy } from './state-legacy.js';
 
 /**
  * The saved state of each incremental stream. One bookmark per partition (organization
  * or project), so a project added to the config later starts from the start date while
  * the others continue. Streams of a newest-first history also remember an interrupted
- * walk (`resume`, `currently_syncing`), and those selected by a followed record the
- * records still unfinished (`unfinished`).
+ * walk (`resume`, `currently_syncing`), and those selected by a followed record keep, in
+ * each project's entry, the records still unfinished (`unfinished`: their ids) and the
+ * final ones read lately (`recent`: fingerprints, and `names`: the discovery groups the
+ * group listing did not show yet; see followed.ts).
+ * States written before this shape (one list of each for all projects, a slug and a
+ * date-time per entry) are converted on read (state-legacy.ts).
  */
-const Timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'is not a date-time' });
+export const Timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'is not a date-time' });
 
 const Resume = z.strictObject({
   newest_number: z.number().int(),
@@ -21,26 +26,29 @@ const Resume = z.strictObject({
 });
 export type Resume = z.infer<typeof Resume>;
 
-const Unfinished = z.strictObject({ id: z.string(), project_slug: z.string(), created_at: Timestamp });
-/** A followed record still unfinished; `created_at` holds its cursor value (the key names are those saved states have). */
-export type UnfinishedRecord = z.infer<typeof Unfinished>;
-
-const Recent = z.strictObject({ id: z.string(), project_slug: z.string(), created_at: Timestamp, name: z.string() });
-/**
- * A followed record read lately and final: the discovery, which lists recent records again
- * for a while, reads it only once. `name` is its discovery group (a workflow name).
- */
-export type RecentRecord = z.infer<typeof Recent>;
-
 const Pending = z.strictObject({ id: z.string().min(1), start: Timestamp, end: Timestamp });
 /** An export job started by an earlier sync and not collected yet, with the window it covers. */
 export type PendingJob = z.infer<typeof Pending>;
 
-const partitionEntry = (cursor: string, exports: boolean, history: boolean) =>
+const partitionEntry = (cursor: string, exports: boolean, history: boolean, follows: boolean) =>
   z.strictObject({
     [cursor]: Timestamp.optional(),
     resume: Resume.optional(),
-    ...(history ? { newest_number: z.number().int().optional(), last_activity: Timestamp.optional(), walked_at: Timestamp.optional() } : {}),
+    ...(history
+      ? {
+          newest_number: z.number().int().optional(),
+          // Whole seconds since the epoch; a date-time in states of the earlier shape.
+          walked_at: z.union([z.number().int(), Timestamp]).optional(),
+          ...LEGACY_ENTRY_FIELDS,
+        }
+      : {}),
+    ...(follows
+      ? {
+          unfinished: z.array(z.string().min(1)).optional(),
+          recent: z.array(z.string().min(1)).optional(),
+          names: z.record(z.string(), z.number().int()).optional(),
+        }
+      : {}),
     ...(exports ? { pending: Pending.optional() } : {}),
   });
 
@@ -53,16 +61,19 @@ export interface PartitionEntry {
    */
   newestNumber?: number;
   pending?: PendingJob;
-  /** History partitions: the partition's activity (read/idle-skip.ts) as the last complete walk saw it, and when that walk started. */
-  lastActivity?: string;
-  walkedAt?: string;
+  /** History partitions with an activity (read/idle-skip.ts): when the last complete walk started, in whole seconds. */
+  walkedAt?: number;
+  /** Followed records of this partition still unfinished: their ids. */
+  unfinished?: string[];
+  /** Fingerprints of the final followed records read lately (followed.ts). */
+  recent?: string[];
+  /** Discovery groups of records read lately that the group listing did not list yet, with the newest one's cursor in whole seconds. */
+  names?: Record<string, number>;
 }
 
 export interface IncrementalState {
   partitions: Map<string, PartitionEntry>;
   currentlySyncing?: string;
-  unfinished: UnfinishedRecord[];
-  recent: RecentRecord[];
 }
 
 /** The key under which a stream's partitions are saved (validation guarantees an incremental stream has one). */
@@ -71,19 +82,17 @@ export function partitionKind(stream: StreamName): PartitionKind {
 }
 
 function stateSchema(stream: StreamName, cursor: string) {
-  const entry = partitionEntry(cursor, STREAMS[stream].asyncExport !== undefined, STREAM_GRAPH.inHistory(stream));
+  const follows = STREAM_GRAPH.follows(stream);
+  const entry = partitionEntry(cursor, STREAMS[stream].asyncExport !== undefined, STREAM_GRAPH.inHistory(stream), follows);
   const fields: Record<string, z.ZodType> = { [partitionKind(stream)]: z.record(z.string(), entry).optional() };
   if (STREAM_GRAPH.inHistory(stream)) fields.currently_syncing = z.string().nullable().optional();
-  if (STREAM_GRAPH.follows(stream)) {
-    fields.unfinished = z.array(Unfinished).optional();
-    fields.recent = z.array(Recent).optional();
-  }
+  if (follows) Object.assign(fields, LEGACY_STATE_FIELDS);
   return z.strictObject(fields);
 }
 
 /** An empty state for a stream that has none saved. */
 export function emptyState(): IncrementalState {
-  return { partitions: new Map(), unfinished: [], recent: [] };
+  return { partitions: new Map() };
 }
 
 /**
@@ -127,16 +136,15 @@ export function parseState(raw: unknown, selection: Selection): Map<StreamName, 
       if (value.resume) item.resume = value.resume as Resume;
       if (typeof value.newest_number === 'number') item.newestNumber = value.newest_number;
       if (value.pending) item.pending = value.pending as PendingJob;
-      if (typeof value.last_activity === 'string') item.lastActivity = value.last_activity;
-      if (typeof value.walked_at === 'string') item.walkedAt = value.walked_at;
+      if (typeof value.walked_at === 'number') item.walkedAt = value.walked_at;
+      if (Array.isArray(value.unfinished) && value.unfinished.length > 0) item.unfinished = value.unfinished as string[];
+      if (Array.isArray(value.recent) && value.recent.length > 0) item.recent = value.recent as string[];
+      if (value.names && Object.keys(value.names).length > 0) item.names = value.names as Record<string, number>;
       partitions.set(key, item);
     }
-    const state: IncrementalState = {
-      partitions,
-      unfinished: (data.unfinished as UnfinishedRecord[] | undefined) ?? [],
-      recent: (data.recent as RecentRecord[] | undefined) ?? [],
-    };
+    const state: IncrementalState = { partitions };
     if (typeof data.currently_syncing === 'string') state.currentlySyncing = data.currently_syncing;
+    convertLegacy(data, (data[partitionKind(stream)] ?? {}) as Record<string, Record<string, unknown>>, state);
     states.set(stream, state);
   });
   return states;
@@ -152,15 +160,13 @@ export function serialiseState(stream: StreamName, state: IncrementalState): Rec
     if (entry.resume !== undefined) out.resume = entry.resume;
     if (entry.newestNumber !== undefined) out.newest_number = entry.newestNumber;
     if (entry.pending !== undefined) out.pending = entry.pending;
-    if (entry.lastActivity !== undefined) out.last_activity = entry.lastActivity;
     if (entry.walkedAt !== undefined) out.walked_at = entry.walkedAt;
+    if (entry.unfinished !== undefined && entry.unfinished.length > 0) out.unfinished = entry.unfinished;
+    if (entry.recent !== undefined && entry.recent.length > 0) out.recent = entry.recent;
+    if (entry.names !== undefined && Object.keys(entry.names).length > 0) out.names = entry.names;
     partitions[key] = out;
   }
   const out: Record<string, unknown> = { [partitionKind(stream)]: partitions };
   if (STREAM_GRAPH.inHistory(stream)) out.currently_syncing = state.currentlySyncing ?? null;
-  if (STREAM_GRAPH.follows(stream)) {
-    out.unfinished = state.unfinished;
-    out.recent = state.recent;
-  }
   return out;
 }

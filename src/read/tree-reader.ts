@@ -95,7 +95,7 @@ export async function readTree(root: StreamName, context: ReadContext, halt = ne
       const entry = state.partitions.get(partition) ?? {};
       const bookmark = latest(entry.cursor, newest);
       if (bookmark !== undefined) state.partitions.set(partition, { ...entry, cursor: bookmark });
-      context.emitter.state(decl.name, serialiseState(decl.name, state));
+      context.checkpoints.offer(decl.name, () => serialiseState(decl.name, state));
     }
   };
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
 import { STREAM_GRAPH, STREAMS } from '../../src/streams/streams.js';
-import { allStreams, dedupe, fakeConfig, runRead, type RunResult } from '../support/connector.js';
+import { allStreams, dedupe, fakeConfig, followedIds, runRead, type RunResult } from '../support/connector.js';
 
 const START = '2026-08-01T00:00:00Z';
 const LOOKBACK_HOURS = 24;
@@ -69,7 +69,7 @@ describe('incremental syncs', () => {
   it('the first sync met unfinished workflows and saved them to follow; the second replaced them with their final status', () => {
     const unfinished = (first.records.get('workflows') ?? []).filter((w) => ['running', 'on_hold', 'failing'].includes(String(w.status)));
     expect(unfinished.length).toBeGreaterThan(0);
-    expect(stateOf(first, 'workflows').unfinished.map((w: any) => w.id).sort()).toEqual(unfinished.map((w) => w.id).sort());
+    expect(followedIds(stateOf(first, 'workflows')).sort()).toEqual(unfinished.map((w) => w.id).sort());
     const reread = new Map((second.records.get('workflows') ?? []).map((w) => [w.id, w.status]));
     for (const workflow of unfinished) expect(['success', 'failed', 'canceled', 'error', 'not_run']).toContain(reread.get(workflow.id));
   });
@@ -116,13 +116,13 @@ describe('incremental syncs', () => {
     fake.stats.reset();
     const third = await runRead({ config: { ...config, workflow_lookback_hours: 0 }, streams: allStreams(), state: second.finalState });
     expect(third.exitCode).toBe(0);
-    const unfinished = new Set([...stateOf(second, 'workflows').unfinished, ...stateOf(second, 'jobs').unfinished].map((w: any) => w.id));
+    const unfinished = new Set([...followedIds(stateOf(second, 'workflows')), ...followedIds(stateOf(second, 'jobs'))]);
     expect(fake.stats.count('pipelines')).toBe(slugs.length);
     expect(fake.stats.count('pipeline_workflows')).toBe(0);
     expect(fake.stats.count('workflow')).toBe(unfinished.size);
     const jobs = world.truth('jobs', { projectSlugs: slugs, startDate: START });
-    const pages = stateOf(second, 'jobs')
-      .unfinished.map((w: any) => jobs.filter((job) => job._workflow_id === w.id).length)
+    const pages = followedIds(stateOf(second, 'jobs'))
+      .map((id) => jobs.filter((job) => job._workflow_id === id).length)
       .reduce((sum: number, count: number) => sum + Math.max(1, Math.ceil(count / world.options.pageSize)), 0);
     expect(fake.stats.count('workflow_jobs')).toBe(pages);
     expect(third.records.get('pipelines') ?? []).toEqual([]);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createWorld, startFakeCircleCi, type RunningFake, type World } from '../../tools/fake-circleci/index.js';
-import { dedupe, fakeConfig, runRead, type RunResult } from '../support/connector.js';
+import { dedupe, fakeConfig, followedIds, runRead, type RunResult } from '../support/connector.js';
 
 const START = '2026-08-01T00:00:00Z';
 
@@ -71,7 +71,7 @@ describe('job-level streams', () => {
   });
 
   it('job details and tests of a workflow still running are read again with it until final', async () => {
-    const followed = (both.finalState.find((s) => s.stream.stream_descriptor.name === 'job_details')!.stream.stream_state.unfinished as Array<{ id: string }>).map((w) => w.id);
+    const followed = followedIds(both.finalState.find((s) => s.stream.stream_descriptor.name === 'job_details')!.stream.stream_state);
     expect(followed.length).toBeGreaterThan(0); // the world has running workflows
     world.finishRunningWorkflows();
     fake.stats.reset();
@@ -84,6 +84,6 @@ describe('job-level streams', () => {
     const truthOf = (stream: 'job_details' | 'tests') => world.truth(stream, scope).filter((r) => followed.includes(String(r._workflow_id))) as Array<Record<string, unknown>>;
     expect(dedupe('job_details', details)).toEqual(dedupe('job_details', truthOf('job_details')));
     expect(dedupe('tests', next.records.get('tests'))).toEqual(dedupe('tests', truthOf('tests')));
-    expect(next.finalState.every((s) => (s.stream.stream_state.unfinished as unknown[]).length === 0)).toBe(true);
+    expect(next.finalState.every((s) => followedIds(s.stream.stream_state).length === 0)).toBe(true);
   });
 });

@@ -3,7 +3,7 @@ import { createWorld, startFakeCircleCi, type RunningFake, type World } from '..
 import { INSIGHTS_STREAMS } from '../../src/streams/insights.js';
 import { STREAM_NAMES, type StreamName } from '../../src/streams/schemas/index.js';
 import { INVENTORY_STREAMS } from '../../src/streams/inventory.js';
-import { allStreams, dedupe, fakeConfig, parseRun, runRead, type RunResult } from '../support/connector.js';
+import { allStreams, dedupe, fakeConfig, followedIds, parseRun, runRead, type RunResult } from '../support/connector.js';
 
 const START = '2026-06-01T00:00:00Z';
 /**
@@ -106,7 +106,7 @@ describe('every checkpoint inside a walk saves records', () => {
     const full = await runRead({ config, streams: { [stream]: 'incremental' } }, { checkpointRecords: 1 });
     expect(full.exitCode).toBe(0);
     const fullCount = full.records.get(stream)?.length ?? 0;
-    const followed = full.states.at(-1)!.stream.stream_state.unfinished as unknown[];
+    const followed = followedIds(full.states.at(-1)!.stream.stream_state);
     expect(followed.length).toBeGreaterThan(0); // the world has the running workflow this is about
     const midWalk = full.states.filter((s) => Object.values(s.stream.stream_state.projects ?? {}).some((p: any) => p.resume));
     expect(midWalk.length).toBeGreaterThan(1);

@@ -139,6 +139,11 @@ export async function runRead(inputs: ReadInputs, options: RunOptions = {}): Pro
   return parseRun(sink.text, exitCode);
 }
 
+/** The ids a history stream's state follows as unfinished, over all its projects (each project's entry lists its own). */
+export function followedIds(streamState: Record<string, any>): string[] {
+  return Object.values((streamState.projects ?? {}) as Record<string, { unfinished?: string[] }>).flatMap((entry) => entry.unfinished ?? []);
+}
+
 /** A record's identity within its stream. */
 export function primaryKeyOf(stream: StreamName, record: Record<string, unknown>): string {
   return JSON.stringify(STREAMS[stream].primaryKey.map((field) => record[field]));

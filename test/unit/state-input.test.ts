@@ -39,8 +39,11 @@ describe('state with and without newest_number', () => {
     expect(serialiseState('pipelines', state)).toEqual(without);
   });
 
-  it('streams below the root keep it too (every stream of the history)', () => {
-    const workflows = { projects: { 'gh/acme/api': { created_at: '2026-10-31T22:01:12.000Z', newest_number: 981 } }, currently_syncing: 'gh/acme/api', unfinished: [], recent: [] };
+  it('streams below the root read it too, with their followed lists in the project entry', () => {
+    const workflows = {
+      projects: { 'gh/acme/api': { created_at: '2026-10-31T22:01:12.000Z', newest_number: 981, walked_at: 1793491200, unfinished: ['w-1'], recent: ['AhjN1PyLM0U'] } },
+      currently_syncing: 'gh/acme/api',
+    };
     const state = parseState([message('workflows', workflows)], selection).get('workflows')!;
     expect(serialiseState('workflows', state)).toEqual(workflows);
   });

@@ -1,7 +1,8 @@
 // Throughput and memory benchmark of the built connector against the fake CircleCI API.
 //
 //   npm run build && node dist/tools/bench/bench.js [--quick] [--only id,id] [--json out.json]
-//   (--only fake-world-memory: the fake world's heap alone, printed after the table)
+//   (--only fake-world-memory: the fake world's heap alone, printed after the table;
+//    --only state-volume: STATE against RECORD bytes at 25 to 200 projects, tools/bench/state-volume)
 //
 // Each scenario starts the fake API in its own child process (tools/bench/fake-process),
 // runs `node dist/src/main.js read` as another process with stdout piped into a counting
@@ -27,6 +28,7 @@ import { runConnector, type ConnectorRunResult } from './connector-run.js';
 import { startFakeChild } from './fake-child.js';
 import { measureFakeWorldMemory } from './fake-world-memory.js';
 import { shippedNodeFlags } from './shipped-command.js';
+import { measureStateVolume, stateVolumeTable } from './state-volume.js';
 
 const START_DATE = '2025-01-01T00:00:00Z';
 const SHIPPED_NODE_FLAGS = shippedNodeFlags(repoRoot());
@@ -267,7 +269,8 @@ async function run(scenario: Scenario): Promise<Row> {
       state = [...first.lastStates.values()].map((s) => ({ type: 'STREAM', ...(s as object) }));
       const unfinished = new Set<string>();
       for (const s of first.lastStates.values()) {
-        for (const w of ((s as { stream: { stream_state: { unfinished?: Array<{ id: string }> } } }).stream.stream_state.unfinished ?? [])) unfinished.add(w.id);
+        const projects = (s as { stream: { stream_state: { projects?: Record<string, { unfinished?: string[] }> } } }).stream.stream_state.projects ?? {};
+        for (const entry of Object.values(projects)) for (const id of entry.unfinished ?? []) unfinished.add(id);
       }
       ({ minimum, minimumByRoute } = await fake.incrementalMinimum([...unfinished]));
       expectedRecords = -1; // not compared: what an incremental sync re-emits is up to the revisits
@@ -392,8 +395,9 @@ async function main(): Promise<void> {
     all.set(scenario.id, row);
     rows.push(row);
   }
-  process.stdout.write(`${table(rows, all)}\n`);
+  if (rows.length > 0) process.stdout.write(`${table(rows, all)}\n`);
   if (!only || only.includes('fake-world-memory')) process.stdout.write(`\n${measureFakeWorldMemory().text}\n`);
+  if (!only || only.includes('state-volume')) process.stdout.write(`\n${stateVolumeTable(await measureStateVolume([25, 50, 100, 200], SHIPPED_NODE_FLAGS))}\n`);
   if (values.json) {
     const out = rows.map((row) => ({
       id: row.scenario.id,

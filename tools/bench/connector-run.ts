@@ -27,6 +27,10 @@ export interface ConnectorRunResult {
   wallMs: number;
   lines: number;
   records: number;
+  /** Bytes of the RECORD and STATE lines (newline included), and the STATE messages: the state's volume against the data's. */
+  recordBytes: number;
+  stateBytes: number;
+  stateMessages: number;
   /** The last STATE message of each stream, as the next sync would get it. */
   lastStates: Map<string, unknown>;
   errors: string[];
@@ -48,6 +52,9 @@ const NEWLINE = 0x0a;
 class CountingSink {
   lines = 0;
   records = 0;
+  recordBytes = 0;
+  stateBytes = 0;
+  stateMessages = 0;
   readonly lastStates = new Map<string, unknown>();
   readonly errors: string[] = [];
   readonly lastLogs: string[] = [];
@@ -73,10 +80,13 @@ class CountingSink {
     this.lines += 1;
     if (data.compare(RECORD_PREFIX, 0, RECORD_PREFIX.length, start, start + RECORD_PREFIX.length) === 0) {
       this.records += 1;
+      this.recordBytes += end - start + 1;
       return;
     }
     const text = data.toString('utf8', start, end);
     if (data.compare(STATE_PREFIX, 0, STATE_PREFIX.length, start, start + STATE_PREFIX.length) === 0) {
+      this.stateMessages += 1;
+      this.stateBytes += end - start + 1;
       const message = JSON.parse(text) as { state: { stream: { stream_descriptor: { name: string } } } };
       this.lastStates.set(message.state.stream.stream_descriptor.name, message.state);
       return;
@@ -129,6 +139,9 @@ export async function runConnector(options: ConnectorRunOptions): Promise<Connec
     wallMs,
     lines: sink.lines,
     records: sink.records,
+    recordBytes: sink.recordBytes,
+    stateBytes: sink.stateBytes,
+    stateMessages: sink.stateMessages,
     lastStates: sink.lastStates,
     errors: sink.errors,
     lastLogs: sink.lastLogs,

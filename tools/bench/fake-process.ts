@@ -21,6 +21,8 @@ export interface FakeProcessInit {
   /** The world's preset (default: benchmark). */
   preset?: PresetName;
   pipelinesPerProject: number;
+  /** Projects per organization instead of the preset's. */
+  projectsPerOrg?: number;
   faults: FaultOptions;
   /** The connector's page_size: the page size it asks for on groups and deploy environments. */
   connectorPageSize: number;
@@ -42,7 +44,7 @@ export type FakeRequestMessage =
 
 async function main(): Promise<void> {
   const init = JSON.parse(process.argv[2] ?? '{}') as FakeProcessInit;
-  const world = createWorld({ preset: init.preset ?? 'benchmark', seed: init.seed, pipelinesPerProject: init.pipelinesPerProject });
+  const world = createWorld({ preset: init.preset ?? 'benchmark', seed: init.seed, pipelinesPerProject: init.pipelinesPerProject, ...(init.projectsPerOrg ? { projectsPerOrg: init.projectsPerOrg } : {}) });
   const figures = worldFigures(world, init.connectorPageSize);
   let answered = new Map<string, number>();
   // Answers other than 429 per second since the first request (the storm row's recovery).
