@@ -87,7 +87,8 @@ describe('a sync stopped after any STATE and resumed from it', () => {
  * it would repeat the first one record for record (CAT's sequential-slices check fails on
  * exactly that). Here each project's newest pipeline has one workflow, still in progress,
  * and projects are walked one pipeline at a time, so without the rule the first
- * checkpoint of a walk would claim only that workflow.
+ * checkpoint of a walk would claim only that workflow. Every checkpoint writes its STATE
+ * here (stateWeight 0), not only those that outweigh their records.
  */
 describe('every checkpoint inside a walk saves records', () => {
   let world: World;
@@ -103,7 +104,7 @@ describe('every checkpoint inside a walk saves records', () => {
   afterAll(() => fake.close());
 
   it.each([['workflows'], ['jobs']] as const)('%s: a sync resumed from any mid-walk STATE reads fewer records than the uninterrupted one', async (stream) => {
-    const full = await runRead({ config, streams: { [stream]: 'incremental' } }, { checkpointRecords: 1 });
+    const full = await runRead({ config, streams: { [stream]: 'incremental' } }, { checkpointRecords: 1, stateWeight: 0 });
     expect(full.exitCode).toBe(0);
     const fullCount = full.records.get(stream)?.length ?? 0;
     const followed = followedIds(full.states.at(-1)!.stream.stream_state);
@@ -111,7 +112,7 @@ describe('every checkpoint inside a walk saves records', () => {
     const midWalk = full.states.filter((s) => Object.values(s.stream.stream_state.projects ?? {}).some((p: any) => p.resume));
     expect(midWalk.length).toBeGreaterThan(1);
     for (const [index, state] of midWalk.entries()) {
-      const resumed = await runRead({ config, streams: { [stream]: 'incremental' }, state: [{ type: 'STREAM', stream: state.stream }] }, { checkpointRecords: 1 });
+      const resumed = await runRead({ config, streams: { [stream]: 'incremental' }, state: [{ type: 'STREAM', stream: state.stream }] }, { checkpointRecords: 1, stateWeight: 0 });
       expect(resumed.exitCode).toBe(0);
       expect({ state: index, fewer: (resumed.records.get(stream)?.length ?? 0) < fullCount }).toEqual({ state: index, fewer: true });
     }
