@@ -71,6 +71,18 @@ export class Followed {
   }
 
   /**
+   * Mid-walk, drops what the end of the walk would drop anyway: records read in this sync
+   * before `recentFrom`, groups last read before `namesFrom` (history-walk.ts passes its
+   * newest cursor so far, or the floor if older, less the spans; the bookmark it ends with
+   * is no older). A first sync of a long history so saves the lookback's records, not the
+   * history's.
+   */
+  trim(recentFrom: number, namesFrom: number): void {
+    for (const [print, ms] of this.recent) if (ms !== undefined && ms < recentFrom) this.recent.delete(print);
+    for (const [group, ms] of this.names) if (ms < namesFrom) this.names.delete(group);
+  }
+
+  /**
    * Keeps the discovery groups the next discovery may need from here: those of records read
    * from `keepFrom` on (the group listing's delay) that the listing of this sync did not
    * show. Where the listing was not asked (a first sync) or refused, none: the next

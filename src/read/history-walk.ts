@@ -538,6 +538,11 @@ export class HistoryWalk {
       if (!plan.state) continue;
       const entry = plan.state.partitions.get(this.key) ?? {};
       const marker = this.resumeMarker(plan);
+      // What the end of the walk would drop anyway, and this sync's discovery does not look at (before the floor's lookback).
+      const newest = parseApiTime(plan.newest);
+      const discover = graph.get(plan.unit).follow?.discover;
+      const from = newest === undefined ? undefined : plan.floor.strict ? Math.min(newest, plan.floor.ms) : newest;
+      if (discover && from !== undefined) plan.followed.trim(from - plan.lookbackMs, from - discover.groupsDelayMs);
       plan.state.partitions.set(this.key, plan.followed.saveTo(marker ? { ...entry, resume: marker } : entry));
       this.offerState(plan);
     }

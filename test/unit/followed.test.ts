@@ -45,6 +45,14 @@ describe('followed records of a partition', () => {
     expect(followed.saveTo({}).names).toBeUndefined();
   });
 
+  it('mid-walk, records of this sync before the span are dropped; those of earlier syncs wait for the walk\'s end', () => {
+    const followed = new Followed({ recent: [fingerprint('earlier')] });
+    followed.final('new', NOW - HOUR, 'build');
+    followed.final('old', NOW - 48 * HOUR, 'old-group');
+    followed.trim(NOW - 24 * HOUR, NOW - 24 * HOUR);
+    expect(followed.saveTo({})).toEqual({ recent: [fingerprint('earlier'), fingerprint('new')].sort(), names: { build: Math.floor((NOW - HOUR) / 1000) } });
+  });
+
   it('unfinished records older than the age limit are dropped; those never read again are kept', () => {
     const followed = new Followed({ unfinished: ['unread'] });
     followed.follow('young', NOW - HOUR);
