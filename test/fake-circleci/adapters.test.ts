@@ -2,8 +2,12 @@
 
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setupServer } from 'msw/node';
+import { parseConfig } from '../../src/config/config.js';
 import { parseCli } from '../../tools/fake-circleci/cli.js';
 import { FaultController } from '../../tools/fake-circleci/faults.js';
 import { fakeCircleCiHandlers } from '../../tools/fake-circleci/msw.js';
@@ -227,6 +231,34 @@ describe('cli', () => {
     expect(await exit).toBe(0);
     expect(stdout.trim().split('\n')).toHaveLength(1);
     expect(stderr).toContain('GET /api/v2/me -> 200 [me]');
+  });
+
+  it('writes a config for itself with --config-out, and stops when the process that started it is killed', async () => {
+    const configPath = join(mkdtempSync(join(tmpdir(), 'fake-cli-')), 'secrets', 'config.json');
+    // A stand-in for npm: starts the server, prints its pid and the server's first line,
+    // then is SIGKILLed, which passes no signal on.
+    const starter = `const c = require('node:child_process').spawn(process.execPath, ${JSON.stringify([cli, '--port', '0', '--size', 'tiny', '--seed', '21', '--config-out', configPath])}, { stdio: ['ignore', 'pipe', 'inherit'] });
+      c.stdout.once('data', (d) => process.stdout.write(JSON.stringify({ pid: c.pid, line: d.toString() }) + '\\n'));`;
+    const parent = spawn(process.execPath, ['-e', starter], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const started = await new Promise<{ pid: number; line: string }>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as { pid: number; line: string })));
+    const info = JSON.parse(started.line) as { api_url: string };
+    const config = parseConfig(JSON.parse(readFileSync(configPath, 'utf8')));
+    expect(config.apiUrl).toBe(info.api_url.replace(/\/api\/v2$/, ''));
+    expect(config.projectSlugs).toEqual(world.projectSlugs());
+    const me = await fetch(`${info.api_url}/me`, { headers: { 'Circle-Token': config.apiToken } });
+    expect(me.status).toBe(200);
+
+    parent.kill('SIGKILL');
+    const alive = (): boolean => {
+      try {
+        process.kill(started.pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (alive()) await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(fetch(`${info.api_url}/me`)).rejects.toThrow();
   });
 
   it('maps flags to world and fault options', () => {

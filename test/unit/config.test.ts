@@ -6,16 +6,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from '@jest/globals';
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 
 import { normaliseSlug, parseConfig, type Config } from '../../src/config/config.js';
 import { parseApiTime, parseUserDate } from '../../src/config/dates.js';
 import { loadSpec } from '../../src/config/spec.js';
 import { ConfigError } from '../../src/errors.js';
+import { configValidator } from '../support/config-validator.js';
 import { REPO_ROOT } from '../support/protocol.js';
-
-const addFormats = addFormatsModule.default;
 
 interface SpecProperty {
   type: string;
@@ -347,9 +344,7 @@ describe('spec.json and parseConfig stay in step', () => {
   });
 
   it('configs valid for spec.json (ajv, draft-07) parse', () => {
-    const ajv = new Ajv({ strict: false, allErrors: true });
-    addFormats(ajv);
-    const validate = ajv.compile(loadSpec().connectionSpecification);
+    const validate = configValidator(loadSpec().connectionSpecification);
     const configs: Array<Record<string, unknown>> = [
       base,
       { ...base, project_slugs: ['gh/acme/web-app', 'bb/acme/api', 'github/acme/x', 'bitbucket/acme/y', `circleci/${UUID_A}/${UUID_B}`] },
@@ -392,9 +387,7 @@ describe('parseApiTime', () => {
 });
 
 describe('spec.json as the Airbyte UI shows it', () => {
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats(ajv);
-  const validate = ajv.compile(loadSpec().connectionSpecification);
+  const validate = configValidator(loadSpec().connectionSpecification);
   const withApiUrl = (api_url: string) => ({ ...base, api_url });
 
   // What users paste: the host, the host with a slash, the API root; the fake prints the last form.

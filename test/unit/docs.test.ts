@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
 
+import { STREAM_NAMES } from '../../src/streams/schemas/index.js';
 import { REPO_ROOT } from '../support/protocol.js';
 
 const DOCS_PAGE = 'docs/integrations/circleci.md';
@@ -87,3 +88,25 @@ describe('what the Airbyte UI links to', () => {
     expect(svg.trim().endsWith('</svg>')).toBe(true);
   });
 });
+
+describe('what a new connection looks like in the Airbyte UI', () => {
+  const metadata = parseYaml(read('metadata.yaml')) as { data: { suggestedStreams: { streams: string[] }; maxSecondsBetweenMessages: number } };
+  const spec = JSON.parse(read('spec.json')) as { connectionSpecification: { properties: Record<string, { format?: string; maximum?: number }> } };
+
+  it('suggests the seed connector’s eleven streams with job_details and tests, each a stream discover lists', () => {
+    const seed = ['collaborations', 'context', 'deploy', 'groups', 'jobs', 'pipeline_definition', 'pipelines', 'project', 'schedule', 'trigger', 'workflows'];
+    expect([...metadata.data.suggestedStreams.streams].sort()).toEqual([...seed, 'job_details', 'tests'].sort());
+    for (const stream of metadata.data.suggestedStreams.streams) expect(STREAM_NAMES).toContain(stream);
+  });
+
+  it('maxSecondsBetweenMessages is above the longest wait the config allows (Retry-After, the usage export)', () => {
+    const { max_retry_after_seconds, usage_export_max_wait_minutes } = spec.connectionSpecification.properties;
+    expect(metadata.data.maxSecondsBetweenMessages).toBeGreaterThanOrEqual(max_retry_after_seconds!.maximum!);
+    expect(metadata.data.maxSecondsBetweenMessages).toBeGreaterThanOrEqual(usage_export_max_wait_minutes!.maximum! * 60);
+  });
+
+  it('start_date is a date-time, so the UI offers a date picker', () => {
+    expect(spec.connectionSpecification.properties.start_date!.format).toBe('date-time');
+  });
+});
+

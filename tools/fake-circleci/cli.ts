@@ -4,9 +4,12 @@
 //   node dist/tools/fake-circleci/cli.js --port 8080 --size small --seed 1 [fault flags]
 //
 // Prints ONE JSON line to stdout: {"url", "api_url", "token", "project_token",
-// "project_slugs"}. Logs requests to stderr with --verbose. Exits 0 on SIGINT/SIGTERM.
+// "project_slugs"}. With --config-out FILE, also writes a connector config for this fake
+// there. Logs requests to stderr with --verbose. Exits 0 on SIGINT/SIGTERM, and when the
+// process that started it ends (`npm run fake-circleci` stopped by its PID).
 
-import { realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { FaultOptions, FaultTarget } from './faults.js';
@@ -46,7 +49,12 @@ Faults (rates are probabilities per matching request, seeded by --fault-seed):
   --repeat-token-route R   page token repeats forever on route R
   --fault-seed N
   --verbose                log every request to stderr
+  --config-out FILE        write a connector config for this fake to FILE
+                           (api_url, token, every project, start_date)
 `;
+
+/** How often the server checks that the process that started it still runs. */
+const PARENT_CHECK_MS = 500;
 
 function int(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -79,6 +87,7 @@ export function parseCli(argv: string[]): {
   faults: FaultOptions;
   usageExport: Partial<UsageExportOptions>;
   verbose: boolean;
+  configOut: string | undefined;
   help: boolean;
 } {
   const { values } = parseArgs({
@@ -124,6 +133,7 @@ export function parseCli(argv: string[]): {
       'repeat-token-route': { type: 'string' },
       'fault-seed': { type: 'string' },
       verbose: { type: 'boolean' },
+      'config-out': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -212,6 +222,7 @@ export function parseCli(argv: string[]): {
     faults,
     usageExport,
     verbose: values.verbose ?? false,
+    configOut: values['config-out'],
     help: values.help ?? false,
   };
 }
@@ -247,6 +258,14 @@ async function main(): Promise<void> {
       project_slugs: world.projectSlugs(),
     })}\n`,
   );
+  if (parsed.configOut !== undefined) {
+    // The projects the fake serves, from the start of its world: a read of every stream
+    // against it is the README's walk-through, so the config must match this world.
+    const config = { api_token: world.token, project_slugs: world.projectSlugs(), start_date: '2020-01-01T00:00:00Z', api_url: fake.apiUrl };
+    mkdirSync(dirname(parsed.configOut), { recursive: true });
+    writeFileSync(parsed.configOut, `${JSON.stringify(config, null, 2)}\n`);
+    process.stderr.write(`fake-circleci: wrote a config for ${fake.apiUrl} to ${parsed.configOut}\n`);
+  }
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
@@ -258,6 +277,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // A parent killed without passing its signal on (npm by SIGKILL, a closed terminal's
+  // shell) leaves this process to init: its parent changes, and the server would serve on.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, PARENT_CHECK_MS).unref();
 }
 
 // Run only when executed (importing the module for parseCli has no side effects).
