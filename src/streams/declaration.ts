@@ -225,9 +225,10 @@ export interface StreamDeclaration<P extends string = string, A extends string =
   /** The records a root is listed under (default: one empty record): for a per-project root, `scopedProjects` (src/scope). */
   under?: (context: ListContext) => Promise<ApiRecord[]>;
   /**
-   * Its records belong to the projects of the scope (src/scope): each shard reads its own
-   * projects, and everything below it is per project too. Streams outside every scoped
-   * subtree (the organization streams) are read by shard 0 only.
+   * Its records are per project (src/scope: the scope's, or for `project` every project the
+   * token can see): each shard reads its own projects, and everything below it is per
+   * project too. Streams outside every scoped subtree (the organization-wide streams) are
+   * read by shard 0 only.
    */
   scoped?: true;
   endpoint: Endpoint<P>;
