@@ -66,6 +66,7 @@ export async function read(
       sleep: options.sleep ?? sleepUnlessAborted,
     },
     walking: new Map(),
+    waiting: new Map(),
     estimates: new RowEstimates((stream, rows) => emitter.estimate(stream, rows)),
     syncedAt: new Date((options.clock ?? Date.now)()).toISOString(),
   };

@@ -41,7 +41,8 @@ const partitionEntry = (cursor: string, exports: boolean, history: boolean) =>
     [cursor]: Timestamp.optional(),
     resume: Resume.optional(),
     ...(history ? { newest_number: z.number().int().optional(), last_activity: Timestamp.optional(), walked_at: Timestamp.optional() } : {}),
-    ...(exports ? { pending: Pending.optional() } : {}),
+    // A list of consecutive windows; one job alone is what states saved before there could be several hold.
+    ...(exports ? { pending: z.union([Pending, z.array(Pending)]).optional() } : {}),
   });
 
 export interface PartitionEntry {
@@ -52,7 +53,8 @@ export interface PartitionEntry {
    * next walk's count of new records starts. States saved before it existed have none.
    */
   newestNumber?: number;
-  pending?: PendingJob;
+  /** Export jobs started and not collected yet, in window order, each window starting where the one before ended. */
+  pending?: PendingJob[];
   /** History partitions: the partition's activity (read/idle-skip.ts) as the last complete walk saw it, and when that walk started. */
   lastActivity?: string;
   walkedAt?: string;
@@ -126,7 +128,7 @@ export function parseState(raw: unknown, selection: Selection): Map<StreamName, 
       if (typeof value[cursor] === 'string') item.cursor = value[cursor];
       if (value.resume) item.resume = value.resume as Resume;
       if (typeof value.newest_number === 'number') item.newestNumber = value.newest_number;
-      if (value.pending) item.pending = value.pending as PendingJob;
+      if (value.pending) item.pending = Array.isArray(value.pending) ? (value.pending as PendingJob[]) : [value.pending as PendingJob];
       if (typeof value.last_activity === 'string') item.lastActivity = value.last_activity;
       if (typeof value.walked_at === 'string') item.walkedAt = value.walked_at;
       partitions.set(key, item);
@@ -151,7 +153,7 @@ export function serialiseState(stream: StreamName, state: IncrementalState): Rec
     if (entry.cursor !== undefined) out[cursor] = entry.cursor;
     if (entry.resume !== undefined) out.resume = entry.resume;
     if (entry.newestNumber !== undefined) out.newest_number = entry.newestNumber;
-    if (entry.pending !== undefined) out.pending = entry.pending;
+    if (entry.pending !== undefined && entry.pending.length > 0) out.pending = entry.pending;
     if (entry.lastActivity !== undefined) out.last_activity = entry.lastActivity;
     if (entry.walkedAt !== undefined) out.walked_at = entry.walkedAt;
     partitions[key] = out;
