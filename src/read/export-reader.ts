@@ -1,5 +1,5 @@
 import { ApiError } from '../http/api-error.js';
-import type { AnyStreamDeclaration, ApiRecord, AsyncExport, ExportStatus } from '../streams/declaration.js';
+import type { AnyStreamDeclaration, ApiRecord, AsyncExport, ExportStatus, ExportWindow } from '../streams/declaration.js';
 import { ParentListing, toRecords, type ReadContext } from './read-context.js';
 import { DAY_MS, serviceToday, startOfDay } from './service-day.js';
 import { emptyState, serialiseState, type PartitionEntry, type PendingJob } from './state-input.js';
@@ -11,15 +11,17 @@ const ROWS_PER_PAGE = 1000;
  * Reads a stream declared `asyncExport` under one parent (one partition): windows of whole
  * days from the bookmark (or the start date) up to the service's last settled day, one
  * export job each. The jobs are started together, as many as the service allows in an
- * hour (`jobsPerHour`, jobs kept from earlier syncs included), so they run side by side;
- * then they are collected in window order within one wait (`maxWaitMs` for the partition,
- * not per job) while the other streams go on. The bookmark moves to a window's end once
- * all of its files are read, and the state is saved then.
+ * hour (`jobsPerHour` under way at once, jobs kept from earlier syncs included), so they
+ * run side by side; they are collected in window order within one wait (`maxWaitMs` for
+ * the partition, not per job) while the other streams go on, and each one collected makes
+ * room for the next window's (the service's 429 says when its hour is spent). The
+ * bookmark moves to a window's end once all of its files are read, and the state is
+ * saved then.
  *
  * What is normal for an export ends the partition's read without failing it, with a WARN
  * saying what is left and when it is read: jobs not ready within the wait are kept in the
  * state (`pending`) and collected by the next sync without starting others; windows past
- * the hourly limit (or a 429) are asked for by a later sync; a failed job's window, and
+ * a 429 on starting one are asked for by a later sync; a failed job's window, and
  * those after it, too; a 404 on starting a job (no export for this parent) is empty.
  * Full refresh keeps no state: what is not ready is missing from that sync, and it says so.
  */
@@ -54,15 +56,35 @@ export async function readExport(decl: AnyStreamDeclaration, parent: ApiRecord, 
     save(withPending(entry, jobs));
   }
   if (jobs.length > 0) say('INFO', `collecting ${count(jobs.length, 'export job')} started by an earlier sync (${span(jobs)})`);
-  const started = await startJobs(decl, parent, jobs, jobs.length > 0 ? Date.parse(jobs.at(-1)!.end) : from, until, context, (pending) => save(withPending(entry, pending)));
-  if (started.notFound) {
-    say('WARN', decl.notFound?.(parent, decl.endpoint.path) ?? 'there is no export here (404); read as empty');
-    if (jobs.length === 0) return;
-  }
-  if (started.later !== undefined) {
-    const days = `${started.later.start} – ${iso(until)}`;
-    say('WARN', incremental ? `${started.later.why}; ${days} is exported by a later sync` : `${started.later.why}; ${days} is missing from this sync (full refresh; an incremental sync reads it on a later sync)`);
-  }
+
+  // Jobs for the next windows, while fewer than the hourly limit are under way and the
+  // service takes them; each is saved at once (a sync that stops now collects it next
+  // time instead of starting another).
+  let next = jobs.length > 0 ? Date.parse(jobs.at(-1)!.end) : from;
+  let stopped = false;
+  const topUp = async (): Promise<void> => {
+    while (!stopped && next < until && jobs.length < spec.jobsPerHour) {
+      const window = { start: iso(next), end: iso(Math.min(next + spec.maxWindowDays * DAY_MS, until)) };
+      const started = await startJob(spec, parent, window, context);
+      if (started === 'refused' || started === 'not found') {
+        stopped = true;
+        if (started === 'not found') say('WARN', decl.notFound?.(parent, decl.endpoint.path) ?? 'there is no export here (404); read as empty');
+        else {
+          const days = `${window.start} – ${iso(until)}`;
+          say(
+            'WARN',
+            `CircleCI allows only a few export jobs per hour per organization (429); ` +
+              (incremental ? `${days} is exported by a later sync` : `${days} is missing from this sync (full refresh; an incremental sync reads it on a later sync)`),
+          );
+        }
+        return;
+      }
+      jobs.push({ id: started, ...window });
+      save(withPending(entry, jobs));
+      next = Date.parse(window.end);
+    }
+  };
+  await topUp();
 
   const waiting = `${decl.name}:${partition}`;
   const waited = { ms: 0 };
@@ -76,10 +98,11 @@ export async function readExport(decl: AnyStreamDeclaration, parent: ApiRecord, 
       say('INFO', `export job for ${job.start} – ${job.end}: ${status.state} after waiting ${seconds(waited.ms - before)} (${count(polls, 'poll')})`);
       if (status.state === 'pending') {
         const minutes = maxWaitMs / 60_000;
+        const after = next < until ? `; ${iso(next)} – ${iso(until)} is asked for once they are collected` : '';
         say(
           'WARN',
           incremental
-            ? `${count(jobs.length, 'export job')} (${span(jobs)}) not ready within ${minutes} minutes (an export can take hours): kept in the state and collected by the next sync`
+            ? `${count(jobs.length, 'export job')} (${span(jobs)}) not ready within ${minutes} minutes (an export can take hours): kept in the state and collected by the next sync${after}`
             : `${count(jobs.length, 'export job')} (${span(jobs)}) not ready within ${minutes} minutes (an export can take hours): full refresh keeps no state, so ` +
                 `these days are missing from this sync and asked for again by the next; sync ${decl.name} incrementally to keep the jobs and collect them`,
         );
@@ -93,44 +116,21 @@ export async function readExport(decl: AnyStreamDeclaration, parent: ApiRecord, 
       await collect(decl, parent, status.files, context, signal);
       jobs.shift();
       save({ ...withPending(entry, jobs), cursor: job.end });
+      await topUp();
     }
   } finally {
     context.waiting?.delete(waiting);
   }
 }
 
-/**
- * Starts a job for each window from `next` up to `until`, while fewer than `jobsPerHour`
- * are under way; each is added to `jobs` and saved at once (a sync that stops now
- * collects it next time instead of starting another). Says where it stopped short of
- * `until` and why (`later`), or that the parent has no export (a 404: `notFound`).
- */
-async function startJobs(
-  decl: AnyStreamDeclaration,
-  parent: ApiRecord,
-  jobs: PendingJob[],
-  next: number,
-  until: number,
-  context: ReadContext,
-  save: (jobs: PendingJob[]) => void,
-): Promise<{ notFound?: true; later?: { start: string; why: string } }> {
-  const spec = decl.asyncExport!;
-  while (next < until) {
-    if (jobs.length >= spec.jobsPerHour) return { later: { start: iso(next), why: `CircleCI allows about ${spec.jobsPerHour} export jobs an hour per organization, all under way` } };
-    const window = { start: iso(next), end: iso(Math.min(next + spec.maxWindowDays * DAY_MS, until)) };
-    let id: string | undefined;
-    try {
-      id = await spec.start(parent, window, context.listContext);
-    } catch (error) {
-      if (!(error instanceof ApiError) || error.status !== 429) throw error;
-      return { later: { start: window.start, why: 'CircleCI allows only a few export jobs per hour per organization (429)' } };
-    }
-    if (id === undefined) return { notFound: true };
-    jobs.push({ id, ...window });
-    save(jobs);
-    next = Date.parse(window.end);
+/** Starts one job: its id, or 'refused' (429: the service's hourly limit) or 'not found' (404: no export for this parent). */
+async function startJob(spec: AsyncExport, parent: ApiRecord, window: ExportWindow, context: ReadContext): Promise<string | 'refused' | 'not found'> {
+  try {
+    return (await spec.start(parent, window, context.listContext)) ?? 'not found';
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 429) return 'refused';
+    throw error;
   }
-  return {};
 }
 
 /** One job's files: one listing under the parent, whose rows become records as every reader's items do (sanitize, enrich, key check). */
