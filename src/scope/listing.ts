@@ -29,21 +29,31 @@ export interface Organization {
 
 const PRIVATE_PROJECT_PAGE_SIZE = 50; // larger pages answer 500
 
-const collaborations = new WeakMap<CircleCiClient, Promise<Organization[]>>();
+const collaborations = new WeakMap<CircleCiClient, Promise<ApiRecord[] | undefined>>();
 const listings = new WeakMap<CircleCiClient, Map<string, Promise<ListedProject[] | undefined>>>();
 
-/** The organizations of the token's user that have an id (one without is not one the organization streams read either). */
-export function organizations(context: ListContext): Promise<Organization[]> {
+/**
+ * `GET /me/collaborations` as CircleCI answered it (undefined for a 404), asked once per
+ * run: the collaborations stream and the listings share the answer.
+ */
+export function collaborationRecords(context: ListContext): Promise<ApiRecord[] | undefined> {
   let cached = collaborations.get(context.client);
   if (cached === undefined) {
-    cached = context.client.get<ApiRecord[]>('/api/v2/me/collaborations').then((orgs) =>
-      (Array.isArray(orgs) ? orgs : [])
-        .filter((org) => org.id !== undefined && org.id !== null && org.id !== '')
-        .map((org) => ({ id: text(org.id), slug: normaliseOrgSlug(text(org.slug)) })),
-    );
+    cached = context.client.get<ApiRecord[]>(`/api/v2${COLLABORATIONS}`);
     collaborations.set(context.client, cached);
   }
   return cached;
+}
+
+/** The endpoint path of the token's user's organizations (under /api/v2). */
+export const COLLABORATIONS = '/me/collaborations';
+
+/** The organizations of the token's user that have an id (one without is not one the organization streams read either). */
+export async function organizations(context: ListContext): Promise<Organization[]> {
+  const orgs = await collaborationRecords(context);
+  return (Array.isArray(orgs) ? orgs : [])
+    .filter((org) => org.id !== undefined && org.id !== null && org.id !== '')
+    .map((org) => ({ id: text(org.id), slug: normaliseOrgSlug(text(org.slug)) }));
 }
 
 /**

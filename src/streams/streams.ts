@@ -1,4 +1,5 @@
 import { ApiError } from '../http/api-error.js';
+import { ConnectorError } from '../errors.js';
 import type { Query } from '../http/client.js';
 import { parseApiTime } from '../config/dates.js';
 import { forEachConcurrent } from '../util/concurrency.js';
@@ -11,6 +12,7 @@ import { ALL_BRANCHES, INSIGHTS_STREAMS, metricsQuery } from './insights.js';
 import { PER_PROJECT_ROOT } from './scope.js';
 import { validateStreams } from './validate.js';
 import { visibleProjects, type ScopedProject } from '../scope/scope.js';
+import { collaborationRecords, COLLABORATIONS } from '../scope/listing.js';
 import { usage } from './usage.js';
 
 /**
@@ -33,7 +35,9 @@ const collaborations = defineStream({
   name: 'collaborations',
   primaryKey: ['id'],
   parent: null,
-  endpoint: { path: '/me/collaborations', shape: 'array' },
+  endpoint: { path: COLLABORATIONS, shape: 'array' },
+  // The answer the project listings use too (src/scope/listing.ts): asked once per run.
+  list: listCollaborations,
 });
 
 const organizationId = (_item: ApiRecord, org: ApiRecord) => ({ organization_id: org.id });
@@ -292,6 +296,17 @@ export const STREAMS: Readonly<Record<StreamName, AnyStreamDeclaration>> = valid
 });
 
 export const STREAM_GRAPH = new StreamGraph(STREAMS);
+
+/** The organizations of the token's user: a 404 is empty, said as every listing's is; anything but a list is an API we do not know. */
+async function* listCollaborations(_root: ApiRecord, context: ListContext): AsyncIterable<ApiRecord[]> {
+  const orgs = await collaborationRecords(context);
+  if (orgs === undefined) {
+    context.log('INFO', `collaborations: GET /api/v2${COLLABORATIONS} answered 404; read as empty`);
+    return;
+  }
+  if (!Array.isArray(orgs)) throw new ConnectorError(`Stream collaborations: CircleCI answered GET /api/v2${COLLABORATIONS} without a list; the API may have changed.`, 'system_error');
+  yield orgs;
+}
 
 /**
  * This shard's share of every project the token can see (src/scope: every organization's
