@@ -4,7 +4,7 @@ import { ConnectorError } from '../errors.js';
 import { ApiError } from '../http/api-error.js';
 import type { Emitter } from '../protocol/emitter.js';
 import type { RunOptions } from '../run-options.js';
-import { projectScope, describeScope } from '../scope/scope.js';
+import { projectScope, describeScope, visibleScope } from '../scope/scope.js';
 import { isGlob } from '../scope/slug-pattern.js';
 import { slugPath } from '../streams/declaration.js';
 
@@ -12,7 +12,8 @@ import { slugPath } from '../streams/declaration.js';
  * `check`: exactly one CONNECTION_STATUS. The start date must have passed, the token must
  * authenticate (GET /me), every configured project slug must be visible to it (GET
  * /project/{slug}; all that are not are named), and the scope (src/scope) must hold a
- * project; success says what the scope holds. Anything wrong is a
+ * project; success says what the scope holds, and how many projects the token can see
+ * (what the project stream and those under it cover). Anything wrong is a
  * FAILED status with a message saying what to fix, and exit code 0 as the protocol asks.
  */
 export async function check(rawConfig: unknown, emitter: Emitter, options: RunOptions = {}): Promise<number> {
@@ -70,7 +71,16 @@ export async function check(rawConfig: unknown, emitter: Emitter, options: RunOp
       });
       return 0;
     }
-    emitter.connectionStatus({ status: 'SUCCEEDED', message: [`Project scope: ${describeScope(scope, config)}`, ...said].join('; ') });
+    const visible = await visibleScope({ client, config, log: (level, message) => (level === 'WARN' ? said.push(message) : undefined) });
+    // Which streams follow which set of projects, as the declarations say.
+    const { STREAM_GRAPH: graph } = await import('../streams/streams.js');
+    const history = graph.roots().filter((root) => graph.get(root).under !== undefined);
+    const organizationWide = graph.roots().filter((root) => graph.scoped(root) && graph.get(root).under === undefined);
+    const lines = [
+      `Project scope (${history.join(', ')} and the streams under them): ${describeScope(scope, config)}`,
+      `every project the token can see (${organizationWide.join(', ')} and the streams under it): ${describeScope(visible, config)}`,
+    ];
+    emitter.connectionStatus({ status: 'SUCCEEDED', message: [...lines, ...said].join('; ') });
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     emitter.connectionStatus({ status: 'FAILED', message: error.message });

@@ -13,6 +13,18 @@ export class ApiError extends ConnectorError {
   }
 }
 
+/** A request that never got an answer from `host`: every attempt failed on the network (`code`: ECONNREFUSED, ENOTFOUND, ...). */
+export class UnreachableError extends ApiError {
+  constructor(
+    message: string,
+    route: string,
+    readonly host: string,
+    readonly code: string,
+  ) {
+    super(message, 'transient_error', route);
+  }
+}
+
 /** The `message` of a CircleCI error body (`{"message": "..."}`), if it has one. */
 export function apiMessage(body: string): string | undefined {
   try {

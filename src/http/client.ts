@@ -1,5 +1,5 @@
 import type { LogLevel } from '../protocol/messages.js';
-import { ApiError, errorForStatus } from './api-error.js';
+import { ApiError, errorForStatus, UnreachableError } from './api-error.js';
 import { RateGovernor, perMinute } from './rate-governor.js';
 import { Transport, TransportError, type TransportDownload, type TransportResponse } from './transport.js';
 import { DEFAULT_MAX_RETRY_AFTER_MS, decideRetry, isRateLimited, parseRetryAfter, type Failure, type RetryDecision } from './retry-policy.js';
@@ -132,10 +132,14 @@ export class CircleCiClient {
     }
     const route = `GET ${target.protocol}//${target.host}${target.pathname}`;
     try {
-      const body = await this.send<Buffer>(route, async () => {
-        const answer = await this.transport.download(target.href, this.options.signal);
-        return { ...answer, raw: true as const };
-      });
+      const body = await this.send<Buffer>(
+        route,
+        async () => {
+          const answer = await this.transport.download(target.href, this.options.signal);
+          return { ...answer, raw: true as const };
+        },
+        target.host,
+      );
       if (body === undefined) throw new ApiError(`The export file ${route} does not exist (404).`, 'transient_error', route);
       return body;
     } catch (error) {
@@ -146,7 +150,15 @@ export class CircleCiClient {
     }
   }
 
-  private async send<T>(route: string, exchange: () => Promise<Exchanged>): Promise<T | undefined> {
+  /** Whether the API host has answered anything in this run (any status): it can be reached. */
+  get reachedApi(): boolean {
+    return this.answered;
+  }
+
+  private answered = false;
+
+  /** One request through the governor and the retry policy; `host` is where it goes (the API's, or a download's). */
+  private async send<T>(route: string, exchange: () => Promise<Exchanged>, host = this.host): Promise<T | undefined> {
     let spentMs = 0;
     let rateLimited = 0;
     let transient = 0;
@@ -177,7 +189,7 @@ export class CircleCiClient {
         throw errorForStatus(attempt.status, route, attempt.body);
       }
       const failure = attempt.failure;
-      if (!decision!.retry) throw this.finalError(failure, route, attempt.body ?? '', decision!, rateLimited, transient, spentMs);
+      if (!decision!.retry) throw this.finalError(failure, route, host, attempt.body ?? '', decision!, rateLimited, transient, spentMs);
       const delayMs = decision!.delayMs;
       spentMs += delayMs;
       if (isRateLimited(failure)) {
@@ -270,6 +282,7 @@ export class CircleCiClient {
       const response = await exchange();
       // A file host's headers say nothing of CircleCI's quota or clock: only the API's are read.
       const fromApi = !('raw' in response);
+      if (fromApi) this.answered = true;
       const status = response.statusCode;
       const quota = fromApi ? quotaHeaders(response.headers) : undefined;
       if (!fromApi && status >= 200 && status < 300) return { quota, ok: true, status, body: '', value: response.body };
@@ -302,7 +315,7 @@ export class CircleCiClient {
     this.log('WARN', `${route}: ${what}; retrying in ${(delayMs / 1000).toFixed(1)} s`);
   }
 
-  private finalError(failure: Failure, route: string, body: string, decision: RetryDecision, rateLimited: number, transient: number, spentMs: number): ApiError {
+  private finalError(failure: Failure, route: string, host: string, body: string, decision: RetryDecision, rateLimited: number, transient: number, spentMs: number): ApiError {
     if (isRateLimited(failure)) {
       const limit = `max_retry_after_seconds (${Math.round(this.maxRetryAfterMs / 1000)})`;
       const message =
@@ -314,13 +327,13 @@ export class CircleCiClient {
       return new ApiError(message, 'transient_error', route, 429);
     }
     if (failure.kind === 'network') {
-      return new ApiError(
-        `Could not reach ${this.host} (${failure.code}) for ${route}` +
-          (transient > 1 ? ` after ${transient} attempts` : '') +
-          `; check api_url and the network between this machine and CircleCI.`,
-        'transient_error',
-        route,
-      );
+      const attempts = transient > 1 ? ` after ${transient} attempts` : '';
+      // A download goes to the file host its pre-signed URL names, not to api_url.
+      const advice =
+        host === this.host
+          ? 'check api_url and the network between this machine and CircleCI.'
+          : `that is the export file's host (a pre-signed URL CircleCI gave): check the network between this machine and ${host}; the export is asked for again on a later sync.`;
+      return new UnreachableError(`Could not reach ${host} (${failure.code}) for ${route}${attempts}; ${advice}`, route, host, failure.code);
     }
     if (failure.kind === 'status') {
       const error = errorForStatus(failure.status, route, body);

@@ -124,7 +124,11 @@ export class Emitter {
     return true;
   }
 
+  /** WARN lines written so far (the read's end points to them only when there are some). */
+  warnings = 0;
+
   log(level: LogLevel, message: string): void {
+    if (level === 'WARN') this.warnings += 1;
     this.write({ type: 'LOG', log: { level, message: this.redactor.redact(message) } });
   }
 

@@ -15,14 +15,15 @@ export function requestsAndRate(context: ReadContext): string {
   return `${count(client.stats.requests, 'request')}, rate ${Math.round(client.rate.currentPerMinute).toLocaleString('en-US')}/min (${limit})`;
 }
 
-/** Where a read is: records per stream so far, requests, the request rate, and each walk under way. */
+/** Where a read is: records per stream so far, requests, the request rate, each walk under way and what each wait is for. */
 export function progressLine(context: ReadContext, startedAt: number): string {
   const { emitter, selection } = context;
   const records = [...selection.keys()].map((stream) => `${stream} ${emitter.recordCount(stream).toLocaleString('en-US')}`).join(', ');
   const walks = [...(context.walking?.values() ?? [])].map((describe) => describe());
+  const waits = [...(context.waiting?.values() ?? [])].map((describe) => describe());
   return (
     `progress after ${Math.round((Date.now() - startedAt) / 1000)} s: records ${records}; ${requestsAndRate(context)}` +
-    `${walks.length > 0 ? `; walking ${walks.join('; ')}` : ''}`
+    `${walks.length > 0 ? `; walking ${walks.join('; ')}` : ''}${waits.length > 0 ? `; waiting on ${waits.join('; ')}` : ''}`
   );
 }
 

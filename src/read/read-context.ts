@@ -28,6 +28,8 @@ export interface ReadContext {
   exportPolling: { intervalMs: number; sleep: (ms: number, signal: AbortSignal) => Promise<void> };
   /** Walks under way, by partition: how far each is, for the progress lines. */
   walking?: Map<string, () => string>;
+  /** Waits under way (export jobs), by partition: what each waits on, for the progress lines. */
+  waiting?: Map<string, () => string>;
   /** Row estimates per stream, said as ESTIMATE traces once every partition has counted. */
   estimates?: RowEstimates;
   /**

@@ -1,5 +1,5 @@
 import type { Config } from '../config/config.js';
-import { asConnectorError, type ConnectorError } from '../errors.js';
+import type { ConnectorError } from '../errors.js';
 import { createClient } from '../http/create-client.js';
 import type { Emitter } from '../protocol/emitter.js';
 import { DEFAULT_CHECKPOINT_RECORDS, DEFAULT_EXPORT_POLL_INTERVAL_MS, type RunOptions } from '../run-options.js';
@@ -68,6 +68,7 @@ export async function read(
       sleep: options.sleep ?? sleepUnlessAborted,
     },
     walking: new Map(),
+    waiting: new Map(),
     estimates: new RowEstimates((stream, rows) => emitter.estimate(stream, rows)),
     syncedAt: new Date((options.clock ?? Date.now)()).toISOString(),
   };
@@ -105,7 +106,7 @@ export async function read(
   }
   if (halt.signal.reason instanceof Cancelled) return cancelled(halt.signal.reason, selection, states, emitter, client.stats.requests);
   // The first fatal error is the one reported; the other side's are its echoes.
-  const fatal: ConnectorError | undefined = halt.signal.aborted ? asConnectorError(halt.signal.reason) : undefined;
+  const fatal: ConnectorError | undefined = halt.signal.aborted ? StreamFailures.forRead(halt.signal.reason) : undefined;
   // Every configured project answered 404: the streams read under them fail with a config_error naming them.
   const noProject = summary.noProjectFound(config.projectSlugs);
   if (noProject) failures.add(underConfiguredProjects().filter((stream) => finished.has(stream)), noProject);
@@ -119,7 +120,7 @@ export async function read(
     .join(', ');
   emitter.log('INFO', `streams: ${perStream}`);
   // A failed read says so before its final messages (the TRACE ERROR is the very last).
-  if (failedParts > 0) emitter.log('INFO', `${closing('read ended')}; ${count(failedParts, 'part')} failed (see the WARN lines)`);
+  if (failedParts > 0) emitter.log('INFO', `${closing('read ended')}; ${count(failedParts, 'part')} failed${emitter.warnings > 0 ? ' (see the WARN lines)' : ''}`);
 
   for (const [stream, mode] of selection) {
     if (!finished.has(stream)) {

@@ -49,7 +49,8 @@ const partitionEntry = (cursor: string, exports: boolean, history: boolean, foll
           names: z.record(z.string(), z.number().int()).optional(),
         }
       : {}),
-    ...(exports ? { pending: Pending.optional() } : {}),
+    // A list of consecutive windows; one job alone is what states saved before there could be several hold.
+    ...(exports ? { pending: z.union([Pending, z.array(Pending)]).optional() } : {}),
   });
 
 export interface PartitionEntry {
@@ -60,7 +61,8 @@ export interface PartitionEntry {
    * next walk's count of new records starts. States saved before it existed have none.
    */
   newestNumber?: number;
-  pending?: PendingJob;
+  /** Export jobs started and not collected yet, in window order, each window starting where the one before ended. */
+  pending?: PendingJob[];
   /** History partitions with an activity (read/idle-skip.ts): when the last complete walk started, in whole seconds. */
   walkedAt?: number;
   /** Followed records of this partition still unfinished: their ids. */
@@ -135,7 +137,7 @@ export function parseState(raw: unknown, selection: Selection): Map<StreamName, 
       if (typeof value[cursor] === 'string') item.cursor = value[cursor];
       if (value.resume) item.resume = value.resume as Resume;
       if (typeof value.newest_number === 'number') item.newestNumber = value.newest_number;
-      if (value.pending) item.pending = value.pending as PendingJob;
+      if (value.pending) item.pending = Array.isArray(value.pending) ? (value.pending as PendingJob[]) : [value.pending as PendingJob];
       if (typeof value.walked_at === 'number') item.walkedAt = value.walked_at;
       if (Array.isArray(value.unfinished) && value.unfinished.length > 0) item.unfinished = value.unfinished as string[];
       if (Array.isArray(value.recent) && value.recent.length > 0) item.recent = value.recent as string[];
@@ -159,7 +161,7 @@ export function serialiseState(stream: StreamName, state: IncrementalState): Rec
     if (entry.cursor !== undefined) out[cursor] = entry.cursor;
     if (entry.resume !== undefined) out.resume = entry.resume;
     if (entry.newestNumber !== undefined) out.newest_number = entry.newestNumber;
-    if (entry.pending !== undefined) out.pending = entry.pending;
+    if (entry.pending !== undefined && entry.pending.length > 0) out.pending = entry.pending;
     if (entry.walkedAt !== undefined) out.walked_at = entry.walkedAt;
     if (entry.unfinished !== undefined && entry.unfinished.length > 0) out.unfinished = entry.unfinished;
     if (entry.recent !== undefined && entry.recent.length > 0) out.recent = entry.recent;

@@ -1,5 +1,5 @@
 import { asConnectorError, ConfigError, ConnectorError } from '../errors.js';
-import { ApiError } from '../http/api-error.js';
+import { ApiError, UnreachableError } from '../http/api-error.js';
 import type { CircleCiClient } from '../http/client.js';
 import type { FailureType } from '../protocol/messages.js';
 import type { StreamName } from '../streams/schemas/index.js';
@@ -35,6 +35,7 @@ export class StreamFailures {
   private readonly failed = new Map<StreamName, ConnectorError>();
   private readonly partList: FailedPart[] = [];
   private tokenProbe: Promise<boolean> | undefined;
+  private reachProbe: Promise<boolean> | undefined;
 
   add(streams: Iterable<StreamName>, error: ConnectorError, parent = 'the account'): void {
     const list = [...streams];
@@ -91,13 +92,32 @@ export class StreamFailures {
   }
 
   /**
-   * Whether `error` ends the whole read: a config error of ours, or a 401 that is the
-   * token's and not one resource's. A 401 on /me is the token's; a 401 elsewhere is asked
-   * of /me once per read (a revoked token answers 401 there too; a token refused one
-   * resource does not).
+   * The error a read that `error` ended reports: the API host out of reach is said of the
+   * whole read (whichever request found it out), anything else as it is.
+   */
+  static forRead(error: unknown): ConnectorError {
+    if (error instanceof UnreachableError) {
+      return new ConnectorError(
+        `Could not reach ${error.host} (${error.code}): nothing more could be read, so the read stopped. Check api_url and the network between this machine and CircleCI.`,
+        'transient_error',
+        `first found on ${error.route}`,
+      );
+    }
+    return asConnectorError(error);
+  }
+
+  /**
+   * Whether `error` ends the whole read: a config error of ours, a 401 that is the
+   * token's and not one resource's, or the API host out of reach. A 401 on /me is the
+   * token's; a 401 elsewhere is asked of /me once per read (a revoked token answers 401
+   * there too; a token refused one resource does not). A request that never reached the
+   * API host ends the read when the host never answered anything in this read (a wrong
+   * api_url, no network); after answers, /me is asked: the read ends only if /me cannot
+   * be reached either (a blip fails that part alone).
    */
   async isFatal(error: unknown, client: CircleCiClient): Promise<boolean> {
     if (!(error instanceof ApiError)) return error instanceof ConfigError;
+    if (error instanceof UnreachableError) return error.host === client.host && this.unreachable(client);
     if (error.status !== 401) return false;
     if (error.route.startsWith(`GET ${ME}`)) return true;
     this.tokenProbe ??= client.get(ME).then(
@@ -105,5 +125,20 @@ export class StreamFailures {
       (probe: unknown) => probe instanceof ApiError && probe.status === 401,
     );
     return this.tokenProbe;
+  }
+
+  /** Whether the API host is out of reach: it never answered, or /me cannot be reached now (one probe at a time, asked again on a later failure). */
+  private unreachable(client: CircleCiClient): Promise<boolean> {
+    if (!client.reachedApi) return Promise.resolve(true);
+    this.reachProbe ??= client
+      .get(ME)
+      .then(
+        () => false,
+        (probe: unknown) => probe instanceof UnreachableError,
+      )
+      .finally(() => {
+        this.reachProbe = undefined;
+      });
+    return this.reachProbe;
   }
 }

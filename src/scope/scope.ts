@@ -1,32 +1,29 @@
-import { normaliseSlug } from '../config/config.js';
-import { ApiError } from '../http/api-error.js';
-import type { CircleCiClient } from '../http/client.js';
-import { text, type ApiRecord, type ListContext } from '../streams/declaration.js';
+import type { ListContext } from '../streams/declaration.js';
+import { organizationCount, organizationProjects, organizations, type ListedProject } from './listing.js';
 import { shardOf } from './shard.js';
 import { isGlob, matcher, organizationOf } from './slug-pattern.js';
 
 /**
- * The projects a run covers: `project_slugs` (slugs and globs; none: every project the
- * token can see) less `exclude_project_slugs`, then this run's shard. Every per-project
- * stream takes its project list from `scopedProjects`, once per run (the answer is kept
- * per client), so all of them cover the same projects.
+ * The two sets of projects a run covers, each split over the shards (a project's shard is
+ * its slug's hash, src/scope/shard.ts, so the shards are disjoint and together hold every
+ * project):
  *
- * Globs and an empty `project_slugs` are resolved against the organizations of the token's
- * user (`GET /me/collaborations`) and the private project listing of each organization
- * that a pattern can match (50 projects a page). A scope of slugs only is taken as
- * written, without listing anything: a slug CircleCI does not know answers 404 where it
- * is read, as it always did. A configured slug missing from a listing is kept for the
- * same reason.
+ * - the scope, `scopedProjects`: `project_slugs` (slugs and globs; none: every project the
+ *   token can see) less `exclude_project_slugs`. The project history (pipelines and
+ *   below) and the per-project Insights streams read it.
+ * - the projects the token can see, `visibleProjects`: every project of every organization
+ *   of the token's user, and every configured slug besides (its organization need not be
+ *   one of the user's). The `project` stream and the streams under it read it, whatever
+ *   the scope says, as organization streams do.
+ *
+ * Both are resolved once per run (the answer is kept per client) from the same listings
+ * (src/scope/listing.ts). A scope of slugs only is taken as written, without listing
+ * anything: a slug CircleCI does not know answers 404 where it is read, as it always
+ * did. A configured slug missing from a listing is kept for the same reason.
  */
 
-/** A project in scope: its slug, and what the organization listing said of it (absent for a slug taken as written). */
-export interface ScopedProject extends ApiRecord {
-  slug: string;
-  /** The id of the organization that listed it, as /me/collaborations gave it. */
-  organization_id?: unknown;
-  /** The listing's time of the project's last finished build (ISO), where it gave one. */
-  last_build_finished_at?: string;
-}
+/** A project of the scope or of the visible projects: its slug, and what the organization listing said of it (absent for a slug taken as written). */
+export type ScopedProject = ListedProject;
 
 export interface ProjectScope {
   /** This shard's projects, in listing order (configured slugs not listed last). */
@@ -40,59 +37,93 @@ export interface ProjectScope {
   unlisted: string[];
 }
 
-const PRIVATE_PROJECT_PAGE_SIZE = 50; // larger pages answer 500
-
-const resolved = new WeakMap<CircleCiClient, Promise<ProjectScope>>();
+const resolved = new WeakMap<object, Promise<ProjectScope>>();
+const visible = new WeakMap<object, Promise<ProjectScope>>();
 
 /**
- * The projects of this run's scope and shard: the one list every per-project stream
- * reads (`under` of a per-project root, the project stream's listing). Resolved once per
- * client; the first call logs the resolved scope.
+ * The projects of this run's scope and shard: the one list the project history and the
+ * per-project Insights streams read (their roots' `under`). Resolved once per client; the
+ * first call logs the resolved scope.
  */
 export async function scopedProjects(context: ListContext): Promise<ScopedProject[]> {
   return (await projectScope(context)).projects;
 }
 
+/**
+ * This shard's share of every project the token can see: what the `project` stream (and
+ * the streams under it) reads. Resolved once per client; the first call logs it.
+ */
+export async function visibleProjects(context: ListContext): Promise<ScopedProject[]> {
+  return (await visibleScope(context)).projects;
+}
+
 /** The resolved scope with its counts (for `check` and the log line). */
 export function projectScope(context: ListContext): Promise<ProjectScope> {
-  let scope = resolved.get(context.client);
+  return once(resolved, context, resolveScope, logScope);
+}
+
+/** The projects the token can see, with their counts (for `check` and the log line); `unmatched` is always empty. */
+export function visibleScope(context: ListContext): Promise<ProjectScope> {
+  return once(visible, context, resolveVisible, logVisible);
+}
+
+function once(
+  cache: WeakMap<object, Promise<ProjectScope>>,
+  context: ListContext,
+  resolve: (context: ListContext) => Promise<ProjectScope>,
+  log: (scope: ProjectScope, context: ListContext) => void,
+): Promise<ProjectScope> {
+  let scope = cache.get(context.client);
   if (scope === undefined) {
-    scope = resolveScope(context).then((result) => {
-      logScope(result, context);
+    scope = resolve(context).then((result) => {
+      log(result, context);
       return result;
     });
-    resolved.set(context.client, scope);
+    cache.set(context.client, scope);
   }
   return scope;
 }
 
 async function resolveScope(context: ListContext): Promise<ProjectScope> {
-  const { projectSlugs: includes, excludeProjectSlugs: excludes, shardCount, shardIndex } = context.config;
-  const literals = includes.filter((pattern) => !isGlob(pattern));
+  const { projectSlugs: includes, excludeProjectSlugs: excludes } = context.config;
   const globs = includes.filter(isGlob);
   const listed = includes.length === 0 || globs.length > 0 ? await listProjects(includes, context) : { projects: [], unlisted: [] };
-
   const included = includes.length === 0 ? () => true : matcher(includes);
   const excluded = matcher(excludes);
-  const seen = new Set<string>();
-  const inScope: ScopedProject[] = [];
-  const add = (project: ScopedProject) => {
-    const key = project.slug.toLowerCase();
-    if (seen.has(key) || !included(project.slug) || excluded(project.slug)) return;
-    seen.add(key);
-    inScope.push(project);
-  };
-  for (const project of listed.projects) add(project);
-  for (const slug of literals) add({ slug });
-
-  const organizations = new Set(inScope.map((project) => (project.organization_id !== undefined ? project.organization_id : organizationOf(project.slug).toLowerCase())));
+  const inScope = distinct([...listed.projects, ...literals(includes)]).filter((project) => included(project.slug) && !excluded(project.slug));
   const unmatched = globs.filter((glob) => !listed.projects.some((project) => matcher([glob])(project.slug)));
+  return { ...shared(inScope, context), unmatched, unlisted: listed.unlisted };
+}
+
+/** Every organization's projects, then the configured slugs no listing gave (read by slug, wherever their organization is). */
+async function resolveVisible(context: ListContext): Promise<ProjectScope> {
+  const listed = await listProjects([], context);
+  const all = distinct([...listed.projects, ...literals(context.config.projectSlugs)]);
+  return { ...shared(all, context), unmatched: [], unlisted: listed.unlisted };
+}
+
+/** The configured slugs that are not globs, as projects taken as written. */
+function literals(includes: readonly string[]): ScopedProject[] {
+  return includes.filter((pattern) => !isGlob(pattern)).map((slug) => ({ slug }));
+}
+
+/** The first of each slug (case ignored), in order. */
+function distinct(projects: readonly ScopedProject[]): ScopedProject[] {
+  const seen = new Set<string>();
+  return projects.filter((project) => {
+    const key = project.slug.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** This shard's share of `all`, and the counts over every shard. */
+function shared(all: readonly ScopedProject[], { config }: ListContext): Pick<ProjectScope, 'projects' | 'total' | 'organizations'> {
   return {
-    projects: inScope.filter((project) => shardOf(project.slug, shardCount) === shardIndex),
-    total: inScope.length,
-    organizations: organizations.size,
-    unmatched,
-    unlisted: listed.unlisted,
+    projects: all.filter((project) => shardOf(project.slug, config.shardCount) === config.shardIndex),
+    total: all.length,
+    organizations: organizationCount(all),
   };
 }
 
@@ -103,67 +134,53 @@ async function resolveScope(context: ListContext): Promise<ProjectScope> {
  * stops the resolution.
  */
 async function listProjects(includes: readonly string[], context: ListContext): Promise<{ projects: ScopedProject[]; unlisted: string[] }> {
-  const orgs = (await context.client.get<ApiRecord[]>('/api/v2/me/collaborations')) ?? [];
   const orgMatches = includes.length === 0 ? () => true : matcher(includes.map(organizationOf));
   const projects: ScopedProject[] = [];
   const unlisted: string[] = [];
-  for (const org of Array.isArray(orgs) ? orgs : []) {
-    // An organization without an id is not one the organization streams read (no key): nothing to list either.
-    if (org.id === undefined || org.id === null || org.id === '') continue;
-    const orgSlug = normaliseOrgSlug(text(org.slug));
+  for (const org of await organizations(context)) {
     // An organization without a readable slug cannot be ruled out.
-    if (orgSlug !== '' && !orgMatches(orgSlug)) continue;
-    try {
-      const pages = context.client.pages<ApiRecord>(
-        '/api/private/project',
-        { 'organization-id': text(org.id), 'page-size': PRIVATE_PROJECT_PAGE_SIZE },
-        () => {
-          throw new ApiError('GET /api/private/project answered 404', 'transient_error', 'GET /api/private/project', 404);
-        },
-      );
-      for await (const page of pages) {
-        for (const item of page) {
-          const slug = normaliseSlug(text(item.slug));
-          if (slug === undefined) continue;
-          const project: ScopedProject = { slug, organization_id: org.id };
-          if (typeof item.last_build_finished_at === 'string') project.last_build_finished_at = item.last_build_finished_at;
-          projects.push(project);
-        }
-      }
-    } catch (error) {
-      if (context.signal?.aborted) throw error;
-      if (!(error instanceof ApiError) || error.status === undefined || error.status === 401) throw error;
-      unlisted.push(orgSlug || text(org.id));
-    }
+    if (org.slug !== '' && !orgMatches(org.slug)) continue;
+    const listed = await organizationProjects(org, context);
+    if (listed === undefined) unlisted.push(org.slug || org.id);
+    else projects.push(...listed);
   }
   return { projects, unlisted };
 }
 
-function normaliseOrgSlug(slug: string): string {
-  const [vcs, org] = slug.split('/');
-  if (vcs === undefined || org === undefined) return '';
-  return organizationOf(normaliseSlug(`${vcs}/${org}/x`) ?? '');
-}
-
-/** `42 projects in 2 organizations; shard 1 of 4: 11` (the shard part only when sharded). */
+/** `42 projects in 2 organizations`, and when sharded `, 11 in shard 1 of 4 (shard_index counts from 0)`. */
 export function describeScope(scope: ProjectScope, config: { shardCount: number; shardIndex: number }): string {
   const all = `${plural(scope.total, 'project')} in ${plural(scope.organizations, 'organization')}`;
-  return config.shardCount === 1 ? all : `${all}; shard ${config.shardIndex} of ${config.shardCount} (shard_index counts from 0): ${scope.projects.length}`;
+  return config.shardCount === 1 ? all : `${all}, ${scope.projects.length.toLocaleString('en-US')} in shard ${config.shardIndex} of ${config.shardCount} (shard_index counts from 0)`;
 }
 
 function logScope(scope: ProjectScope, context: ListContext): void {
-  const { config } = context;
-  const shown = scope.projects.slice(0, 5).map((project) => project.slug);
-  const more = scope.projects.length > shown.length ? `, and ${scope.projects.length - shown.length} more` : '';
-  context.log('INFO', `project scope: ${describeScope(scope, config)}${shown.length > 0 ? ` (${shown.join(', ')}${more})` : ''}`);
+  context.log('INFO', `project scope: ${describeScope(scope, context.config)}${listed(scope)}`);
   if (scope.unlisted.length > 0) {
     context.log(
       'WARN',
       `CircleCI did not list organization projects (private project listing unavailable) for ${scope.unlisted.join(', ')}: ` +
-        `there, the per-project streams cover the configured project slugs only, and globs match nothing`,
+        `there, the project history covers the configured project slugs only, and globs match nothing`,
     );
   }
   for (const glob of scope.unmatched) context.log('WARN', `project_slugs: ${glob} matched no project the token can see; nothing is read for it`);
+}
+
+function logVisible(scope: ProjectScope, context: ListContext): void {
+  context.log('INFO', `projects the token can see (the project stream and those under it): ${describeScope(scope, context.config)}${listed(scope)}`);
+  if (scope.unlisted.length > 0) {
+    context.log(
+      'WARN',
+      `CircleCI did not list organization projects (private project listing unavailable) for ${scope.unlisted.join(', ')}: ` +
+        `there, the project stream and those under it cover the configured project slugs only`,
+    );
+  }
+}
+
+/** ` (gh/acme/api, gh/acme/web, and 3 more)`: this shard's first projects. */
+function listed(scope: ProjectScope): string {
+  const shown = scope.projects.slice(0, 5).map((project) => project.slug);
+  const more = scope.projects.length > shown.length ? `, and ${scope.projects.length - shown.length} more` : '';
+  return shown.length > 0 ? ` (${shown.join(', ')}${more})` : '';
 }
 
 function plural(n: number, word: string): string {

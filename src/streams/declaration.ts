@@ -188,10 +188,11 @@ export type ExportStatus = { state: 'pending' } | { state: 'completed'; files: s
 
 /**
  * Records produced by an asynchronous export (CircleCI's usage export): a job is started
- * for a window of whole days, polled until done, and its files downloaded. A job not done
- * within `maxWaitMs` is kept in the state (per partition) and collected by a later sync
- * instead of being started again; a failed job is started again on a later sync. The
- * bookmark is the end of the last window whose files were read.
+ * for each window of whole days, as many at once as the service allows in an hour, polled
+ * until done, and its files downloaded. Jobs not done within `maxWaitMs` are kept in the
+ * state (per partition) and collected by a later sync instead of being started again; a
+ * failed job is started again on a later sync. The bookmark is the end of the last window
+ * whose files were read (windows are collected in order).
  */
 export interface AsyncExport {
   /** Longest window one job may cover, in days. */
@@ -200,10 +201,12 @@ export interface AsyncExport {
   maxAgeMonths: number;
   /** Days before the service's today that are not exported yet: the last window ends that many days before its midnight. */
   settleDays: number;
-  /** How long one sync waits for a job before leaving it in the state for the next. */
+  /** How long one sync waits for its jobs of one partition (all of them together) before leaving the rest in the state for the next. */
   maxWaitMs: (config: Config) => number;
-  /** Starts a job for the window; resolves its id. */
-  start: (parent: ApiRecord, window: ExportWindow, context: ListContext) => Promise<string>;
+  /** Jobs the service lets one partition start in an hour: at most this many are under way at once (kept ones included). */
+  jobsPerHour: number;
+  /** Starts a job for the window; resolves its id, or undefined where the service has no export for the parent (404: said with `notFound`, read as empty). */
+  start: (parent: ApiRecord, window: ExportWindow, context: ListContext) => Promise<string | undefined>;
   poll: (parent: ApiRecord, id: string, context: ListContext) => Promise<ExportStatus>;
   /** The records of one downloaded file. */
   records: (file: Buffer) => Iterable<ApiRecord>;
@@ -225,9 +228,10 @@ export interface StreamDeclaration<P extends string = string, A extends string =
   /** The records a root is listed under (default: one empty record): for a per-project root, `scopedProjects` (src/scope). */
   under?: (context: ListContext) => Promise<ApiRecord[]>;
   /**
-   * Its records belong to the projects of the scope (src/scope): each shard reads its own
-   * projects, and everything below it is per project too. Streams outside every scoped
-   * subtree (the organization streams) are read by shard 0 only.
+   * Its records are per project (src/scope: the scope's, or for `project` every project the
+   * token can see): each shard reads its own projects, and everything below it is per
+   * project too. Streams outside every scoped subtree (the organization-wide streams) are
+   * read by shard 0 only.
    */
   scoped?: true;
   endpoint: Endpoint<P>;

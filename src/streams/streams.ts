@@ -1,5 +1,6 @@
 import { ApiError } from '../http/api-error.js';
-import type { CircleCiClient, Query } from '../http/client.js';
+import { ConnectorError } from '../errors.js';
+import type { Query } from '../http/client.js';
 import { parseApiTime } from '../config/dates.js';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { defineStream, fillPath, slugParam, text, type AddedField, type AnyStreamDeclaration, type ApiRecord, type ListContext, type Listing } from './declaration.js';
@@ -10,14 +11,16 @@ import { hasTriggers } from './trigger-support.js';
 import { ALL_BRANCHES, INSIGHTS_STREAMS, metricsQuery } from './insights.js';
 import { PER_PROJECT_ROOT } from './scope.js';
 import { validateStreams } from './validate.js';
-import { scopedProjects, type ScopedProject } from '../scope/scope.js';
+import { visibleProjects, type ScopedProject } from '../scope/scope.js';
+import { collaborationRecords, COLLABORATIONS } from '../scope/listing.js';
 import { usage } from './usage.js';
 
 /**
  * Every stream of the connector. Organization-wide streams hang under `collaborations`
- * (one record per organization the token can see); the project stream and pipelines, and
- * everything below them, cover the projects in scope (src/scope: project_slugs, excludes,
- * shard), which both take from `scopedProjects`.
+ * (one record per organization the token can see); the project stream, and everything
+ * below it, covers every project the token can see (`visibleProjects`), as organization
+ * streams do; pipelines and everything below them cover the projects in scope
+ * (`scopedProjects`: project_slugs less the excludes). Shards split both (src/scope).
  */
 
 const ORGANIZATION_ID: AddedField = { description: 'Injected by the connector: the UUID of the organization.' };
@@ -32,7 +35,9 @@ const collaborations = defineStream({
   name: 'collaborations',
   primaryKey: ['id'],
   parent: null,
-  endpoint: { path: '/me/collaborations', shape: 'array' },
+  endpoint: { path: COLLABORATIONS, shape: 'array' },
+  // The answer the project listings use too (src/scope/listing.ts): asked once per run.
+  list: listCollaborations,
 });
 
 const organizationId = (_item: ApiRecord, org: ApiRecord) => ({ organization_id: org.id });
@@ -75,9 +80,10 @@ const project = defineStream({
   name: 'project',
   // organization_id is part of the response body.
   primaryKey: ['id', 'organization_id'],
-  parent: 'collaborations',
+  // A root: a configured project whose organization is not one of the user's is read too.
+  parent: null,
   endpoint: { path: '/project/{project-slug}', shape: 'single' },
-  list: listOrganizationProjects,
+  list: listVisibleProjects,
   scoped: true,
 });
 
@@ -291,31 +297,24 @@ export const STREAMS: Readonly<Record<StreamName, AnyStreamDeclaration>> = valid
 
 export const STREAM_GRAPH = new StreamGraph(STREAMS);
 
-/**
- * The projects in scope (src/scope) of one organization, with `GET /project/{slug}` for
- * each, which carries the ids the child streams need. Fetched once per run for all
- * organizations (a configured slug's organization is known only from its details).
- */
-async function* listOrganizationProjects(org: ApiRecord, context: ListContext): AsyncIterable<ApiRecord[]> {
-  const details = await scopedProjectDetails(context);
-  yield details.filter((entry) => entry.organizationId === org.id).map((entry) => entry.detail);
-}
-
-interface ProjectDetail {
-  detail: ApiRecord;
-  /** The listing's organization where the project was listed, else the details' own. */
-  organizationId: unknown;
-}
-
-const detailsCache = new WeakMap<CircleCiClient, Promise<ProjectDetail[]>>();
-
-function scopedProjectDetails(context: ListContext): Promise<ProjectDetail[]> {
-  let cached = detailsCache.get(context.client);
-  if (cached === undefined) {
-    cached = scopedProjects(context).then((projects) => projectDetails(projects, context));
-    detailsCache.set(context.client, cached);
+/** The organizations of the token's user: a 404 is empty, said as every listing's is; anything but a list is an API we do not know. */
+async function* listCollaborations(_root: ApiRecord, context: ListContext): AsyncIterable<ApiRecord[]> {
+  const orgs = await collaborationRecords(context);
+  if (orgs === undefined) {
+    context.log('INFO', `collaborations: GET /api/v2${COLLABORATIONS} answered 404; read as empty`);
+    return;
   }
-  return cached;
+  if (!Array.isArray(orgs)) throw new ConnectorError(`Stream collaborations: CircleCI answered GET /api/v2${COLLABORATIONS} without a list; the API may have changed.`, 'system_error');
+  yield orgs;
+}
+
+/**
+ * This shard's share of every project the token can see (src/scope: every organization's
+ * listing, and the configured slugs), with `GET /project/{slug}` for each, which carries
+ * the ids the child streams need.
+ */
+async function* listVisibleProjects(_root: ApiRecord, context: ListContext): AsyncIterable<ApiRecord[]> {
+  yield await projectDetails(await visibleProjects(context), context);
 }
 
 /**
@@ -325,16 +324,16 @@ function scopedProjectDetails(context: ListContext): Promise<ProjectDetail[]> {
  * log line, once all are in. The first other failure is thrown once the requests under
  * way have settled; no further one is started after it, nor after the read was aborted.
  */
-async function projectDetails(projects: readonly ScopedProject[], context: ListContext): Promise<ProjectDetail[]> {
+async function projectDetails(projects: readonly ScopedProject[], context: ListContext): Promise<ApiRecord[]> {
   const details = new Array<ApiRecord | undefined>(projects.length);
   await forEachConcurrent(projects, context.config.maxConcurrency, async (proj, index) => {
     context.signal?.throwIfAborted();
     details[index] = await context.client.get<ApiRecord>(fillPath(project.endpoint.path, { 'project-slug': slugParam(proj.slug) }));
   });
-  const found: ProjectDetail[] = [];
+  const found: ApiRecord[] = [];
   projects.forEach((proj, index) => {
     const detail = details[index];
-    if (detail !== undefined) found.push({ detail, organizationId: proj.organization_id ?? detail.organization_id });
+    if (detail !== undefined) found.push(detail);
     else context.log('INFO', `project ${proj.slug} answers 404; the project stream and those under it skip it`);
   });
   return found;

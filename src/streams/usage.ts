@@ -25,7 +25,7 @@ interface ExportJob {
   error_reason?: unknown;
 }
 
-async function startJob(org: ApiRecord, window: ExportWindow, { client }: ListContext): Promise<string> {
+async function startJob(org: ApiRecord, window: ExportWindow, { client }: ListContext): Promise<string | undefined> {
   const path = fillPath(CREATE_PATH, { org_id: text(org.id) });
   // The API's end is inclusive; a window is [start, end), so the job ends 1 ms before the
   // next window starts: no job run falls in two windows, none between them.
@@ -38,7 +38,7 @@ async function startJob(org: ApiRecord, window: ExportWindow, { client }: ListCo
     if (error instanceof ApiError && error.status === 400) throw new ConnectorError(`usage: ${error.message}`, 'system_error');
     throw error;
   }
-  if (job === undefined) throw new ConnectorError(`usage: CircleCI does not know organization ${text(org.id)} (404 on POST ${path}).`, 'system_error');
+  if (job === undefined) return undefined; // no usage export for this organization: said by `notFound`, read as empty
   if (typeof job.usage_export_job_id !== 'string' || job.usage_export_job_id === '') {
     throw new ConnectorError(`usage: CircleCI answered POST ${path} without a usage_export_job_id; the API may have changed.`, 'system_error');
   }
@@ -136,6 +136,10 @@ export const usage = defineStream({
   when: (org) => typeof org.id === 'string' && org.id !== '',
   partition: { kind: 'organizations', key: (org) => text(org.id) },
   forbidden: "the usage export needs organization admin rights; use an organization admin's token, or deselect the stream",
+  // Per the seed's 404 rule: empty. An installation (CircleCI Server) or an organization without the usage API answers 404.
+  notFound: (org) =>
+    `CircleCI has no usage export for organization ${text(org.slug || org.name || org.id)} (404 on starting one: CircleCI Server, or an organization ` +
+    `without the usage API); read as empty`,
   asyncExport: {
     maxWindowDays: 32,
     maxAgeMonths: 13,
@@ -145,6 +149,8 @@ export const usage = defineStream({
     // back, so every run in them had a whole day to stop before it was exported.
     settleDays: 1,
     maxWaitMs,
+    // CircleCI's support pages: at most 10 export jobs (POSTs) per hour per organization.
+    jobsPerHour: 10,
     start: startJob,
     poll: pollJob,
     records: usageRecords,

@@ -1,7 +1,8 @@
 /**
  * The private project listing may not exist (CircleCI Server, older installs) or may be
- * refused: a scope with globs then covers the configured slugs only, with one warning
- * naming the organizations, whatever the status (a 404 once emptied them silently).
+ * refused: a scope with globs, and the project streams (every project the token can see),
+ * then cover the configured slugs only, with one warning each naming the organizations,
+ * whatever the status (a 404 once emptied them silently).
  */
 import { describe, expect, it } from '@jest/globals';
 import { HttpResponse, http } from 'msw';
@@ -22,16 +23,21 @@ describe('the private project listing unavailable', () => {
   const glob = `${world.orgs[1]!.slug}/*`;
   const config = fakeConfig(world, TEST_API, { project_slugs: [...configured.map((p) => p.slug), glob], start_date: START });
 
-  it.each([404, 403])('answering %i: the configured projects stand in, with one warning', async (status) => {
+  it.each([404, 403])('answering %i: the configured projects stand in, with one warning per set of projects', async (status) => {
     serveFake(api, world, http.get(`${TEST_API}/api/private/project`, () => HttpResponse.json({ message: 'Not found' }, { status })));
-    const run = await runRead({ config, streams: Object.fromEntries(CHILDREN.map((name) => [name, 'full_refresh'])) });
+    const run = await runRead({ config, streams: { ...Object.fromEntries(CHILDREN.map((name) => [name, 'full_refresh'])), pipelines: 'full_refresh' } });
     expect(run.errors).toEqual([]);
     expect(run.exitCode).toBe(0);
-    expect(api.requestsTo('/api/private/project').length).toBeGreaterThan(0);
+    // Each organization is asked once, whether for the scope's glob or for every project the token can see.
+    expect(api.requestsTo('/api/private/project').length).toBe(world.orgs.length);
+    // One warning per set of projects: the scope's (the organization its glob can match), and the project streams' (every organization).
     const warnings = run.logs.filter((log) => log.level === 'WARN' && log.message.includes('did not list organization projects'));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.message).toContain('configured project slugs');
-    for (const org of world.orgs.filter((o) => o.slug === world.orgs[1]!.slug)) expect(warnings[0]!.message).toContain(org.slug);
+    expect(warnings).toHaveLength(2);
+    const [history, projects] = [warnings.find((w) => w.message.includes('project history'))!, warnings.find((w) => w.message.includes('project stream'))!];
+    for (const warning of [history, projects]) expect(warning.message).toContain('configured project slugs');
+    expect(history.message).toContain(world.orgs[1]!.slug);
+    expect(history.message).not.toContain(world.orgs[2]!.slug); // no pattern can match it
+    for (const org of world.orgs) expect(projects.message).toContain(org.slug);
     expect(run.logs.some((log) => log.level === 'WARN' && log.message.includes(`${glob} matched no project`))).toBe(true);
 
     const others = world.projects.filter((p) => !configured.includes(p));

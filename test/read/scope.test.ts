@@ -26,6 +26,10 @@ async function check(config: Record<string, unknown>): Promise<{ status: string;
   return messages[0]!.connectionStatus;
 }
 
+/** What check says: the scope of the project history, then every project the token can see (the project stream and those under it). */
+const scopeLine = (history: string, visible: string) =>
+  `Project scope (pipelines, insights_workflows, flaky_tests and the streams under them): ${history}; every project the token can see (project and the streams under it): ${visible}`;
+
 const slugsOf = (records: Array<Record<string, unknown>> | undefined, field: string) => new Set((records ?? []).map((r) => String(r[field])));
 
 describe('project scope', () => {
@@ -75,7 +79,8 @@ describe('project scope', () => {
     const run = await runRead({ config: config({}), streams: { pipelines: 'full_refresh' } });
     expect(run.errors).toEqual([]);
     expect(slugsOf(run.records.get('pipelines'), 'project_slug')).toEqual(new Set(world.truth('pipelines').map((p) => String(p.project_slug))));
-    expect(await check(config({}))).toEqual({ status: 'SUCCEEDED', message: `Project scope: ${world.projects.length} projects in ${world.orgs.length} organizations` });
+    const all = `${world.projects.length} projects in ${world.orgs.length} organizations`;
+    expect(await check(config({}))).toEqual({ status: 'SUCCEEDED', message: scopeLine(all, all) });
   });
 
   it('a glob that matches nothing is said; a scope that holds nothing fails check', async () => {
@@ -109,9 +114,80 @@ describe('project scope', () => {
     expect(runs.map((run) => run.records.get('context')?.length ?? 0)).toEqual([world.truth('context').length, ...Array<number>(shardCount - 1).fill(0)]);
     for (const run of runs) expect([run.exitCode, run.errors]).toEqual([0, []]);
     const status = await check(config({ shard_count: shardCount, shard_index: 1 }));
-    expect(status.message).toBe(
-      `Project scope: ${world.projects.length} projects in ${world.orgs.length} organizations; shard 1 of ${shardCount} (shard_index counts from 0): ${perShard[1]!.size}`,
+    const all = `${world.projects.length} projects in ${world.orgs.length} organizations, ${perShard[1]!.size} in shard 1 of ${shardCount} (shard_index counts from 0)`;
+    expect(status.message).toBe(scopeLine(all, all));
+  });
+
+  // The organization streams keyed by project: every project the token can see, whatever project_slugs says.
+  const PROJECT_STREAMS = ['project', 'pipeline_definition', 'trigger', 'schedule', 'project_env_vars', 'project_checkout_keys', 'webhooks'] as const;
+  const projectStreams = Object.fromEntries(PROJECT_STREAMS.map((name) => [name, 'full_refresh'])) as Record<(typeof PROJECT_STREAMS)[number], 'full_refresh'>;
+
+  it('one slug configured: project and the streams under it cover every project the token can see; the history only the slug', async () => {
+    const slug = gh.projects[1]!;
+    const run = await runRead({ config: config({ project_slugs: [slug] }), streams: { ...projectStreams, pipelines: 'full_refresh' } });
+    expect([run.exitCode, run.errors]).toEqual([0, []]);
+    expect((run.records.get('project') ?? []).map((p) => p.slug)).toEqual(world.projectSlugs());
+    for (const stream of PROJECT_STREAMS) {
+      const truth = world.truth(stream, { startDate: START }) as Array<Record<string, unknown>>;
+      expect(truth.length).toBeGreaterThan(0);
+      expect({ stream, records: dedupe(stream, run.records.get(stream)) }).toEqual({ stream, records: dedupe(stream, truth) });
+    }
+    expect(slugsOf(run.records.get('pipelines'), 'project_slug')).toEqual(new Set([slug]));
+    expect(run.logs.map((log) => log.message)).toContain(
+      `projects the token can see (the project stream and those under it): ${world.projects.length} projects in ${world.orgs.length} organizations (${world.projectSlugs().slice(0, 5).join(', ')}, and ${world.projects.length - 5} more)`,
     );
+    expect(await check(config({ project_slugs: [slug] }))).toEqual({
+      status: 'SUCCEEDED',
+      message: scopeLine('1 project in 1 organization', `${world.projects.length} projects in ${world.orgs.length} organizations`),
+    });
+  });
+
+  it('one slug configured, 3 shards: the project streams are disjoint and together hold every project; the history is read by the slug\'s shard', async () => {
+    const slug = gh.projects[1]!;
+    const runs: RunResult[] = [];
+    for (let shardIndex = 0; shardIndex < 3; shardIndex++) {
+      runs.push(await runRead({ config: config({ project_slugs: [slug], shard_count: 3, shard_index: shardIndex }), streams: { ...projectStreams, pipelines: 'full_refresh' } }));
+    }
+    for (const run of runs) expect([run.exitCode, run.errors]).toEqual([0, []]);
+    const perShard = runs.map((run) => (run.records.get('project') ?? []).map((p) => String(p.slug)));
+    perShard.forEach((slugs, index) => expect(slugs.every((s) => shardOf(s, 3) === index)).toBe(true));
+    expect(perShard.every((slugs) => slugs.length > 0)).toBe(true);
+    const union = perShard.flat();
+    expect(union.sort()).toEqual(world.projectSlugs().sort()); // each once
+    for (const stream of PROJECT_STREAMS) {
+      const all = runs.flatMap((run) => run.records.get(stream) ?? []);
+      expect({ stream, records: dedupe(stream, all), count: all.length }).toEqual({
+        stream,
+        records: dedupe(stream, world.truth(stream, { startDate: START }) as Array<Record<string, unknown>>),
+        count: world.truth(stream, { startDate: START }).length,
+      });
+    }
+    expect(runs.map((run) => slugsOf(run.records.get('pipelines'), 'project_slug').size)).toEqual([0, 1, 2].map((index) => (shardOf(slug, 3) === index ? 1 : 0)));
+  });
+
+  it('a configured project whose organization is not in /me/collaborations still gets its project record (read by slug)', async () => {
+    const outside = createWorld({ preset: 'tiny', seed: 31, projectsPerOrg: 2 });
+    const left = outside.orgs[1]!;
+    outside.leaveOrganization(left.id);
+    const server = await startFakeCircleCi({ world: outside });
+    try {
+      const configured = [left.projects[0]!.slug, outside.orgs[0]!.projects[0]!.slug];
+      const cfg = fakeConfig(outside, server.url, { start_date: START, project_slugs: configured });
+      const run = await runRead({ config: cfg, streams: { ...projectStreams, pipelines: 'full_refresh', collaborations: 'full_refresh', context: 'full_refresh' } });
+      expect([run.exitCode, run.errors]).toEqual([0, []]);
+      expect((run.records.get('collaborations') ?? []).map((o) => o.id)).not.toContain(left.id);
+      const projects = (run.records.get('project') ?? []).map((p) => String(p.slug));
+      expect(projects).toContain(configured[0]);
+      expect(projects).not.toContain(left.projects[1]!.slug); // not configured, and its organization is not the user's
+      const scope = { projectSlugs: configured, startDate: START };
+      for (const stream of [...PROJECT_STREAMS, 'pipelines', 'collaborations', 'context'] as const) {
+        const truth = outside.truth(stream, scope) as Array<Record<string, unknown>>;
+        expect({ stream, records: dedupe(stream, run.records.get(stream)) }).toEqual({ stream, records: dedupe(stream, truth) });
+      }
+      expect(projects).toHaveLength(outside.memberOrgs.flatMap((o) => o.projects).length + 1);
+    } finally {
+      await server.close();
+    }
   });
 
   it('a project that joins between two syncs is read from start_date with its own bookmark; the others continue from theirs', async () => {

@@ -52,6 +52,11 @@ function usageState(run: RunResult): Record<string, any> {
   return run.finalState.find((s) => s.stream.stream_descriptor.name === 'usage')!.stream.stream_state.organizations;
 }
 
+function statusOf(run: RunResult, stream: string): string | undefined {
+  const statuses = run.messages.filter((m) => m.type === 'TRACE' && m.trace.type === 'STREAM_STATUS' && m.trace.stream_status.stream_descriptor.name === stream);
+  return statuses.at(-1)?.trace.stream_status.status;
+}
+
 function logs(run: RunResult, level: string): string[] {
   return run.logs.filter((l) => l.level === level && l.message.startsWith('usage:')).map((l) => l.message);
 }
@@ -111,33 +116,71 @@ describe('usage', () => {
     expect(Math.min(...starts)).toBeGreaterThan(Date.parse('2025-10-01T00:00:00Z'));
   });
 
-  it('a job not ready within the wait is kept in state and collected by the next sync without a second POST', async () => {
+  it('jobs not ready within the wait are kept in state, the part COMPLETE, and collected by the next sync without a second POST', async () => {
     configureUsageExport(world, { processingPolls: 1_000_000, completeAfterMs: 3_600_000 });
     const first = await sync('incremental', undefined, { usage_export_max_wait_minutes: 1 });
-    expect(first.errors).toEqual([]);
+    expect([first.exitCode, first.errors]).toEqual([0, []]);
+    expect(statusOf(first, 'usage')).toBe('COMPLETE');
     expect(first.records.get('usage')).toBeUndefined();
+    // Every window's job is started at once (3 per organization), then the first is waited for: 1 minute in 10 s polls.
     const jobs = usageExportJobs(world);
-    expect(jobs).toHaveLength(world.orgs.length);
-    // 1 minute in 10 s polls: 7 polls, 6 waits each
-    expect(jobs.map((j) => j.polls)).toEqual(world.orgs.map(() => 7));
+    expect(jobs).toHaveLength(3 * world.orgs.length);
+    for (const org of world.orgs) expect(jobs.filter((j) => j.orgIds[0] === org.id).map((j) => j.polls)).toEqual([7, 0, 0]);
     expect(slept).toEqual(Array(6 * world.orgs.length).fill(10_000));
     for (const org of world.orgs) {
-      const job = jobs.find((j) => j.orgIds[0] === org.id)!;
-      expect(usageState(first)[org.id]).toEqual({ pending: { id: job.id, start: iso(job.startMs), end: iso(job.endMs + 1) } });
+      const ofOrg = jobs.filter((j) => j.orgIds[0] === org.id);
+      expect(usageState(first)[org.id]).toEqual({ pending: ofOrg.map((job) => ({ id: job.id, start: iso(job.startMs), end: iso(job.endMs + 1) })) });
     }
-    expect(logs(first, 'WARN').filter((m) => m.includes('not ready within 1 minutes; it is kept in the state'))).toHaveLength(world.orgs.length);
+    expect(logs(first, 'WARN').filter((m) => m.includes('3 export jobs (2026-08-01T00:00:00.000Z – ') && m.includes('not ready within 1 minutes (an export can take hours): kept in the state and collected by the next sync'))).toHaveLength(world.orgs.length);
 
     world.advanceTime(3_600_000);
     const second = await sync('incremental', first.finalState, { usage_export_max_wait_minutes: 1 });
     expect(second.errors).toEqual([]);
-    const collected = usageExportJobs(world).slice(0, jobs.length);
-    expect(collected.map((j) => j.polls)).toEqual(world.orgs.map(() => 8)); // one more poll each: completed
-    expect(logs(second, 'INFO').filter((m) => m.includes('collecting the export job started by an earlier sync'))).toHaveLength(world.orgs.length);
-    expect((second.records.get('usage') ?? []).length).toBeGreaterThan(0);
-    // the collected window moved the bookmark; the next window's job is the one waited for now
-    for (const org of world.orgs) {
-      expect(usageState(second)[org.id]).toMatchObject({ job_run_started_at: '2026-09-02T00:00:00.000Z', pending: { start: '2026-09-02T00:00:00.000Z' } });
+    expect(usageExportJobs(world)).toHaveLength(jobs.length); // no second POST
+    // One more poll each: completed.
+    for (const org of world.orgs) expect(usageExportJobs(world).filter((j) => j.orgIds[0] === org.id).map((j) => j.polls)).toEqual([8, 1, 1]);
+    expect(logs(second, 'INFO').filter((m) => m.includes('collecting 3 export jobs started by an earlier sync'))).toHaveLength(world.orgs.length);
+    const truth = world.truth('usage', { startDate: START }) as Array<Record<string, unknown>>;
+    expect(dedupe('usage', second.records.get('usage'))).toEqual(dedupe('usage', truth));
+    for (const org of world.orgs) expect(usageState(second)[org.id]).toEqual({ job_run_started_at: iso(today() - DAY) });
+  });
+
+  it('a first sync does not wait window after window: the jobs run side by side, and the wait is the slowest one\'s', async () => {
+    const single = createWorld({ preset: 'tiny', seed: 7, organizations: 1 });
+    const server = await startFakeCircleCi({ world: single, faults: {} });
+    try {
+      // Jobs end 60 s of CircleCI's time after they start; each wait between polls is that time passing.
+      configureUsageExport(single, { processingPolls: 1_000_000, completeAfterMs: 60_000 });
+      const waits: number[] = [];
+      const sleep = async (ms: number) => {
+        waits.push(ms);
+        single.advanceTime(ms);
+      };
+      const run = await runRead(
+        { config: fakeConfig(single, server.url, { project_slugs: [single.projects[0]!.slug], start_date: START }), streams: { usage: 'incremental' } },
+        { exportPollIntervalMs: 10_000, sleep },
+      );
+      expect([run.exitCode, run.errors]).toEqual([0, []]);
+      const jobs = usageExportJobs(single);
+      expect(jobs).toHaveLength(3);
+      expect(jobs.map((j) => j.polls)).toEqual([7, 1, 1]);
+      expect(waits.reduce((a, b) => a + b, 0)).toBe(60_000); // not 3 × 60 s
+      expect(dedupe('usage', run.records.get('usage'))).toEqual(dedupe('usage', single.truth('usage', { startDate: START }) as Array<Record<string, unknown>>));
+    } finally {
+      await server.close();
     }
+  });
+
+  it('the progress line names the export jobs a wait is for', async () => {
+    configureUsageExport(world, { processingPolls: 1_000_000, completeAfterMs: 3_600_000 });
+    const run = await runRead(
+      { config: config({ usage_export_max_wait_minutes: 1 }), streams: { usage: 'incremental' } },
+      { exportPollIntervalMs: 10_000, progressEveryMs: 1, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms / 100)) },
+    );
+    expect(run.errors).toEqual([]);
+    const waiting = run.logs.filter((l) => l.message.startsWith('progress after') && l.message.includes('; waiting on usage '));
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(waiting.at(-1)!.message).toMatch(/waiting on usage \S+: 3 export jobs \(2026-08-01T00:00:00\.000Z – [^)]+\), \d+ s of 60 s/);
   });
 
   it('a cancel during the wait between polls ends the wait at once: the job stays in state for the next sync', async () => {
@@ -158,15 +201,36 @@ describe('usage', () => {
     // Every job started before the cancel is saved, so the next sync collects it instead of starting another.
     const started = usageExportJobs(world).map((j) => j.id);
     expect(started.length).toBeGreaterThan(0);
-    const saved = Object.values(usageState(run)).map((entry) => (entry as { pending?: { id: string } }).pending?.id);
+    const saved = Object.values(usageState(run)).flatMap((entry) => ((entry as { pending?: Array<{ id: string }> }).pending ?? []).map((job) => job.id));
     for (const id of started) expect(saved).toContain(id);
   });
 
-  it('full refresh cannot keep a job: one not ready fails the stream as transient', async () => {
+  it('full refresh cannot keep a job: one not ready is said, and the stream still completes', async () => {
     configureUsageExport(world, { outcome: 'stuck' });
     const run = await sync('full_refresh', undefined, { usage_export_max_wait_minutes: 0 });
-    expect(run.exitCode).toBe(1);
-    expect(run.errors.map((e) => e.failure_type)).toEqual(['transient_error']);
+    expect([run.exitCode, run.errors]).toEqual([0, []]);
+    expect(statusOf(run, 'usage')).toBe('COMPLETE');
+    expect(logs(run, 'WARN').filter((m) => m.includes('full refresh keeps no state, so these days are missing from this sync'))).toHaveLength(world.orgs.length);
+  });
+
+  it('an organization whose export stays processing, and one without the usage export (404): both normal, the sync completes', async () => {
+    const [stuck, missing, fine] = world.orgs;
+    configureUsageExport(world, { stuckOrganizations: [stuck!.id], unavailableOrganizations: [missing!.id] });
+    for (const mode of ['incremental', 'full_refresh'] as const) {
+      const run = await sync(mode, undefined, { usage_export_max_wait_minutes: 1 });
+      expect({ mode, exit: run.exitCode, errors: run.errors, status: statusOf(run, 'usage') }).toEqual({ mode, exit: 0, errors: [], status: 'COMPLETE' });
+      const warnings = logs(run, 'WARN');
+      expect(warnings.filter((m) => m.includes(`CircleCI has no usage export for organization ${missing!.slug} (404`))).toHaveLength(1);
+      expect(warnings.filter((m) => m.startsWith(`usage: ${stuck!.slug}: 3 export jobs`) && m.includes('not ready within 1 minutes'))).toHaveLength(1);
+      expect(warnings).toHaveLength(2);
+      const truth = (world.truth('usage', { startDate: START }) as Array<Record<string, unknown>>).filter((r) => r.organization_id === fine!.id);
+      expect(dedupe('usage', run.records.get('usage'))).toEqual(dedupe('usage', truth));
+      if (mode === 'incremental') {
+        expect(usageState(run)[stuck!.id].pending).toHaveLength(3);
+        expect(usageState(run)[missing!.id]).toBeUndefined();
+        expect(usageState(run)[fine!.id]).toEqual({ job_run_started_at: iso(today() - DAY) });
+      }
+    }
   });
 
   it('a failed job is asked for again on a later sync, with a warning', async () => {

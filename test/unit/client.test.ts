@@ -479,6 +479,19 @@ describe('downloads and POST (the usage export)', () => {
     for (const text of [error.message, error.stack, ...logs.map((l) => l.message)]) expect(text ?? '').not.toContain('sig-secret-123');
   });
 
+  it('a download that cannot reach its host names that host, not api_url', async () => {
+    api.server.use(http.get(`${FILE_HOST}/exports/1.csv.gz`, () => HttpResponse.error()));
+    const { client } = setup();
+    const error = await apiError(client.download(SIGNED));
+    expect(error.failureType).toBe('transient_error');
+    expect(error.message).toMatch(/^Could not reach files\.example\.test \(\S+\) for GET https:\/\/files\.example\.test\/exports\/1\.csv\.gz after 5 attempts; /);
+    expect(error.message).toContain("the export file's host");
+    expect(error.message).not.toContain('api_url');
+    expect(error.message).not.toContain('circleci.test');
+    expect(error.message).not.toContain('sig-secret-123');
+    expect(client.reachedApi).toBe(false);
+  });
+
   it('a download URL that is not https is not followed', async () => {
     const { client } = setup();
     const error = await apiError(client.download('http://files.example.test/x.csv.gz?X-Amz-Signature=s'));

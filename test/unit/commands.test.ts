@@ -56,14 +56,27 @@ const projects = (missing: string[] = []) =>
     return HttpResponse.json({ slug, id: `id-${slug}`, organization_id: 'org-1' });
   });
 
+/** The user's one organization, gh/acme, listing the configured projects and one more. */
+const organization = () => [
+  http.get(`${TEST_API}/api/v2/me/collaborations`, () => HttpResponse.json([{ id: 'org-1', slug: 'gh/acme', name: 'acme', vcs_type: 'github' }])),
+  http.get(`${TEST_API}/api/private/project`, () =>
+    HttpResponse.json({ items: ['web-app', 'api', 'docs'].map((repo) => ({ slug: `gh/acme/${repo}`, id: `id-${repo}` })), next_page_token: null }),
+  ),
+];
+
 describe('check', () => {
   it('SUCCEEDED when the token authenticates and every project is visible', async () => {
-    api.server.use(me(), projects());
+    api.server.use(me(), projects(), ...organization());
     const { exitCode, messages } = await run({ name: 'check', config: inputFile(config) });
     expect(exitCode).toBe(0);
-    // Slugs only: the scope is what they say, without listing anything.
-    expect(onlyConnectionStatus(messages)).toEqual({ status: 'SUCCEEDED', message: 'Project scope: 2 projects in 1 organization' });
-    expect(api.requests.map((r) => r.url.pathname)).toEqual(['/api/v2/me', '/api/v2/project/gh/acme/web-app', '/api/v2/project/gh/acme/api']);
+    // Slugs only: the scope is what they say; the project stream and those under it cover every project the token can see.
+    expect(onlyConnectionStatus(messages)).toEqual({
+      status: 'SUCCEEDED',
+      message:
+        'Project scope (pipelines, insights_workflows, flaky_tests and the streams under them): 2 projects in 1 organization; ' +
+        'every project the token can see (project and the streams under it): 3 projects in 1 organization',
+    });
+    expect(api.requests.map((r) => r.url.pathname)).toEqual(['/api/v2/me', '/api/v2/project/gh/acme/web-app', '/api/v2/project/gh/acme/api', '/api/v2/me/collaborations', '/api/private/project']);
     for (const request of api.requests) {
       expect(request.headers.get('circle-token')).toBe(TEST_TOKEN);
       expect(request.headers.get('user-agent')).toBe(USER_AGENT);

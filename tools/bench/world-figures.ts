@@ -54,7 +54,9 @@ export function worldFigures(world: World, connectorPageSize: number): WorldFigu
       add('context_envvars', pages(variables, ps));
       count('context_env_vars', variables);
     }
-    // The benchmark configures every slug: a scope of slugs only lists no organization (src/scope).
+    // The benchmark configures every slug: its scope lists nothing, but the project stream
+    // covers every project the token can see, from each organization's listing (50 a page).
+    add('private_projects', Math.max(1, Math.ceil(org.projects.length / 50)));
     for (const p of org.projects) {
       add('project', 1);
       count('project', 1);

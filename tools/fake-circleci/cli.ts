@@ -31,7 +31,10 @@ World:
   --now ISO                world clock (default 2026-11-01T00:00:00.000Z)
   --page-token-ttl-ms N    page tokens older than N ms of world time answer 404
   --usage-export complete|fail|stuck   how usage export jobs end (default complete)
-  --usage-export-polls N   GET polls a usage export job answers processing (default 1)
+  --usage-export-polls N   GET polls a usage export job answers created (1) and processing (N);
+                           default: none, a job is completed at its first poll
+  --usage-export-stuck-orgs a,b     org ids whose usage export jobs stay processing
+  --usage-export-missing-orgs a,b   org ids without the usage export (POST answers 404)
 
 Faults (rates are probabilities per matching request, seeded by --fault-seed):
   --latency-ms N --jitter-ms N
@@ -108,6 +111,8 @@ export function parseCli(argv: string[]): {
       'page-token-ttl-ms': { type: 'string' },
       'usage-export': { type: 'string' },
       'usage-export-polls': { type: 'string' },
+      'usage-export-stuck-orgs': { type: 'string' },
+      'usage-export-missing-orgs': { type: 'string' },
       'latency-ms': { type: 'string' },
       'jitter-ms': { type: 'string' },
       rpm: { type: 'string' },
@@ -212,9 +217,13 @@ export function parseCli(argv: string[]): {
   if (outcome !== undefined && !['complete', 'fail', 'stuck'].includes(outcome)) {
     throw new Error('--usage-export must be complete, fail or stuck');
   }
+  // By hand, the connector waits for real between polls: jobs are ready at once unless asked otherwise.
+  const polls = int(values['usage-export-polls'], 'usage-export-polls');
   const usageExport = definedOnly<Partial<UsageExportOptions>>({
     outcome: outcome as UsageExportOptions['outcome'] | undefined,
-    processingPolls: int(values['usage-export-polls'], 'usage-export-polls'),
+    ...(polls === undefined ? { createdPolls: 0, processingPolls: 0 } : { processingPolls: polls }),
+    stuckOrganizations: list(values['usage-export-stuck-orgs']),
+    unavailableOrganizations: list(values['usage-export-missing-orgs']),
   });
   return {
     port: int(values.port, 'port') ?? 8080,

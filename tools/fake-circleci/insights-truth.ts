@@ -13,7 +13,7 @@ export function* insightsTruth(world: World, stream: InsightsStream, options: Tr
   const syncedAt = options.syncedAt ?? new Date(world.nowMs).toISOString();
   const snapshot = { _reporting_window: WINDOW, _synced_at: syncedAt };
   if (stream === 'insights_org_summary') {
-    for (const org of world.orgs) yield { ...orgSummaryTruth(world, org.slug, WINDOW), organization_id: org.id, ...snapshot };
+    for (const org of world.memberOrgs) yield { ...orgSummaryTruth(world, org.slug, WINDOW), organization_id: org.id, ...snapshot };
     return;
   }
   for (const slug of slugs) {

@@ -345,12 +345,12 @@ export function projectWebhooks(world: World, p: Project): JsonObject[] {
 
 /** Every deploy component of every organization, with its organization_id. */
 export function deployComponentsTruth(world: World): JsonObject[] {
-  return world.orgs.flatMap((o) => deployComponents(world, o).map((c) => ({ ...c, organization_id: o.id })));
+  return world.memberOrgs.flatMap((o) => deployComponents(world, o).map((c) => ({ ...c, organization_id: o.id })));
 }
 
 /** Every version of every component, with its component_id. */
 export function deployVersionsTruth(world: World): JsonObject[] {
-  return world.orgs.flatMap((o) =>
+  return world.memberOrgs.flatMap((o) =>
     componentRefs(world, o).flatMap((ref) => deployComponentVersions(world, ref).map((v) => ({ ...v, component_id: ref.record.id }))),
   );
 }

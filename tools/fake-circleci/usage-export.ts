@@ -109,9 +109,21 @@ export interface UsageExportOptions {
   urlTtlSeconds: number;
   /** POSTs per organization per hour of world time. Default 10. */
   postsPerHour: number;
+  /** Organizations (ids) whose jobs never end (processing for ever), whatever `outcome` says. Default none. */
+  stuckOrganizations: readonly string[];
+  /** Organizations (ids) without the usage export: a POST answers 404, as an installation or organization without the usage API does. Default none. */
+  unavailableOrganizations: readonly string[];
 }
 
-const DEFAULTS: UsageExportOptions = { createdPolls: 1, processingPolls: 1, outcome: 'complete', urlTtlSeconds: 3600, postsPerHour: 10 };
+const DEFAULTS: UsageExportOptions = {
+  createdPolls: 1,
+  processingPolls: 1,
+  outcome: 'complete',
+  urlTtlSeconds: 3600,
+  postsPerHour: 10,
+  stuckOrganizations: [],
+  unavailableOrganizations: [],
+};
 
 export interface UsageExportJob {
   id: string;
@@ -191,6 +203,7 @@ export function createUsageExport(world: World, orgId: string, rawBody: string |
   const s = stateOf(world);
   const org = world.orgById(orgId);
   if (!org) return { ok: false, status: 404, message: 'Organization does not exist.' };
+  if (s.options.unavailableOrganizations.includes(org.id)) return { ok: false, status: 404, message: 'Not Found' };
   // The limit counts requests, accepted or not, in the hour of world time before now.
   const posts = (s.posts.get(org.id) ?? []).filter((t) => world.nowMs - t < HOUR);
   if (posts.length >= s.options.postsPerHour) {
@@ -241,7 +254,7 @@ export function createUsageExport(world: World, orgId: string, rawBody: string |
     endMs,
     createdMs: world.nowMs,
     polls: 0,
-    outcome: s.options.outcome,
+    outcome: s.options.stuckOrganizations.includes(org.id) ? 'stuck' : s.options.outcome,
     completeAfterMs: s.options.completeAfterMs,
     createdPolls: s.options.createdPolls,
     processingPolls: s.options.processingPolls,

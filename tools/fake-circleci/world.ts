@@ -443,7 +443,11 @@ interface JobTimeline {
 }
 
 export interface TruthOptions {
-  /** Projects the per-project streams (project and below, pipelines and below) cover; default: every project. */
+  /**
+   * The configured projects: the scope of the project history (pipelines and below, the
+   * per-project Insights streams); default: every project. The project stream and those
+   * under it cover every project of the user's organizations, and these besides.
+   */
   projectSlugs?: readonly string[];
   /** ISO date; incremental streams keep records at or after it. Default: epoch. */
   startDate?: string;
@@ -486,6 +490,8 @@ export class World {
   private readonly orgsById = new Map<string, OrgEntity>();
   private readonly orgsBySlug = new Map<string, OrgEntity>();
   private readonly lateRerunCache = new Map<ProjectEntity, number[]>();
+  /** Organizations the token's user is not a member of (leaveOrganization). */
+  private readonly outside = new Set<OrgEntity>();
 
   constructor(options: WorldOptions) {
     validateOptions(options);
@@ -759,8 +765,25 @@ export class World {
     return { ...(this.users[0] as User) };
   }
 
+  /** The organizations of the token's user: /me/collaborations, and what the organization streams cover. */
+  get memberOrgs(): OrgEntity[] {
+    return this.orgs.filter((o) => !this.outside.has(o));
+  }
+
+  /**
+   * The token's user is not a member of this organization: /me/collaborations leaves it
+   * out, and with it the organization streams' truth; its projects still answer by slug (a
+   * project the user follows outside their own organizations), so a configured one is read.
+   */
+  leaveOrganization(orgIdOrSlug: string): void {
+    const org = this.orgById(orgIdOrSlug) ?? this.orgBySlug(orgIdOrSlug);
+    if (!org) throw new Error(`leaveOrganization: unknown organization ${orgIdOrSlug}`);
+    this.outside.add(org);
+    this.version++;
+  }
+
   collaborations(): Collaboration[] {
-    return this.orgs.map((o) => ({
+    return this.memberOrgs.map((o) => ({
       id: o.id,
       vcs_type: o.vcsType,
       name: o.name,
@@ -1702,8 +1725,9 @@ export class World {
       if (!options.projectSlugs) return this.projects;
       return options.projectSlugs.map((s) => this.requireProject(s));
     };
-    // Every per-project stream covers the projects in scope, in the world's order.
-    const chosen = new Set(selected());
+    // The project stream and those under it cover every project the token can see (its
+    // organizations' and the configured ones), in the world's order; the history, the scope.
+    const chosen = new Set([...this.memberOrgs.flatMap((o) => o.projects), ...selected()]);
     const inScope = this.projects.filter((p) => chosen.has(p));
     const slugInScope = (slug: unknown) => chosen.has(this.requireProject(String(slug)));
     switch (stream) {
@@ -1711,13 +1735,13 @@ export class World {
         yield* this.collaborations();
         return;
       case 'context':
-        for (const o of this.orgs) for (const c of this.contexts(o)) yield { ...c, organization_id: o.id };
+        for (const o of this.memberOrgs) for (const c of this.contexts(o)) yield { ...c, organization_id: o.id };
         return;
       case 'groups':
-        for (const o of this.orgs) for (const g of this.groups(o)) yield { ...g, organization_id: o.id };
+        for (const o of this.memberOrgs) for (const g of this.groups(o)) yield { ...g, organization_id: o.id };
         return;
       case 'deploy':
-        for (const o of this.orgs) {
+        for (const o of this.memberOrgs) {
           for (const e of this.environments(o)) if (Date.parse(e.updated_at) >= start) yield { ...e, organization_id: o.id };
         }
         return;
@@ -1772,7 +1796,7 @@ export class World {
         yield* this.testsTruth(options);
         return;
       case 'usage':
-        for (const o of this.orgs) yield* usageTruthRecords(this, o.id, options.startDate);
+        for (const o of this.memberOrgs) yield* usageTruthRecords(this, o.id, options.startDate);
         return;
       // The inventory covers every project and context; what the connector drops (masked
       // values, signing secrets, URL credentials) is not in the truth.
@@ -1791,7 +1815,7 @@ export class World {
         for (const k of checkoutKeysTruth(this)) if (slugInScope(k.project_slug)) yield { ...k, project_id: this.requireProject(String(k.project_slug)).id };
         return;
       case 'context_env_vars':
-        for (const o of this.orgs) {
+        for (const o of this.memberOrgs) {
           const ids = new Set(o.contexts.map((c) => c.id));
           for (const v of contextEnvVarsTruth(this)) if (ids.has(String(v.context_id))) yield { ...v, organization_id: o.id };
         }
