@@ -35,6 +35,7 @@ const WORKFLOW = 'c0ffee00-0000-4000-8000-00000000b001';
 const LEGACY_WORKFLOW = 'c0ffee00-0000-4000-8000-00000000b002';
 const APPROVAL_JOB = 'j0b00000-0000-4000-8000-00000000c001';
 const BUILD_JOB = 'j0b00000-0000-4000-8000-00000000c002';
+const GONE_JOB = 'j0b00000-0000-4000-8000-00000000c003';
 
 const json = (body: JsonBodyType) => HttpResponse.json(body, { headers: { Date: new Date(NOW).toUTCString() } });
 const api = (path: string) => `${TEST_API}/api/v2${path}`;
@@ -92,7 +93,8 @@ const handlers = [
           number: 2,
           state: 'errored',
           created_at: '2026-01-04T08:00:00.000Z',
-          trigger: { received_at: '1970-01-01T00:00:00.000Z', type: 'Decoupled Ingestion System', actor: { login: 'octo', avatar_url: null } },
+          trigger: { received_at: '1970-01-01T00:00:00.000Z', type: 'Decoupled Ingestion System', actor: { login: '', avatar_url: null } },
+          trigger_parameters: { circleci: { event_type: 'push', trigger_type: 'github_app' }, git: { branch: 'main', checkout_sha: 'c'.repeat(40) } },
         },
       ],
       [
@@ -129,9 +131,14 @@ const handlers = [
     return paged(request, [
       [
         // An approval job: no job_number, started_at null, no stopped_at.
-        { id: APPROVAL_JOB, name: 'hold', type: 'approval', status: 'success', dependencies: [], project_slug: SLUG, started_at: null, approval_request_id: APPROVAL_JOB, approved_by: 'octo' },
+        // (and, as some do, no approval_request_id)
+        { id: APPROVAL_JOB, name: 'hold', type: 'approval', status: 'success', dependencies: [], project_slug: SLUG, started_at: null, approved_by: 'octo' },
       ],
-      [{ id: BUILD_JOB, name: 'test', type: 'build', status: 'success', dependencies: [APPROVAL_JOB], job_number: 7, project_slug: SLUG, started_at: '2026-01-05T10:01:00Z', stopped_at: '2026-01-05T10:19:00.250Z' }],
+      [
+        { id: BUILD_JOB, name: 'test', type: 'build', status: 'success', dependencies: [APPROVAL_JOB], job_number: 7, project_slug: SLUG, started_at: '2026-01-05T10:01:00Z', stopped_at: '2026-01-05T10:19:00.250Z' },
+        // A job number found in the list whose details and tests answer 404.
+        { id: GONE_JOB, name: 'lint', type: 'build', status: 'success', dependencies: [], job_number: 8, project_slug: SLUG, started_at: '2026-01-05T10:01:00Z', stopped_at: '2026-01-05T10:02:00Z' },
+      ],
     ]);
   }),
   // Job details without id and without project.id, with the old circleci.com/gh/… web_url.
@@ -157,18 +164,29 @@ const handlers = [
       stopped_at: '2026-01-05T10:19:00.250Z',
     }),
   ),
+  http.get(api(`/project/${SLUG}/job/8`), () => HttpResponse.json({ message: 'Job not found' }, { status: 404 })),
+  http.get(api(`/project/${SLUG}/8/tests`), () => HttpResponse.json({ message: 'Job not found' }, { status: 404 })),
   http.get(api(`/project/${SLUG}/7/tests`), ({ request }) =>
     paged(request, [
       [{ message: '', source: 'jest', run_time: '', file: 'a.test.js', result: 'success', name: 'adds', classname: 'math' }],
-      [{ message: '', source: 'jest', run_time: 0.25, file: 'a.test.js', result: 'success', name: 'adds', classname: 'math' }],
+      [
+        { message: '', source: 'jest', run_time: 0.25, file: 'a.test.js', result: 'success', name: 'adds', classname: 'math' },
+        { message: '', source: 'jest', run_time: 'n/a', file: 'b.test.js', result: 'skipped', name: 'skips', classname: 'math' },
+      ],
     ]),
   ),
   http.get(api(`/insights/${SLUG}/workflows`), () =>
     json({ items: [{ name: 'build', window_start: '2025-10-12T00:00:00Z', window_end: '2026-01-09T00:00:00Z', metrics: { total_runs: 1, successful_runs: 1, failed_runs: 0, success_rate: 1, throughput: 0.01, mttr: 0, total_credits_used: 10, duration_metrics: { min: 1, mean: 1, median: 1, p95: 1, max: 1, standard_deviation: 0 } } }] }),
   ),
-  // Runs without branch and is_approval; the page has no next_page_token key at all.
-  http.get(api(`/insights/${SLUG}/workflows/build`), () =>
-    json({ items: [{ id: WORKFLOW, duration: 1198, created_at: '2026-01-05T10:00:02Z', stopped_at: '2026-01-05T10:20:00Z', credits_used: 10, status: 'success' }] }),
+  // Runs without branch and is_approval, numbers written as floats (914.0), a field the spec
+  // does not list; the page has no next_page_token key at all. Raw text: JSON.stringify would write 914.
+  http.get(
+    api(`/insights/${SLUG}/workflows/build`),
+    () =>
+      new HttpResponse(
+        `{"items":[{"id":"${WORKFLOW}","duration":914.0,"created_at":"2026-01-05T10:00:02Z","stopped_at":"2026-01-05T10:20:00Z","credits_used":10.0,"status":"success","project_id":"${PROJECT}"}]}`,
+        { headers: { 'Content-Type': 'application/json', Date: new Date(NOW).toUTCString() } },
+      ),
   ),
 ];
 
@@ -214,9 +232,9 @@ describe('shapes live accounts send', () => {
       project: 1,
       pipelines: 3,
       workflows: 2,
-      jobs: 2,
+      jobs: 3,
       job_details: 1,
-      tests: 2,
+      tests: 3,
       insights_workflows: 1,
       insights_workflow_runs: 1,
     });
@@ -233,11 +251,14 @@ describe('shapes live accounts send', () => {
     expect(approval).not.toHaveProperty('job_number');
     expect(approval).not.toHaveProperty('stopped_at');
     const paths = requests.map((r) => r.url.pathname);
-    expect(paths.filter((path) => /\/(job|tests|artifacts)(\/|$)/.test(path) && !path.startsWith('/api/v2/workflow/'))).toEqual([
+    expect(paths.filter((path) => /\/(job|tests|artifacts)(\/|$)/.test(path) && !path.startsWith('/api/v2/workflow/')).sort()).toEqual([
+      `/api/v2/project/${SLUG}/7/tests`,
+      `/api/v2/project/${SLUG}/7/tests`,
+      `/api/v2/project/${SLUG}/8/tests`,
       `/api/v2/project/${SLUG}/job/7`,
-      `/api/v2/project/${SLUG}/7/tests`,
-      `/api/v2/project/${SLUG}/7/tests`,
+      `/api/v2/project/${SLUG}/job/8`,
     ]);
+    expect(approval).not.toHaveProperty('approval_request_id');
     expect(paths.filter((path) => path.includes('undefined') || path.includes('null'))).toEqual([]);
   });
 
@@ -250,7 +271,8 @@ describe('shapes live accounts send', () => {
     expect(errored).not.toHaveProperty('vcs');
     expect(errored).toMatchObject({
       state: 'errored',
-      trigger: { type: 'Decoupled Ingestion System', received_at: '1970-01-01T00:00:00.000Z' },
+      trigger: { type: 'Decoupled Ingestion System', received_at: '1970-01-01T00:00:00.000Z', actor: { login: '', avatar_url: null } },
+      trigger_parameters: { circleci: { event_type: 'push' }, git: { branch: 'main' } },
       errors: [{ type: 'config-fetch' }],
     });
   });
@@ -261,9 +283,15 @@ describe('shapes live accounts send', () => {
     expect(details).not.toHaveProperty('id');
   });
 
-  it('Insights runs without branch and is_approval, from a page without next_page_token', () => {
-    expect(records('insights_workflow_runs')).toEqual([expect.objectContaining({ id: WORKFLOW, project_slug: SLUG, workflow_name: 'build' })]);
+  it('Insights runs without branch and is_approval, floats written 914.0, from a page without next_page_token', () => {
+    expect(records('insights_workflow_runs')).toEqual([expect.objectContaining({ id: WORKFLOW, project_slug: SLUG, workflow_name: 'build', duration: 914, credits_used: 10 })]);
     expect(records('insights_workflow_runs')[0]).not.toHaveProperty('branch');
+    expect(records('insights_workflow_runs')[0]).not.toHaveProperty('is_approval');
+  });
+
+  it('a job number whose details and tests answer 404 is read as empty, said at INFO, and the sync completes', () => {
+    expect(records('job_details').map((d) => d._job_id)).toEqual([BUILD_JOB]);
+    expect(run.logs.filter((log) => log.message.includes(`/project/${SLUG}/job/8`)).map((log) => log.level)).toEqual(['INFO']);
   });
 
   it('140-character page tokens are passed back as they came', () => {
@@ -272,8 +300,11 @@ describe('shapes live accounts send', () => {
     for (const token of tokens) expect([TOKEN_140, TOKEN_140_B]).toContain(token);
   });
 
-  it('a test result with run_time "" reads as null, no change to report', () => {
-    expect(records('tests').map((test) => test.run_time)).toEqual([null, 0.25]);
-    expect(run.messages.filter((m) => m.type === 'RECORD' && m.record.meta !== undefined)).toEqual([]);
+  it('a test result with run_time "" reads as null with no change to report; "n/a" is nulled, named in meta.changes and counted', () => {
+    expect(records('tests').map((test) => test.run_time)).toEqual([null, 0.25, null]);
+    const changed = run.messages.filter((m) => m.type === 'RECORD' && m.record.meta !== undefined);
+    expect(changed.map((m) => [m.record.data.name, m.record.meta])).toEqual([['skips', { changes: [{ field: 'run_time', change: 'NULLED', reason: 'SOURCE_SERIALIZATION_ERROR' }] }]]);
+    expect(run.logs.filter((log) => log.level === 'WARN' && log.message.startsWith('tests: CircleCI sent values that do not fit'))).toHaveLength(1);
+    expect(run.logs.at(-1)!.message).toContain('values nulled to fit the schema: tests 1');
   });
 });
