@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import type {
   AirbyteCatalog,
   AirbyteConnectionStatus,
+  AirbyteRecordMessageMetaChange,
   ConnectorSpecification,
   FailureType,
   LogLevel,
@@ -17,6 +18,14 @@ import { Redactor } from './redactor.js';
  * the records it covers and is itself written at once.
  */
 const RECORD_CHUNK_CHARS = 64 * 1024;
+
+/**
+ * Where a record's data carries the changes the source made to it (the record's
+ * `meta.changes`). A symbol key: JSON.stringify leaves it out of `data`, and the record
+ * keeps it through every reader that passes it along, without a second argument on each.
+ */
+export const RECORD_CHANGES = Symbol('record meta changes');
+export type WithChanges = { [RECORD_CHANGES]?: readonly AirbyteRecordMessageMetaChange[] };
 
 /**
  * The only writer of stdout. Every Airbyte message goes out through here as one JSON
@@ -86,7 +95,7 @@ export class Emitter {
     return this.recordCharsSinceState.get(stream) ?? 0;
   }
 
-  /** Hot path: one JSON.stringify per record, the envelope is concatenated around it. */
+  /** Hot path: one JSON.stringify per record, the envelope is concatenated around it; `meta.changes` from RECORD_CHANGES. */
   record(stream: string, data: object): void {
     let prefix = this.recordPrefix.get(stream);
     if (prefix === undefined) {
@@ -95,7 +104,9 @@ export class Emitter {
     }
     this.recordsSinceState.set(stream, (this.recordsSinceState.get(stream) ?? 0) + 1);
     this.recordsTotal.set(stream, (this.recordsTotal.get(stream) ?? 0) + 1);
-    const line = `${prefix}${JSON.stringify(data)},"emitted_at":${this.now()}}}\n`;
+    const changes = (data as WithChanges)[RECORD_CHANGES];
+    const meta = changes === undefined ? '' : `,"meta":{"changes":${JSON.stringify(changes)}}`;
+    const line = `${prefix}${JSON.stringify(data)},"emitted_at":${this.now()}${meta}}}\n`;
     this.recordCharsSinceState.set(stream, (this.recordCharsSinceState.get(stream) ?? 0) + line.length);
     this.pending += line;
     if (this.pending.length >= RECORD_CHUNK_CHARS) this.flush();

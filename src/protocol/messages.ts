@@ -68,11 +68,34 @@ export type AirbyteStateMessage = z.infer<typeof AirbyteStateMessage>;
 /** What `--state` may hold: an array of per-stream states (Airbyte's current format). */
 export const StateInput = z.array(AirbyteStateMessage);
 
+/** A change the source made to a record's data (a value it could not serialize as its schema says, nulled). */
+export const AirbyteRecordMessageMetaChange = z.looseObject({
+  field: z.string(),
+  change: z.enum(['NULLED', 'TRUNCATED']),
+  reason: z.enum([
+    'SOURCE_RECORD_SIZE_LIMITATION',
+    'DESTINATION_RECORD_SIZE_LIMITATION',
+    'PLATFORM_RECORD_SIZE_LIMITATION',
+    'SOURCE_FIELD_SIZE_LIMITATION',
+    'DESTINATION_FIELD_SIZE_LIMITATION',
+    'PLATFORM_FIELD_SIZE_LIMITATION',
+    'SOURCE_SERIALIZATION_ERROR',
+    'DESTINATION_SERIALIZATION_ERROR',
+    'PLATFORM_SERIALIZATION_ERROR',
+    'SOURCE_RETRIEVAL_ERROR',
+    'DESTINATION_TYPECAST_ERROR',
+  ]),
+});
+export type AirbyteRecordMessageMetaChange = z.infer<typeof AirbyteRecordMessageMetaChange>;
+
+export const AirbyteRecordMessageMeta = z.looseObject({ changes: z.array(AirbyteRecordMessageMetaChange).optional() });
+
 export const AirbyteRecordMessage = z.looseObject({
   stream: z.string(),
   data: JsonObject,
   emitted_at: z.number(),
   namespace: z.string().optional(),
+  meta: AirbyteRecordMessageMeta.optional(),
 });
 export type AirbyteRecordMessage = z.infer<typeof AirbyteRecordMessage>;
 

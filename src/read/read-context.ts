@@ -1,9 +1,10 @@
 import type { Config } from '../config/config.js';
 import { ConnectorError } from '../errors.js';
 import type { CircleCiClient } from '../http/client.js';
-import type { Emitter } from '../protocol/emitter.js';
+import { RECORD_CHANGES, type Emitter, type WithChanges } from '../protocol/emitter.js';
 import { fillPath, sanitized, type AnyStreamDeclaration, type ApiRecord, type Listing, type ListContext } from '../streams/declaration.js';
-import type { StreamName } from '../streams/schemas/index.js';
+import { compileRecordCoercer, type RecordCoercer } from '../streams/schema-coercion.js';
+import { STREAM_NAMES, streamSchemas, type StreamName } from '../streams/schemas/index.js';
 import type { Selection } from './selection.js';
 import type { Checkpoints } from './checkpoints.js';
 import type { IncrementalState } from './state-input.js';
@@ -116,18 +117,29 @@ export class ParentListing implements Listing {
   }
 }
 
+/** Each stream's schema compiled once into its coercer (streams/schema-coercion.ts). */
+const COERCERS = new Map<StreamName, RecordCoercer>(STREAM_NAMES.map((name) => [name, compileRecordCoercer(streamSchemas[name])]));
+
 /**
  * The records a stream emits from one page listed under `parent`: each item sanitized
- * (the declaration's `sanitize`), then enriched. Items without their key fields are
- * skipped (a destination could not deduplicate them), counted, and said once per stream
+ * (the declaration's `sanitize`), enriched, then fitted to the stream's discovered
+ * schema (a value that cannot be converted without loss is nulled, counted, and carried
+ * to the record's meta.changes). Items without their key fields are skipped (a
+ * destination could not deduplicate them), counted, and said once per stream
  * (ReadSummary). `listing` is the one listing under `parent` the page came from. Every
  * reader builds records here, so the rule is the same wherever a page is read.
  */
 export function toRecords(decl: AnyStreamDeclaration, page: readonly unknown[], parent: ApiRecord, listing: Listing, context: ReadContext): ApiRecord[] {
   const records: ApiRecord[] = [];
+  const coerce = COERCERS.get(decl.name)!;
   for (const item of page) {
-    const record = toRecord(decl, item, parent, listing);
-    if (context.summary.hasKey(decl, record, item as ApiRecord)) records.push(record);
+    const { record, changes } = coerce(toRecord(decl, item, parent, listing));
+    if (!context.summary.hasKey(decl, record, item as ApiRecord)) continue;
+    if (changes !== undefined) {
+      context.summary.nulled(decl.name, changes);
+      (record as WithChanges)[RECORD_CHANGES] = changes;
+    }
+    records.push(record);
   }
   return records;
 }

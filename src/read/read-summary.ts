@@ -1,14 +1,17 @@
 import { ConfigError } from '../errors.js';
+import type { AirbyteRecordMessageMetaChange } from '../protocol/messages.js';
 import type { AnyStreamDeclaration, ApiRecord } from '../streams/declaration.js';
 import type { StreamName } from '../streams/schemas/index.js';
 
 /**
  * What a read passed over without failing, for the end-of-read summary: items CircleCI
- * sent without their primary key (skipped: a destination cannot deduplicate them), and
- * configured projects that answered 404.
+ * sent without their primary key (skipped: a destination cannot deduplicate them),
+ * values nulled because they could not take their schema's type, and configured
+ * projects that answered 404.
  */
 export class ReadSummary {
   private readonly keyless = new Map<StreamName, number>();
+  private readonly nulledValues = new Map<StreamName, number>();
   private readonly notFound = new Set<string>();
 
   constructor(private readonly log: (level: 'WARN', message: string) => void) {}
@@ -32,6 +35,27 @@ export class ReadSummary {
       );
     }
     return false;
+  }
+
+  /**
+   * Values of one record nulled to fit the stream's schema (they are in the record's
+   * meta.changes). Counted; the first of each stream is said with its field names.
+   */
+  nulled(stream: StreamName, changes: readonly AirbyteRecordMessageMetaChange[]): void {
+    const before = this.nulledValues.get(stream) ?? 0;
+    this.nulledValues.set(stream, before + changes.length);
+    if (before === 0) {
+      this.log(
+        'WARN',
+        `${stream}: CircleCI sent values that do not fit the stream's schema and cannot be converted (${changes.map((c) => c.field).join(', ')}); ` +
+          `they are nulled and named in the record's meta.changes, as are any further ones (counted at the end of the read)`,
+      );
+    }
+  }
+
+  /** Values nulled to fit the schema, per stream. */
+  get nulledToFitSchema(): ReadonlyMap<StreamName, number> {
+    return this.nulledValues;
   }
 
   /** A configured project answered 404. */
@@ -67,6 +91,7 @@ export class ReadSummary {
     const missing = this.projectsNotFound(configured);
     if (missing.length > 0) parts.push(`projects not found (404): ${missing.join(', ')}`);
     if (this.keyless.size > 0) parts.push(`skipped without a primary key: ${[...this.keyless].map(([stream, n]) => `${stream} ${n}`).join(', ')}`);
+    if (this.nulledValues.size > 0) parts.push(`values nulled to fit the schema: ${[...this.nulledValues].map(([stream, n]) => `${stream} ${n}`).join(', ')}`);
     return parts.length === 0 ? '' : `; ${parts.join('; ')}`;
   }
 }

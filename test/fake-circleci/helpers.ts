@@ -28,7 +28,7 @@ export function withParam(path: string, name: string, value: string): string {
   return `${path}${path.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(value)}`;
 }
 
-/** Follow next_page_token until null (or maxPages, to survive a repeating token). */
+/** Follow next_page_token until null or absent (or maxPages, to survive a repeating token). */
 export async function walkList(
   core: FakeCircleCiCore,
   path: string,
@@ -41,9 +41,10 @@ export async function walkList(
     const res = await get(core, next === null ? path : withParam(path, 'page-token', next));
     if (res.status !== 200) throw new Error(`${path}: ${res.status} ${res.body}`);
     pages.push(res);
-    const b = body<{ items: JsonObject[]; next_page_token: string | null }>(res);
+    const b = body<{ items: JsonObject[]; next_page_token?: string | null }>(res);
     items.push(...b.items);
-    next = b.next_page_token;
+    // A last page may come without the key at all (Insights runs; live API, test/reference/README.md).
+    next = b.next_page_token ?? null;
   } while (next !== null && pages.length < maxPages);
   return { pages, items };
 }

@@ -329,7 +329,7 @@ describe('usage export: files', () => {
       const d = byId.get(r.JOB_ID as string) as JsonObject;
       expect(r).toMatchObject({
         ORGANIZATION_ID: org,
-        PROJECT_ID: (d.project as JsonObject).id,
+        PROJECT_ID: world.projectBySlug((d.project as JsonObject).slug as string)!.id, // details may lack project.id (live API)
         PIPELINE_ID: (d.pipeline as JsonObject).id,
         WORKFLOW_ID: (d.latest_workflow as JsonObject).id,
         JOB_NAME: d.name,

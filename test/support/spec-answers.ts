@@ -4,7 +4,9 @@
  * generator walks the spec's own response schemas ($ref, allOf/anyOf/oneOf, nullable and
  * x-nullable, required) and, at random: omits optional fields, sends null where the spec
  * says nullable, sends enum values the spec does not list, adds fields it does not know,
- * and pages with empty pages that still carry a next_page_token.
+ * sends values of another type than the spec says (numbers and booleans as strings, some
+ * convertible and some not, timestamps without their milliseconds), and pages with empty
+ * pages that still carry a next_page_token.
  *
  * `specApi(seed)` serves every endpoint a read uses (msw handlers at TEST_API) and records
  * what it served: the primary keys of every item, and which parents' child listings were
@@ -48,9 +50,15 @@ export interface GeneratorOdds {
   unknownEnum: number;
   /** An object carries a field the spec does not list. */
   extraField: number;
+  /**
+   * A number, integer or boolean is sent as a string (what hand-written mocks and some
+   * live answers do): its text, an empty string, or text that is no number at all.
+   * A date-time loses its milliseconds (captured live answers have both).
+   */
+  wrongType: number;
 }
 
-export const DEFAULT_ODDS: GeneratorOdds = { nullable: 0.2, omitOptional: 0.35, unknownEnum: 0.15, extraField: 0.3 };
+export const DEFAULT_ODDS: GeneratorOdds = { nullable: 0.2, omitOptional: 0.35, unknownEnum: 0.15, extraField: 0.3, wrongType: 0.08 };
 
 /**
  * The answers' clock: every answer carries it as its Date header (CircleCI's now, what
@@ -127,11 +135,11 @@ export class SpecGenerator {
       case 'string':
         return this.string(schema);
       case 'integer':
-        return this.int(0, 5000);
+        return this.mistyped(this.int(0, 5000), depth);
       case 'number':
-        return this.int(0, 100_000) / 100;
+        return this.mistyped(this.int(0, 100_000) / 100, depth);
       case 'boolean':
-        return this.chance(0.5);
+        return this.mistyped(this.chance(0.5), depth);
       default:
         return this.anything();
     }
@@ -151,8 +159,23 @@ export class SpecGenerator {
     return out;
   }
 
+  /**
+   * `value`, or at odds wrongType the same as a string: its text, empty, or no number at
+   * all. Only inside an answer (depth > 0): a bare number asked for by this file's own
+   * page counts and sizes stays a number.
+   */
+  private mistyped(value: number | boolean, depth: number): Json {
+    if (depth === 0 || !this.chance(this.odds.wrongType)) return value;
+    const form = this.int(0, 2);
+    if (form === 0) return String(value);
+    return form === 1 ? '' : 'n/a';
+  }
+
   private string(schema: OpenApiSchema): string {
-    if (schema.format === 'date-time') return new Date(EARLIEST + Math.floor(this.random() * (LATEST - EARLIEST))).toISOString();
+    if (schema.format === 'date-time') {
+      const at = new Date(EARLIEST + Math.floor(this.random() * (LATEST - EARLIEST))).toISOString();
+      return this.chance(this.odds.wrongType) ? at.replace(/\.\d{3}Z$/, 'Z') : at;
+    }
     if (schema.format === 'uuid') return this.uuid();
     if (typeof schema.example === 'string' && this.chance(0.5)) return schema.example;
     return `text-${this.int(0, 1_000_000).toString(36)}`;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from '@jest/globals';
 
 import { loadSpec } from '../../src/config/spec.js';
-import { Emitter } from '../../src/protocol/emitter.js';
+import { Emitter, RECORD_CHANGES } from '../../src/protocol/emitter.js';
 import { AirbyteMessage, FailureType, LogLevel, StreamStatus } from '../../src/protocol/messages.js';
 import { buildCatalog } from '../../src/streams/catalog.js';
 import { STREAM_NAMES } from '../../src/streams/schemas/index.js';
@@ -64,6 +64,21 @@ describe('messages the emitter prints are valid Airbyte protocol', () => {
       record: { stream: 'pipelines', data: { id: 'p1', number: 3, nested: { a: [1, null] }, text: 'quote " and \n newline' }, emitted_at: 1_735_689_600_000 },
     });
     expectValid(message!);
+  });
+
+  it('RECORD with meta.changes: the changes a record carries under RECORD_CHANGES, never in its data', () => {
+    const out = new CapturingStream();
+    const emitter = new Emitter(out, () => 1_735_689_600_000);
+    const changes = [{ field: 'run_time', change: 'NULLED', reason: 'SOURCE_SERIALIZATION_ERROR' }] as const;
+    emitter.record('tests', { _job_id: 'j1', run_time: null, [RECORD_CHANGES]: changes });
+    emitter.flush();
+    const [message] = assertProtocolLines(out.text);
+    expect(message).toEqual({
+      type: 'RECORD',
+      record: { stream: 'tests', data: { _job_id: 'j1', run_time: null }, emitted_at: 1_735_689_600_000, meta: { changes } },
+    });
+    expectValid(message!);
+    expectInvalid({ ...message, record: { ...message!.record, meta: { changes: [{ field: 'run_time', change: 'DROPPED', reason: 'SOURCE_SERIALIZATION_ERROR' }] } } });
   });
 
   it('STATE with sourceStats', () => {

@@ -26,6 +26,19 @@ describe('ReadSummary', () => {
     expect(summary.hasKey(STREAMS.context, { id: 'a', organization_id: 'org' }, { id: 'a' })).toBe(true);
   });
 
+  it('counts values nulled to fit the schema per stream, with one WARN per stream naming the fields, and says them in the final line', () => {
+    const logs: string[] = [];
+    const summary = new ReadSummary((_level, message) => logs.push(message));
+    const change = (field: string) => ({ field, change: 'NULLED', reason: 'SOURCE_SERIALIZATION_ERROR' }) as const;
+    summary.nulled('tests', [change('run_time')]);
+    summary.nulled('tests', [change('run_time'), change('name')]);
+    summary.nulled('jobs', [change('job_number')]);
+    expect([...summary.nulledToFitSchema]).toEqual([['tests', 3], ['jobs', 1]]);
+    expect(logs).toHaveLength(2);
+    expect(logs[0]).toMatch(/^tests: .*\(run_time\).*meta\.changes/);
+    expect(summary.line([])).toBe('; values nulled to fit the schema: tests 3, jobs 1');
+  });
+
   it('names missing projects in config order, and fails only when none was found', () => {
     const summary = new ReadSummary(() => undefined);
     summary.projectNotFound('gh/a/z');

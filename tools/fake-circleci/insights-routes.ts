@@ -116,7 +116,8 @@ export function handleWorkflowRuns(req: RouteRequest, world: World): RouteRespon
   const page = runsPage(world, p, name, { branch, startDate, endDate }, cursor, world.options.pageSize);
   const last = page.last;
   const next = page.more && last ? makePageToken(world, scope, `${last.createdMs}.${last.n}.${last.idx}`) : null;
-  return { status: 200, body: { items: page.items, next_page_token: next } };
+  // The last page comes without any next_page_token key (live API, test/reference/README.md; the spec requires it).
+  return { status: 200, body: next === null ? { items: page.items } : { items: page.items, next_page_token: next } };
 }
 
 export function handleInsightsJobs(req: RouteRequest, world: World): RouteResponse {

@@ -44,10 +44,16 @@ export function isUuid(s: string): boolean {
   return UUID_RE.test(s);
 }
 
-/** Encode an opaque, signed page token: scope + cursor + issue time (world clock). */
+/**
+ * Text of at least this many bytes encodes to a token of at least 140 characters: CircleCI's
+ * page tokens are opaque strings of ~140 characters (live API, test/reference/README.md).
+ */
+const TOKEN_TEXT_BYTES = 105;
+
+/** Encode an opaque, signed page token: scope + cursor + issue time (world clock), padded to CircleCI's length. */
 export function makePageToken(world: World, scope: string, cursor: string): string {
   const payload = `${hashStr(scope).toString(36)}~${cursor}~${world.nowMs.toString(36)}`;
-  const text = `${payload}~${mac(world.pageTokenSecret, payload)}`;
+  const text = `${payload}~${mac(world.pageTokenSecret, payload)}`.padEnd(TOKEN_TEXT_BYTES, '~');
   return Buffer.from(text, 'utf8').toString('base64url');
 }
 
@@ -63,7 +69,7 @@ export function readPageToken(world: World, scope: string, query: URLSearchParam
   } catch {
     return { ok: false, response: err(400, 'Invalid page-token.') };
   }
-  const parts = text.split('~');
+  const parts = text.replace(/~+$/, '').split('~');
   if (parts.length !== 4) return { ok: false, response: err(400, 'Invalid page-token.') };
   const [scopeHash, cursor, issued, sig] = parts as [string, string, string, string];
   if (mac(world.pageTokenSecret, `${scopeHash}~${cursor}~${issued}`) !== sig) {

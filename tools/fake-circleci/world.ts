@@ -820,13 +820,18 @@ export class World {
       organization_name: p.org.name,
       organization_slug: p.org.slug,
       organization_id: p.org.id,
-      vcs_info: { vcs_url: p.vcsUrl, provider: p.provider, default_branch: p.defaultBranch },
+      vcs_info: { vcs_url: this.listedVcsUrl(p), provider: p.provider, default_branch: p.defaultBranch },
     };
+  }
+
+  /** A project's vcs_url as the project endpoints give it: protocol-relative for CircleCI-native organizations (live API, test/reference/README.md). */
+  private listedVcsUrl(p: ProjectEntity): string {
+    return p.org.form === 'circleci' ? `//circleci.com/${p.org.id}/${p.id}` : p.vcsUrl;
   }
 
   /** An item of the private project listing; `last_build_finished_at` only once a job of the project has finished. */
   privateProjectItem(p: ProjectEntity): JsonObject {
-    const item: JsonObject = { id: p.id, name: p.name, slug: p.slug, organization_id: p.org.id, vcs_url: p.vcsUrl };
+    const item: JsonObject = { id: p.id, name: p.name, slug: p.slug, organization_id: p.org.id, vcs_url: this.listedVcsUrl(p) };
     const last = this.lastBuildFinishedMs(p);
     if (last !== undefined) item.last_build_finished_at = iso(last);
     return item;
@@ -953,15 +958,37 @@ export class World {
 
   pipelineErrored(p: ProjectEntity, n: number): boolean {
     if (n > p.baseCount) return false;
-    if (p.gIdx % 3 === 1 && n === 1 && p.baseCount >= 3) return true;
+    if (this.erroredBeforeConfig(p, n)) return true;
     if (n >= p.baseCount || n === this.forcedRerunPipeline(p)) return false;
     return unit(hashInts(this.key, T.pipeErr, p.gIdx, n)) < 0.03;
+  }
+
+  /**
+   * The pipeline every third project errors on first (its pipeline 1): errored before it
+   * got a config, in the shape captured from the live API (test/reference/README.md,
+   * "Shapes seen in responses captured from the live API"), which wins over the spec here.
+   */
+  private erroredBeforeConfig(p: ProjectEntity, n: number): boolean {
+    return p.gIdx % 3 === 1 && n === 1 && p.baseCount >= 3;
   }
 
   pipelineRecord(p: ProjectEntity, n: number): JsonObject {
     const k = this.key;
     const created = this.pipelineCreatedMs(p, n);
     const errored = this.pipelineErrored(p, n);
+    if (this.erroredBeforeConfig(p, n)) {
+      // No vcs key, a trigger type outside the spec's enum, received at the epoch, no actor login.
+      return {
+        id: this.pipelineId(p, n),
+        errors: [{ type: 'config-fetch', message: 'Unable to fetch the configuration file from the repository.' }],
+        project_slug: p.slug,
+        updated_at: iso(this.pipelineUpdatedMs(p, n)),
+        number: n,
+        state: 'errored',
+        created_at: iso(created),
+        trigger: { received_at: '1970-01-01T00:00:00.000Z', type: 'Decoupled Ingestion System', actor: { login: '', avatar_url: null } },
+      };
+    }
     const hv = hashInts(k, T.pipeVcs, p.gIdx, n);
     const ht = hashInts(k, T.pipeTrig, p.gIdx, n);
     const actor = pick(hashInts(ht, 1), this.users);
@@ -1375,7 +1402,8 @@ export class World {
       rec.project_slug = m.p.slug;
       rec.status = st.status;
       rec.type = tl.types[j] as string;
-      rec.stopped_at = st.stopped === null ? null : iso(st.stopped);
+      // An approval job not yet approved has no stopped_at key at all (live API, test/reference/README.md).
+      if (!(approval && st.stopped === null)) rec.stopped_at = st.stopped === null ? null : iso(st.stopped);
       if (approval) rec.approval_request_id = id;
       out.push(rec);
     }
@@ -1442,9 +1470,11 @@ export class World {
       const messages = unit(hashInts(h, 4)) < 0.2 ? [{ ...pick(hashInts(h, 5), JOB_MESSAGES) }] : [];
       const ready = tl.ready[j] as number;
       const queued = ready + Math.floor(((st.started as number) - ready) * unit(hashInts(h, 6)));
+      // Older GitHub projects answer the old web_url form and no project.id (live API, test/reference/README.md).
+      const old = p.org.form === 'gh' && p.gIdx % 2 === 1;
       return {
-        web_url: `https://app.circleci.com/pipelines/${webSlug}/${m.n}/workflows/${wfId}/jobs/${number}`,
-        project: { id: p.id, slug: p.slug, name: p.name, external_url: p.vcsUrl },
+        web_url: old ? `https://circleci.com/gh/${p.org.name}/${p.name}/${number}` : `https://app.circleci.com/pipelines/${webSlug}/${m.n}/workflows/${wfId}/jobs/${number}`,
+        project: old ? ({ slug: p.slug, name: p.name, external_url: p.vcsUrl } as JsonObject) : { id: p.id, slug: p.slug, name: p.name, external_url: p.vcsUrl },
         parallel_runs: Array.from({ length: parallelism }, (_, i) => ({ index: i, status: runStatus(i) })),
         started_at: iso(st.started),
         latest_workflow: { id: wfId, name: m.name },
