@@ -105,10 +105,11 @@ export class CircleCiClient {
   /**
    * POST a JSON body; resolves the answer's JSON (`undefined` on 404). A retried POST may
    * create a second export job upstream; it is retried only where GET would be (429, 5xx,
-   * network), as a lost answer leaves nothing else to go on.
+   * network), as a lost answer leaves nothing else to go on. A cancel starts no POST but
+   * lets one in flight land: the job it starts is saved for the next sync to collect.
    */
   async post<T>(path: string, body: unknown): Promise<T | undefined> {
-    return this.send<T>(`POST ${path}`, () => this.transport.post(path, body, this.options.signal));
+    return this.send<T>(`POST ${path}`, () => this.transport.post(path, body));
   }
 
   /**
@@ -158,7 +159,9 @@ export class CircleCiClient {
         this.options.signal?.throwIfAborted();
         const startedAt = this.now();
         const attempt = await this.attempt(exchange);
-        this.options.signal?.throwIfAborted(); // abandoned, not a network failure to retry
+        // A failure after a cancel is the cancel's, not one to retry; an answer that came is kept
+        // (a POST answered as the sync is cancelled started a job the next sync must collect).
+        if (!attempt.ok) this.options.signal?.throwIfAborted();
         spentMs += this.now() - startedAt;
         if (attempt.ok) {
           this.governor.settle(permit, { refused: false, quota: attempt.quota });

@@ -10,8 +10,8 @@ import Bottleneck from 'bottleneck';
  *   then one goes first; a 429 to it doubles the pause, up to LONGEST_PAUSE_MS or what
  *   `Retry-After` asks (RFC 6298 §5.5). Once it is answered, all go at the new limit:
  *   DECREASE × the rate sent in the minute before the limit showed (the run's age if
- *   younger), over that minute and the pause, so a per-minute limit spent in a burst is
- *   measured right. Each answer without 429 then adds STEP × that new limit.
+ *   younger; at least WINDOW requests), over that minute and the pause, so a per-minute
+ *   limit spent in a burst is measured right. Each answer without 429 adds STEP × it.
  * - Quota headers (`RateLimit-*`, `X-RateLimit-*`): what is left is spread to the reset.
  * - `requests_per_minute` caps it all.
  */
@@ -24,13 +24,7 @@ export const LONGEST_PAUSE_MS = 10_000;
 const MINUTE = 60_000;
 
 /** `ceilingPerMinute`: `requests_per_minute`, none when undefined. */
-export interface GovernorOptions {
-  maxConcurrency: number;
-  ceilingPerMinute?: number | undefined;
-  log?: (message: string) => void;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-}
+export type GovernorOptions = { maxConcurrency: number; ceilingPerMinute?: number | undefined; log?: (message: string) => void; now?: () => number; sleep?: (ms: number) => Promise<void> };
 
 /** Handed to each attempt (its start order in the run, from 0); `settle` takes it back. */
 export type Permit = { readonly seq: number };
@@ -46,25 +40,19 @@ export class RateGovernor {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly firstAt: number;
-  /** Requests waiting for a slot: retries first. */
-  private readonly waiting: [Array<() => void>, Array<() => void>] = [[], []];
+  private readonly waiting: [Array<() => void>, Array<() => void>] = [[], []]; // for a slot: retries first
   private inFlight = 0;
   private limit = Infinity;
-  private base = 0;
+  private base = 0; // the limit set at the last decrease
   private phase: 'open' | 'paused' | 'first' = 'open';
-  /** The latest pause (an earlier one's end is ignored). */
-  private pausing = { until: 0, ms: 0 };
-  /** The rate sent before the 429 that showed the limit: its count and since when. */
-  private shown: { sent: number; from: number; why: string } | undefined;
-  /** The last WINDOW answers, true for a 429. */
-  private readonly answers: boolean[] = [];
-  /** When each request of the last minute started. */
-  private readonly starts: number[] = [];
+  private pausing = { until: 0, ms: 0 }; // the latest pause (an earlier one's end is ignored)
+  private shown: { sent: number; from: number; why: string } | undefined; // what was sent before the limit showed
+  private readonly answers: boolean[] = []; // the last WINDOW answers, true for a 429
+  private readonly starts: number[] = []; // when each request of the last minute started
   private started = 0;
-  /** The last quota announced: requests left after the first `at` starts, until `until`. */
-  private quota = { left: 0, at: 0, until: 0, gapMs: 0 };
-  private applied = '';
-  private gated = false;
+  private quota = { left: 0, at: 0, until: 0, gapMs: 0 }; // requests left after the first `at` starts, until `until`
+  private applied = ''; // the settings bottleneck has
+  private gated = false; // whether starts go through bottleneck: only when something binds
   private stopped = false;
 
   constructor(options: GovernorOptions) {
@@ -74,8 +62,7 @@ export class RateGovernor {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.firstAt = this.now();
-    // Our jobs never throw; an internal error of the limiter would otherwise go unheard.
-    this.limiter.on('error', () => undefined);
+    this.limiter.on('error', () => undefined); // our jobs never throw; an internal error would go unheard
     this.apply();
   }
 
@@ -83,27 +70,45 @@ export class RateGovernor {
   async schedule<T>(attempt: (permit: Permit) => Promise<T>, retry = false): Promise<T> {
     // Bottleneck runs lower priorities first: retries (0) before new requests (1).
     const ticket = () => this.limiter.schedule({ priority: Number(!retry) }, () => Promise.resolve(true));
-    const ticketed = this.gated && (await ticket());
-    if (this.inFlight < this.maxConcurrency) this.inFlight += 1;
-    else await new Promise<void>((resolve) => this.waiting[retry ? 0 : 1].push(resolve));
+    let ticketed = this.gated && (await ticket());
+    await this.slot(retry);
+    // The limit came while it waited for its slot: no slot is held while waiting for a ticket.
+    while (!ticketed && this.gated) {
+      this.release();
+      ticketed = await ticket();
+      await this.slot(retry);
+    }
     try {
-      if (!ticketed && this.gated) await ticket(); // the limit came while it waited for its slot
       if (this.stopped) throw new Error('the rate governor is stopped');
       this.starts.push(this.now());
       return await attempt({ seq: this.started++ });
     } finally {
-      // The slot passes to the next waiting attempt, if any.
-      const next = this.waiting[0].shift() ?? this.waiting[1].shift();
-      if (next) next();
-      else this.inFlight -= 1;
+      this.release();
     }
+  }
+
+  /** Takes a free slot, or waits for one to be passed on. */
+  private async slot(retry: boolean): Promise<void> {
+    if (this.inFlight < this.maxConcurrency) this.inFlight += 1;
+    else await new Promise<void>((resolve) => this.waiting[retry ? 0 : 1].push(resolve));
+  }
+
+  /** The slot passes to the next waiting attempt, if any. */
+  private release(): void {
+    const next = this.waiting[0].shift() ?? this.waiting[1].shift();
+    if (next) next();
+    else this.inFlight -= 1;
   }
 
   /** How an attempt ended. True when every request waits with this 429 (the governor pauses). */
   settle(permit: Permit, { refused, waitMs = 0, quota }: Outcome): boolean {
     if (this.stopped) return false;
     const now = this.now();
-    if (quota !== undefined) this.followQuota(permit, quota, now);
+    const [remaining, resetMs] = quota ?? [];
+    // The server counted the attempts up to this one; an answer to an older attempt says less than the last.
+    if (remaining !== undefined && resetMs !== undefined && (permit.seq >= this.quota.at || now >= this.quota.until)) {
+      this.quota = { left: remaining, at: permit.seq + 1, until: now + resetMs, gapMs: remaining > 0 ? resetMs / remaining : 0 };
+    }
     if (this.answers.push(refused) > WINDOW) this.answers.shift();
     const inWindow = this.answers.filter(Boolean).length;
     const spent = this.quotaLeft(now) === 0;
@@ -115,12 +120,12 @@ export class RateGovernor {
       const why = limited ? `${inWindow} of the last ${this.answers.length} answers were 429` : 'the quota was spent';
       if (this.phase === 'open') this.shown = { ...this.sentLastMinute(now), why };
       this.pause(ms, now);
+    } else if (!refused) {
+      if (this.limit < Infinity) this.limit += STEP * this.base;
+      if (this.phase === 'first') this.open(now);
     }
-    if (refused) return limited && ms > 0;
-    if (!refused && this.limit < Infinity) this.limit += STEP * this.base;
-    if (!refused && this.phase === 'first') this.open(now);
     this.apply();
-    return false;
+    return limited && ms > 0;
   }
 
   /** The limit in requests per minute: Infinity until the server shows one (or a ceiling is set). */
@@ -139,8 +144,7 @@ export class RateGovernor {
     if (this.stopped) return;
     this.stopped = true;
     for (const queue of this.waiting) for (const wake of queue.splice(0)) wake();
-    this.limiter.stop({ dropWaitingJobs: true, dropErrorMessage: 'the rate governor is stopped' }).catch(() => undefined);
-    await this.limiter.disconnect();
+    await this.limiter.stop({ dropWaitingJobs: true, dropErrorMessage: 'the rate governor is stopped' }).catch(() => undefined);
   }
 
   /** Every request waits until `now + ms`; then one goes first. */
@@ -162,6 +166,7 @@ export class RateGovernor {
     if (this.shown === undefined) return;
     const { sent, from, why } = this.shown;
     this.shown = undefined;
+    if (sent < WINDOW) return; // fewer requests measure nothing: the pause was all
     const rate = (sent * MINUTE) / Math.min(MINUTE, Math.max(1, now - from));
     const shown = (limit: number) => (limit === Infinity ? 'none' : `${Math.round(limit).toLocaleString('en-US')}/min`);
     const before = shown(this.limitPerMinute);
@@ -172,12 +177,6 @@ export class RateGovernor {
   private sentLastMinute(now: number): { sent: number; from: number } {
     while (this.starts.length > 0 && this.starts[0]! <= now - MINUTE) this.starts.shift();
     return { sent: this.starts.length, from: Math.max(this.firstAt, now - MINUTE) };
-  }
-
-  private followQuota({ seq }: Permit, [remaining, resetMs]: [number | undefined, number | undefined], now: number): void {
-    // The server counted the attempts up to this one; an answer to an older attempt says less than the last.
-    if (remaining === undefined || resetMs === undefined || (seq < this.quota.at && now < this.quota.until)) return;
-    this.quota = { left: remaining, at: seq + 1, until: now + resetMs, gapMs: remaining > 0 ? resetMs / remaining : 0 };
   }
 
   /** Requests left of the quota announced (less those started since), null without one. */
