@@ -68,8 +68,7 @@ export class RateGovernor {
 
   /** Runs one attempt when the limit allows and a slot is free; it holds its slot until it ends. Retries go first. */
   async schedule<T>(attempt: (permit: Permit) => Promise<T>, retry = false): Promise<T> {
-    // Bottleneck runs lower priorities first: retries (0) before new requests (1).
-    const ticket = () => this.limiter.schedule({ priority: Number(!retry) }, () => Promise.resolve(true));
+    const ticket = () => this.limiter.schedule({ priority: Number(!retry) }, () => Promise.resolve(true)); // retries (0) first
     let ticketed = this.gated && (await ticket());
     await this.slot(retry);
     // The limit came while it waited for its slot: no slot is held while waiting for a ticket.
@@ -84,6 +83,7 @@ export class RateGovernor {
       return await attempt({ seq: this.started++ });
     } finally {
       this.release();
+      if (this.phase === 'first') this.apply(); // it ended unanswered (it threw): another goes first
     }
   }
 

@@ -169,3 +169,18 @@ describe('headers are obeyed', () => {
     expect(traffic.starts.filter((t) => t >= answered + 20_000).length).toBeGreaterThan(200);
   });
 });
+
+describe('a pause always ends', () => {
+  it('when the first request after it ends unanswered (it threw), another goes first', async () => {
+    const time = new VirtualTime();
+    const governor = new RateGovernor({ maxConcurrency: 4 });
+    running = { time, governor };
+    // 20 answered, then 3 429s with a wait: every request pauses for 1 s.
+    for (let i = 0; i < 23; i++) await time.until(governor.schedule(async (permit) => governor.settle(permit, { refused: i >= 20, waitMs: 1_000 })));
+    const first = time.until(governor.schedule(() => Promise.reject(new Error('a bug, not an answer')), true));
+    await expect(first).rejects.toThrow('a bug');
+    const next = await time.until(governor.schedule(async (permit) => governor.settle(permit, { refused: false })));
+    expect(next).toBe(false);
+    expect(time.now()).toBeGreaterThanOrEqual(1_000);
+  });
+});
