@@ -18,7 +18,7 @@ import Bottleneck from 'bottleneck';
 export const DECREASE = 0.8;
 export const STEP = 0.001;
 export const WINDOW = 20;
-export const EVIDENCE = 3;
+export const EVIDENCE = 4;
 export const LONGEST_PAUSE_MS = 10_000;
 /** The span over which the rate sent is measured. */
 const MINUTE = 60_000;
@@ -33,7 +33,7 @@ export type Permit = { readonly seq: number };
 export type Outcome = { refused: boolean; waitMs?: number; quota?: [remaining: number | undefined, resetMs: number | undefined] };
 
 export class RateGovernor {
-  private readonly limiter = new Bottleneck({ maxConcurrent: null });
+  private readonly limiter = new Bottleneck({ maxConcurrent: 1 }); // one start at a time: a pause holds the rest
   private readonly maxConcurrency: number;
   private readonly ceiling: number;
   private readonly log: (message: string) => void;

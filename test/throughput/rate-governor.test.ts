@@ -6,7 +6,7 @@
  * timers. Exact percentages live in the benchmark (docs/PERFORMANCE.md), not here.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { RateGovernor } from '../../src/http/rate-governor.js';
+import { EVIDENCE, RateGovernor } from '../../src/http/rate-governor.js';
 import type { RateLimitOptions } from '../../tools/fake-circleci/faults.js';
 import { fakeServer, mostInAnyWindow, ratePerMinute, simulate, type Answer, type ServerModel, type Traffic } from './simulation.js';
 import { VirtualTime } from './virtual-time.js';
@@ -142,14 +142,14 @@ describe('429s that are not about the rate', () => {
 
 describe('headers are obeyed', () => {
   it('429s that show the limit pause every request for their Retry-After', async () => {
-    const { server, answeredAt } = refusing([100, 101, 102]);
+    const { server, answeredAt } = refusing(Array.from({ length: EVIDENCE }, (_, i) => 100 + i));
     const { traffic } = await run(server, { requests: 600, latencyMs: 100 });
     expect(traffic.completed).toBe(600);
-    const third = answeredAt[2]!;
+    const last = answeredAt[EVIDENCE - 1]!;
     // Nothing starts during the 3 s asked but what was already let through (at most one slot's worth each).
-    expect(traffic.starts.filter((t) => t > third && t < third + 3_000).length).toBeLessThanOrEqual(8);
+    expect(traffic.starts.filter((t) => t > last && t < last + 3_000).length).toBeLessThanOrEqual(8);
     // Then they go again, at the limit the 429s showed.
-    expect(traffic.starts.filter((t) => t >= third + 3_000 && t < third + 5_000).length).toBeGreaterThan(8);
+    expect(traffic.starts.filter((t) => t >= last + 3_000 && t < last + 5_000).length).toBeGreaterThan(8);
   });
 
   it('a spent quota holds every request until its reset', async () => {
@@ -175,8 +175,8 @@ describe('a pause always ends', () => {
     const time = new VirtualTime();
     const governor = new RateGovernor({ maxConcurrency: 4 });
     running = { time, governor };
-    // 20 answered, then 3 429s with a wait: every request pauses for 1 s.
-    for (let i = 0; i < 23; i++) await time.until(governor.schedule(async (permit) => governor.settle(permit, { refused: i >= 20, waitMs: 1_000 })));
+    // 20 answered, then enough 429s to show a limit, with a wait: every request pauses for 1 s.
+    for (let i = 0; i < 20 + EVIDENCE; i++) await time.until(governor.schedule(async (permit) => governor.settle(permit, { refused: i >= 20, waitMs: 1_000 })));
     const first = time.until(governor.schedule(() => Promise.reject(new Error('a bug, not an answer')), true));
     await expect(first).rejects.toThrow('a bug');
     const next = await time.until(governor.schedule(async (permit) => governor.settle(permit, { refused: false })));
