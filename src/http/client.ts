@@ -1,8 +1,8 @@
 import type { LogLevel } from '../protocol/messages.js';
 import { ApiError, errorForStatus, UnreachableError } from './api-error.js';
-import { RateGovernor, perMinute } from './rate-governor.js';
+import { RateGovernor } from './rate-governor.js';
 import { Transport, TransportError, type TransportDownload, type TransportResponse } from './transport.js';
-import { DEFAULT_MAX_RETRY_AFTER_MS, decideRetry, isRateLimited, parseRetryAfter, type Failure, type RetryDecision } from './retry-policy.js';
+import { DEFAULT_MAX_RETRY_AFTER_MS, decideRetry, isRateLimited, type Failure, type RetryDecision } from './retry-policy.js';
 
 export interface ClientOptions {
   apiUrl: string;
@@ -36,10 +36,10 @@ export interface ClientStats {
   rateLimited: number;
 }
 
-/** What the rate governor reached, for the run's summary. */
+/** The request rate, the limit the governor holds (Infinity: none shown) and the 429s received, for the run's summary. */
 export interface RateSummary {
-  currentPerMinute: number;
-  peakPerMinute: number;
+  perMinute: number;
+  limitPerMinute: number;
   rateLimited: number;
 }
 
@@ -105,10 +105,11 @@ export class CircleCiClient {
   /**
    * POST a JSON body; resolves the answer's JSON (`undefined` on 404). A retried POST may
    * create a second export job upstream; it is retried only where GET would be (429, 5xx,
-   * network), as a lost answer leaves nothing else to go on.
+   * network), as a lost answer leaves nothing else to go on. A cancel starts no POST but
+   * lets one in flight land: the job it starts is saved for the next sync to collect.
    */
   async post<T>(path: string, body: unknown): Promise<T | undefined> {
-    return this.send<T>(`POST ${path}`, () => this.transport.post(path, body, this.options.signal));
+    return this.send<T>(`POST ${path}`, () => this.transport.post(path, body));
   }
 
   /**
@@ -168,19 +169,24 @@ export class CircleCiClient {
       // pauses the governor does so before the freed slot lets anything else start.
       const { attempt, decision, everyone } = await this.governor.schedule(async (permit) => {
         this.options.signal?.throwIfAborted();
+        const startedAt = this.now();
         const attempt = await this.attempt(exchange);
-        this.options.signal?.throwIfAborted(); // abandoned, not a network failure to retry
-        spentMs += this.now() - permit.startedAt;
+        // A failure after a cancel is the cancel's, not one to retry; an answer that came is kept
+        // (a POST answered as the sync is cancelled started a job the next sync must collect).
+        if (!attempt.ok) this.options.signal?.throwIfAborted();
+        spentMs += this.now() - startedAt;
         if (attempt.ok) {
-          this.governor.settle(permit, false, 0, attempt.quota);
+          this.governor.settle(permit, { refused: false, quota: attempt.quota });
           return { attempt, decision: undefined, everyone: false };
         }
         const limited = isRateLimited(attempt.failure);
-        if (limited) rateLimited += 1;
-        else transient += 1;
+        if (limited) {
+          rateLimited += 1;
+          // Every 429 received counts in the run's summary, retried or not.
+          this.stats.rateLimited += 1;
+        } else transient += 1;
         const decision = decideRetry(attempt.failure, { rateLimited, transient, elapsedMs: spentMs }, this.now(), this.random, this.maxRetryAfterMs);
-        const asked = attempt.failure.kind === 'status' && parseRetryAfter(attempt.failure.retryAfter, this.now()) !== undefined;
-        const everyone = this.governor.settle(permit, limited, limited && decision.retry ? decision.delayMs : 0, attempt.quota, asked);
+        const everyone = this.governor.settle(permit, { refused: limited, waitMs: limited && decision.retry ? decision.delayMs : 0, quota: attempt.quota });
         return { attempt, decision, everyone };
       }, rateLimited + transient > 0);
       if (attempt.ok) {
@@ -193,7 +199,6 @@ export class CircleCiClient {
       const delayMs = decision!.delayMs;
       spentMs += delayMs;
       if (isRateLimited(failure)) {
-        this.stats.rateLimited += 1;
         this.stats.retries += 1;
         if (delayMs > 60_000) {
           this.log('WARN', `${route}: CircleCI asked to wait ${seconds(delayMs)} (Retry-After) before more requests; waiting it out (max_retry_after_seconds is ${Math.round(this.maxRetryAfterMs / 1000)}).`);
@@ -246,15 +251,15 @@ export class CircleCiClient {
     this.transport.close();
   }
 
-  /** The rate the governor allows now and the highest it reached, and the 429s received. */
+  /** The rate of the last minute, the governor's limit, and every 429 received. */
   get rate(): RateSummary {
-    return { currentPerMinute: this.governor.currentRatePerMinute, peakPerMinute: this.governor.peakRatePerMinute, rateLimited: this.stats.rateLimited };
+    return { perMinute: this.governor.ratePerMinute, limitPerMinute: this.governor.limitPerMinute, rateLimited: this.stats.rateLimited };
   }
 
-  /** One line for the run's summary, e.g. `rate 2,400/min (peak 3,100/min), 12 × 429`. */
+  /** One line for the run's summary, e.g. `rate 2,400/min (limit 2,600/min), 12 × 429`. */
   get rateSummary(): string {
-    const { currentPerMinute, peakPerMinute, rateLimited } = this.rate;
-    return `rate ${perMinute(currentPerMinute)} (peak ${perMinute(peakPerMinute)}), ${rateLimited} × 429`;
+    const { perMinute: rate, limitPerMinute, rateLimited } = this.rate;
+    return `rate ${perMinute(rate)} (${limitPerMinute === Infinity ? 'no limit shown' : `limit ${perMinute(limitPerMinute)}`}), ${rateLimited} × 429`;
   }
 
 
@@ -345,6 +350,11 @@ export class CircleCiClient {
       route,
     );
   }
+}
+
+/** `1,200/min`. */
+function perMinute(rate: number): string {
+  return `${Math.round(rate).toLocaleString('en-US')}/min`;
 }
 
 /** `90 s`, `3600 s (60 min)`. */

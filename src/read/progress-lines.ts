@@ -12,7 +12,7 @@ import { count } from './read-summary.js';
 export function requestsAndRate(context: ReadContext): string {
   const { client, config } = context;
   const limit = config.requestsPerMinute === undefined ? 'no configured limit' : `limit ${config.requestsPerMinute.toLocaleString('en-US')}/min`;
-  return `${count(client.stats.requests, 'request')}, rate ${Math.round(client.rate.currentPerMinute).toLocaleString('en-US')}/min (${limit})`;
+  return `${count(client.stats.requests, 'request')}, rate ${Math.round(client.rate.perMinute).toLocaleString('en-US')}/min (${limit})`;
 }
 
 /** Where a read is: records per stream so far, requests, the request rate, each walk under way and what each wait is for. */

@@ -82,7 +82,7 @@ describe('progress and summary of a read', () => {
       expect(streams.message).toContain(`${stream} ${emitted.toLocaleString('en-US')} record${emitted === 1 ? '' : 's'} COMPLETE`);
     }
     const last = run.logs.at(-1)!.message;
-    expect(last).toMatch(/^read complete: \d+\.\d s, [\d,]+ requests?, [\d,]+ (retry|retries), rate [\d,]+\/min \(peak [\d,]+\/min\), \d+ × 429$/);
+    expect(last).toMatch(/^read complete: \d+\.\d s, [\d,]+ requests?, [\d,]+ (retry|retries), rate [\d,]+\/min \((limit [\d,]+\/min|no limit shown)\), \d+ × 429$/);
     expect(last).toContain(`${fake.stats.total.toLocaleString('en-US')} request`);
   });
 

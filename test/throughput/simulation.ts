@@ -7,7 +7,7 @@
  */
 import { quotaHeaders } from '../../src/http/client.js';
 import { RateGovernor } from '../../src/http/rate-governor.js';
-import { decideRetry, parseRetryAfter } from '../../src/http/retry-policy.js';
+import { decideRetry } from '../../src/http/retry-policy.js';
 import { seeded } from '../support/spec-answers.js';
 import { FaultController, type RateLimitOptions } from '../../tools/fake-circleci/faults.js';
 import type { VirtualTime } from './virtual-time.js';
@@ -50,8 +50,10 @@ export interface Traffic {
   starts: number[];
   /** Start times of attempts answered without 429. */
   admitted: number[];
-  /** The governor's rate at each start. */
-  rates: number[];
+  /** Start times of attempts answered 429. */
+  refused: number[];
+  /** The governor's limit at each start (Infinity: none shown). */
+  limits: number[];
   rateLimited: number;
   completed: number;
   gaveUp: number;
@@ -62,7 +64,7 @@ export interface Traffic {
 export async function simulate(options: TrafficOptions): Promise<Traffic> {
   const { governor, time, server, latencyMs } = options;
   const random = seeded(1);
-  const traffic: Traffic = { starts: [], admitted: [], rates: [], rateLimited: 0, completed: 0, gaveUp: 0, peakInFlight: 0 };
+  const traffic: Traffic = { starts: [], admitted: [], refused: [], limits: [], rateLimited: 0, completed: 0, gaveUp: 0, peakInFlight: 0 };
   let inFlight = 0;
   let next = 0;
   const request = async (): Promise<void> => {
@@ -73,26 +75,27 @@ export async function simulate(options: TrafficOptions): Promise<Traffic> {
       // holds its slot; a 429's wait is the governor's pause when it pauses everyone, the
       // request's own sleep otherwise.
       const outcome = await governor.schedule(async (permit) => {
+        const startedAt = time.now();
         inFlight += 1;
         traffic.peakInFlight = Math.max(traffic.peakInFlight, inFlight);
-        traffic.starts.push(time.now());
-        traffic.rates.push(governor.currentRatePerMinute);
-        const { answer, done } = server.arrive(time.now());
+        traffic.starts.push(startedAt);
+        traffic.limits.push(governor.limitPerMinute);
+        const { answer, done } = server.arrive(startedAt);
         await time.sleep(latencyMs + random() * (options.jitterMs ?? 0));
         done();
         inFlight -= 1;
-        spentMs += time.now() - permit.startedAt;
+        spentMs += time.now() - startedAt;
         const headers = asReceived(answer.headers);
         if (answer.status !== 429) {
-          governor.settle(permit, false, 0, quotaHeaders(headers));
-          traffic.admitted.push(permit.startedAt);
+          governor.settle(permit, { refused: false, quota: quotaHeaders(headers) });
+          traffic.admitted.push(startedAt);
           return undefined;
         }
         traffic.rateLimited += 1;
+        traffic.refused.push(startedAt);
         rateLimited += 1;
         const decision = decideRetry({ kind: 'status', status: 429, retryAfter: headers['retry-after'] }, { rateLimited, transient: 0, elapsedMs: spentMs }, time.now(), () => 0.5);
-        const asked = parseRetryAfter(headers['retry-after'], time.now()) !== undefined;
-        const everyone = governor.settle(permit, true, decision.retry ? decision.delayMs : 0, quotaHeaders(headers), asked);
+        const everyone = governor.settle(permit, { refused: true, waitMs: decision.retry ? decision.delayMs : 0, quota: quotaHeaders(headers) });
         return { decision, everyone };
       }, rateLimited > 0);
       if (outcome === undefined) {

@@ -119,10 +119,12 @@ function scenarios(quick: boolean): Scenario[] {
     const ratio = row.recordsPerSecond / base.recordsPerSecond;
     return { text: `≥${factor}× c=1: ${ratio.toFixed(1)}×`, met: ratio >= factor && minimumMet(row) };
   };
-  const limitTarget = (row: Row) => {
+  // With neither quota headers nor Retry-After the limit is only found by meeting it: a lower bar.
+  const limitTarget = (bare: boolean) => (row: Row) => {
+    const [used, refused] = bare ? [0.85, 0.03] : [0.9, 0.02];
     const use = row.utilisation ?? 0;
     const share = row.requests === 0 ? 0 : row.rateLimited / row.requests;
-    return { text: `≥90% used, ≤2% 429: ${pct(use)}, ${pct(share)}`, met: use >= 0.9 && share <= 0.02 && minimumMet(row) };
+    return { text: `≥${pct(used)} used, ≤${pct(refused)} 429: ${pct(use)}, ${pct(share)}`, met: use >= used && share <= refused && minimumMet(row) };
   };
   const flatRss = (row: Row, rows: Map<string, Row>) => {
     const small = rows.get('scale-1x');
@@ -144,7 +146,7 @@ function scenarios(quick: boolean): Scenario[] {
       faults: { ...latency, rateLimit: { requestsPerMinute: limit, headers } },
       config: {},
       limitPerMinute: limit,
-      target: limitTarget,
+      target: limitTarget(headers === false),
     })),
   );
   const strayWorld = quick ? 6 : 20;
@@ -172,7 +174,7 @@ function scenarios(quick: boolean): Scenario[] {
   const storm = { fromMs: quick ? 20_000 : 60_000, durationMs: 60_000 };
   return [
     { id: 'latency-c1', title: 'latency 50 ms, c=1', pipelinesPerProject: latencyWorld, faults: latency, config: { max_concurrency: 1 }, target: (row) => ({ text: 'baseline; requests = min', met: minimumMet(row) }) },
-    { id: 'latency-c8', title: 'latency 50 ms (default config)', pipelinesPerProject: latencyWorld, faults: latency, config: {}, target: speedup(6) },
+    { id: 'latency-c8', title: 'latency 50 ms (default config)', pipelinesPerProject: latencyWorld, faults: latency, config: {}, target: speedup(6.5) },
     ...limits,
     { id: 'stray-base', title: 'stray faults: none (base)', pipelinesPerProject: strayWorld, faults: latency, config: {}, target: (row) => ({ text: 'base', met: minimumMet(row) }) },
     ...strays,
@@ -192,7 +194,7 @@ function scenarios(quick: boolean): Scenario[] {
       pipelinesPerProject: pipelines,
       faults: {},
       config: {},
-      target: index === 0 ? (row: Row) => ({ text: 'base; requests = min', met: minimumMet(row) }) : flatRss,
+      target: index === 0 ? cpuPerRequest : flatRss,
     })),
     {
       // Not the shipped command: plain `node` with V8's default heap sizing (Node 24 lets
@@ -226,6 +228,12 @@ function scenarios(quick: boolean): Scenario[] {
       target: (row) => ({ text: 'requests = min', met: minimumMet(row) }),
     },
   ];
+}
+
+/** No latency, no limit: what the connector itself costs, user + system CPU per request (records included). */
+function cpuPerRequest(row: Row): { text: string; met: boolean } {
+  const ms = row.run.cpuSeconds === undefined ? undefined : (row.run.cpuSeconds * 1000) / row.requests;
+  return { text: `requests = min; ≤1.2 ms CPU/request: ${ms === undefined ? '?' : ms.toFixed(2)}`, met: ms !== undefined && ms <= 1.2 && minimumMet(row) };
 }
 
 /** Back to ≥ 90% of the rate before the storm (answers per second, 10 s average) within 60 s after it. */
