@@ -202,6 +202,16 @@ describe('server and msw adapters', () => {
   });
 });
 
+/** Whether a process runs (signal 0 checks without sending). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('cli', () => {
   const cli = fileURLToPath(new URL('../../tools/fake-circleci/cli.js', import.meta.url));
 
@@ -240,25 +250,25 @@ describe('cli', () => {
     const starter = `const c = require('node:child_process').spawn(process.execPath, ${JSON.stringify([cli, '--port', '0', '--size', 'tiny', '--seed', '21', '--config-out', configPath])}, { stdio: ['ignore', 'pipe', 'inherit'] });
       c.stdout.once('data', (d) => process.stdout.write(JSON.stringify({ pid: c.pid, line: d.toString() }) + '\\n'));`;
     const parent = spawn(process.execPath, ['-e', starter], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const started = await new Promise<{ pid: number; line: string }>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as { pid: number; line: string })));
-    const info = JSON.parse(started.line) as { api_url: string };
-    const config = parseConfig(JSON.parse(readFileSync(configPath, 'utf8')));
-    expect(config.apiUrl).toBe(info.api_url.replace(/\/api\/v2$/, ''));
-    expect(config.projectSlugs).toEqual(world.projectSlugs());
-    const me = await fetch(`${info.api_url}/me`, { headers: { 'Circle-Token': config.apiToken } });
-    expect(me.status).toBe(200);
+    let server: number | undefined;
+    try {
+      const started = await new Promise<{ pid: number; line: string }>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as { pid: number; line: string })));
+      server = started.pid;
+      const info = JSON.parse(started.line) as { api_url: string };
+      const config = parseConfig(JSON.parse(readFileSync(configPath, 'utf8')));
+      expect(config.apiUrl).toBe(info.api_url.replace(/\/api\/v2$/, ''));
+      expect(config.projectSlugs).toEqual(world.projectSlugs());
+      const me = await fetch(`${info.api_url}/me`, { headers: { 'Circle-Token': config.apiToken } });
+      expect(me.status).toBe(200);
 
-    parent.kill('SIGKILL');
-    const alive = (): boolean => {
-      try {
-        process.kill(started.pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    while (alive()) await new Promise((resolve) => setTimeout(resolve, 50));
-    await expect(fetch(`${info.api_url}/me`)).rejects.toThrow();
+      parent.kill('SIGKILL');
+      while (alive(started.pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+      await expect(fetch(`${info.api_url}/me`)).rejects.toThrow();
+    } finally {
+      // A failed assertion must not leave either process serving past the test.
+      parent.kill('SIGKILL');
+      if (server !== undefined && alive(server)) process.kill(server, 'SIGKILL');
+    }
   });
 
   it('maps flags to world and fault options', () => {

@@ -258,6 +258,15 @@ async function main(): Promise<void> {
       ? (e) => process.stderr.write(`${e.method} ${e.path} -> ${e.outcome} [${e.route}] ${e.ms}ms\n`)
       : undefined,
   });
+  if (parsed.configOut !== undefined) {
+    // The projects the fake serves, from the start of its world: a read of every stream
+    // against it is the README's walk-through, so the config must match this world. Written
+    // before the line on stdout, which tells a caller that everything is ready.
+    const config = { api_token: world.token, project_slugs: world.projectSlugs(), start_date: '2020-01-01T00:00:00Z', api_url: fake.apiUrl };
+    mkdirSync(dirname(parsed.configOut), { recursive: true });
+    writeFileSync(parsed.configOut, `${JSON.stringify(config, null, 2)}\n`);
+    process.stderr.write(`fake-circleci: wrote a config for ${fake.apiUrl} to ${parsed.configOut}\n`);
+  }
   process.stdout.write(
     `${JSON.stringify({
       url: fake.url,
@@ -267,14 +276,6 @@ async function main(): Promise<void> {
       project_slugs: world.projectSlugs(),
     })}\n`,
   );
-  if (parsed.configOut !== undefined) {
-    // The projects the fake serves, from the start of its world: a read of every stream
-    // against it is the README's walk-through, so the config must match this world.
-    const config = { api_token: world.token, project_slugs: world.projectSlugs(), start_date: '2020-01-01T00:00:00Z', api_url: fake.apiUrl };
-    mkdirSync(dirname(parsed.configOut), { recursive: true });
-    writeFileSync(parsed.configOut, `${JSON.stringify(config, null, 2)}\n`);
-    process.stderr.write(`fake-circleci: wrote a config for ${fake.apiUrl} to ${parsed.configOut}\n`);
-  }
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
