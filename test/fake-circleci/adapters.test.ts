@@ -65,7 +65,7 @@ describe('server and msw adapters', () => {
       `/api/v2/project/${encodeURIComponent(slug)}/pipeline`,
       `/api/v2/project/${slug}/pipeline?page-token=${first.next_page_token}`,
       `/api/v2/project/${slug}/pipeline?page-token=bogus`,
-      `/api/v2/pipeline/${wf.pipeline_id as string}/workflow`,
+      `/api/v2/pipeline/${world.listingPipelineId(wf)}/workflow`,
       `/api/v2/workflow/${wf.id as string}`,
       `/api/v2/workflow/${wf.id as string}/job`,
       '/api/v2/workflow/6f1a3c2e-0d4b-4e8f-9a7c-5b2d1e0f3a4c',

@@ -43,7 +43,30 @@ interface Deviation {
   patch: (schema: Schema, status: number) => Schema;
 }
 
+/** A legacy (1.0-era) workflow has `pipeline_id` and `pipeline_number` null (live API, test/reference/README.md); the spec types both as non-null. */
+const LEGACY_WORKFLOW_WHY = 'a legacy workflow has `pipeline_id` and `pipeline_number` null (live API, test/reference/README.md); the spec types both as non-null';
+function legacyWorkflow(workflow: Schema): Schema {
+  const props = { ...(workflow.properties as Schema) };
+  props.pipeline_id = { ...(props.pipeline_id as Schema), type: ['string', 'null'] };
+  props.pipeline_number = { ...(props.pipeline_number as Schema), type: ['integer', 'null'] };
+  return { ...workflow, properties: props };
+}
+
 const DEVIATIONS: Deviation[] = [
+  {
+    route: 'pipeline_workflows',
+    why: LEGACY_WORKFLOW_WHY,
+    patch: (schema, status) => {
+      if (status !== 200) return schema;
+      const items = (schema.properties as Schema).items as Schema;
+      return { ...schema, properties: { ...(schema.properties as Schema), items: { ...items, items: legacyWorkflow(items.items as Schema) } } };
+    },
+  },
+  {
+    route: 'workflow',
+    why: LEGACY_WORKFLOW_WHY,
+    patch: (schema, status) => (status === 200 ? legacyWorkflow(schema) : schema),
+  },
   {
     route: 'collaborations',
     why: 'items carry `vcs_type` (live API), the spec says and requires `vcs-type`',
@@ -231,6 +254,15 @@ describe('OpenAPI conformance', () => {
     const notStarted = world.truth('jobs').find((j) => j.started_at === null) as JsonObject;
     const jobs = JSON.parse((await get(core, `/api/v2/workflow/${notStarted._workflow_id as string}/job`)).body) as unknown;
     expect(ajv.compile((rawSchema('workflow_jobs') as Schema).schema as Schema)(jobs)).toBe(false);
+    const legacy = world.truth('workflows').find((w) => w.pipeline_id === null && w.pipeline_number === null) as JsonObject;
+    const legacyRes = await get(core, `/api/v2/workflow/${legacy.id as string}`);
+    expect(body(legacyRes)).toEqual(legacy);
+    expect(ajv.compile(rawSchema('workflow').schema as Schema)(legacy)).toBe(false);
+    expect(ajv.compile(schemaFor('workflow', 200).schema)(legacy)).toBe(true);
+    const listed = (await walkList(core, `/api/v2/pipeline/${world.listingPipelineId(legacy)}/workflow`)).pages.map((page) => JSON.parse(page.body) as { items: JsonObject[] });
+    expect(listed.flatMap((page) => page.items)).toContainEqual(legacy);
+    expect(listed.some((page) => !ajv.compile((rawSchema('pipeline_workflows') as Schema).schema as Schema)(page))).toBe(true);
+    for (const page of listed) expect(ajv.compile(schemaFor('pipeline_workflows', 200).schema)(page)).toBe(true);
     // the live shapes of test/reference/README.md the fake serves
     const errored = world.projects.find((p) => p.gIdx % 3 === 1 && p.baseCount >= 3)!;
     const liveErrored = { items: [world.pipelineRecord(errored, 1)], next_page_token: null };

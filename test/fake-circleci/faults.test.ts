@@ -211,7 +211,7 @@ describe('faults', () => {
 
   it('404 for chosen pipeline and workflow ids', async () => {
     const [p1, p2] = world.truth('pipelines').filter((p) => (p.errors as unknown[]).length === 0) as [JsonObject, JsonObject];
-    const wf = world.truth('workflows').find((w) => w.pipeline_id === p2.id) as JsonObject;
+    const wf = world.truth('workflows').find((w) => world.listingPipelineId(w) === p2.id) as JsonObject;
     const c = core({ notFoundIds: [p1.id as string, wf.id as string] });
     const gone = await get(c, `/api/v2/pipeline/${p1.id as string}/workflow`);
     expect(gone.status).toBe(404);

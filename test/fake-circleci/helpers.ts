@@ -140,7 +140,7 @@ export async function walkWorld(core: FakeCircleCiCore): Promise<WalkResult> {
           await one(`/api/v2/workflow/${w.id as string}`);
           const wf = { _workflow_id: w.id as string, _workflow_created_at: w.created_at as string };
           for (const j of await list(`/api/v2/workflow/${w.id as string}/job`)) {
-            records.jobs.push({ ...j, ...wf, _pipeline_id: w.pipeline_id as string });
+            records.jobs.push({ ...j, ...wf, _pipeline_id: w.pipeline_id ?? null });
             if (j.job_number === undefined) continue;
             const number = j.job_number as number;
             records.job_details.push({ ...(await one(`/api/v2/project/${slugPath}/job/${number}`)), _job_id: j.id as string, ...wf });

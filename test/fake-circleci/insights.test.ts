@@ -82,7 +82,7 @@ describe('Insights recent runs', () => {
         const newest = Date.parse(pipelines[0]?.created_at as string);
         const byId = new Map(pipelines.map((p) => [p.id as string, p]));
         for (const w of world.truth('workflows', { projectSlugs: [slug] })) {
-          const p = byId.get(w.pipeline_id as string) as JsonObject;
+          const p = byId.get(world.listingPipelineId(w)) as JsonObject;
           const old = newest - Date.parse(p.created_at as string) >= 3 * DAY;
           const rerunLate = Date.parse(w.created_at as string) - Date.parse(p.updated_at as string) >= 2 * DAY;
           if (!old || !rerunLate) continue;
@@ -105,7 +105,7 @@ describe('Insights recent runs', () => {
       .find((p) => (p.errors as unknown[]).length === 0 && world.epochMs - Date.parse(p.created_at as string) > 20 * DAY) as JsonObject;
     const before = await runsOf(core, slug, 'build-and-test');
     world.advanceTime(2 * DAY);
-    const rerun = world.rerunWorkflow(old.id as string, (world.truth('workflows').find((w) => w.pipeline_id === old.id && w.name === 'build-and-test') as JsonObject).id as string);
+    const rerun = world.rerunWorkflow(old.id as string, (world.truth('workflows').find((w) => world.listingPipelineId(w) === old.id && w.name === 'build-and-test') as JsonObject).id as string);
     expect(rerun.status).toBe('running');
     // running: not a recent run yet
     expect((await runsOf(core, slug, 'build-and-test')).map((r) => r.id)).not.toContain(rerun.id);
@@ -133,7 +133,7 @@ describe('Insights recent runs', () => {
     const all = await runsOf(core, slug, 'build-and-test');
     const first = body<{ items: JsonObject[]; next_page_token: string }>(await get(core, runsPath(slug, 'build-and-test')));
     const target = world.truth('workflows', { projectSlugs: [slug] }).find((w) => w.name === 'build-and-test' && w.pipeline_number === 5);
-    const rerun = world.rerunWorkflow((target as JsonObject).pipeline_id as string, (target as JsonObject).id as string);
+    const rerun = world.rerunWorkflow(world.listingPipelineId(target as JsonObject), (target as JsonObject).id as string);
     world.finishRunningWorkflows();
     expect((await runsOf(core, slug, 'build-and-test'))[0]?.id).toBe(rerun.id);
     const rest: JsonObject[] = [];

@@ -123,7 +123,7 @@ describe('inventory routes: paged walks equal the truth, every page matches the 
       const job = jobs.find((j) => j.id === v.job_id) as JsonObject;
       expect(job).toMatchObject({ job_number: v.job_number, status: 'success', stopped_at: v.last_deployed_at });
       const wf = body((await get(core, `/api/v2/workflow/${v.workflow_id as string}`)) as Response);
-      expect(wf.pipeline_id).toBe(v.pipeline_id);
+      expect(world.listingPipelineId(wf)).toBe(v.pipeline_id);
       const component = components.get(v.component_id as string) as JsonObject;
       expect(wf.project_slug).toBe(world.truth('project').find((p) => p.id === component.project_id)?.slug);
     }

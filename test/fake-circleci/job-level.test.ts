@@ -46,7 +46,7 @@ describe('job details', () => {
       ]);
       expect((d.project as JsonObject).slug).toBe(job.project_slug);
       expect(d.latest_workflow).toEqual({ id: wf.id, name: wf.name });
-      expect(d.pipeline).toEqual({ id: wf.pipeline_id });
+      expect(d.pipeline).toEqual({ id: world.listingPipelineId(wf) });
       // Older GitHub projects answer the old web_url form and no project.id (live API, test/reference/README.md).
       if ((d.project as JsonObject).id === undefined) expect(d.web_url).toMatch(new RegExp(`^https://circleci\\.com/gh/[^/]+/[^/]+/${job.job_number as number}$`));
       else expect(d.web_url).toContain(`/workflows/${wf.id as string}/jobs/${job.job_number as number}`);

@@ -66,10 +66,10 @@ describe.each([
     const pipelines = walk.records.pipelines.filter((p) => (p.updated_at as string) >= startDate);
     expect(canonical(pipelines)).toEqual(canonical(world.truth('pipelines', { startDate })));
     const ids = new Set(pipelines.map((p) => p.id));
-    expect(canonical(walk.records.workflows.filter((w) => ids.has(w.pipeline_id)))).toEqual(
+    expect(canonical(walk.records.workflows.filter((w) => ids.has(world.listingPipelineId(w))))).toEqual(
       canonical(world.truth('workflows', { startDate })),
     );
-    const workflowIds = new Set(walk.records.workflows.filter((w) => ids.has(w.pipeline_id)).map((w) => w.id));
+    const workflowIds = new Set(walk.records.workflows.filter((w) => ids.has(world.listingPipelineId(w))).map((w) => w.id));
     expect(canonical(walk.records.job_details.filter((d) => ids.has((d.pipeline as { id: string }).id)))).toEqual(
       canonical([...world.jobDetailsTruth({ startDate })]),
     );

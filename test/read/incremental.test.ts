@@ -93,7 +93,7 @@ describe('incremental syncs', () => {
     expect(secondRequests['pipeline_workflows'] ?? 0).toBe(expected);
     // Per project: once for the rerun discovery's workflow names, once for the insights_workflows stream (selected here too).
     expect(secondRequests['insights_workflows']).toBe(2 * slugs.length);
-    const rerun = world.truth('workflows', { projectSlugs: [slugs[0]!], startDate: START }).find((w) => Date.parse(String(w.created_at)) > Date.parse(previous[slugs[0]!]!.created_at) && !(first.records.get('pipelines') ?? []).every((p) => p.id !== w.pipeline_id));
+    const rerun = world.truth('workflows', { projectSlugs: [slugs[0]!], startDate: START }).find((w) => Date.parse(String(w.created_at)) > Date.parse(previous[slugs[0]!]!.created_at) && !(first.records.get('pipelines') ?? []).every((p) => p.id !== world.listingPipelineId(w)));
     expect(rerun).toBeDefined();
     expect((second.records.get('workflows') ?? []).map((w) => w.id)).toContain(rerun!.id);
   });

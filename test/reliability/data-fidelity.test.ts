@@ -59,7 +59,7 @@ function bookmark(stream: 'pipelines' | 'workflows', slug: string): number {
 /** The newest pipeline, made before this step, that the rerun lookback still covers. */
 function rerunTarget(w: World, slug: string): Record<string, unknown> {
   const floor = bookmark('workflows', slug) - LOOKBACK_HOURS * HOUR;
-  const target = pipelinesOf(w, slug).find((p) => Date.parse(String(p.updated_at)) >= floor && workflowsOf(w, slug).some((wf) => wf.pipeline_id === p.id));
+  const target = pipelinesOf(w, slug).find((p) => Date.parse(String(p.updated_at)) >= floor && workflowsOf(w, slug).some((wf) => w.listingPipelineId(wf) === p.id));
   if (!target) throw new Error(`no pipeline of ${slug} within the lookback`);
   return target;
 }
@@ -79,7 +79,7 @@ function withoutRunningReruns(truth: Tables, previous: RunResult | undefined): T
   const pending = new Set<unknown>();
   for (const wf of truth.get('workflows')!.values()) {
     const bookmark = Date.parse(bookmarks[String(wf.project_slug)]?.created_at ?? '');
-    const pipeline = pipelines.get(wf.pipeline_id)!;
+    const pipeline = pipelines.get(world.listingPipelineId(wf))!;
     const changed = Math.max(Date.parse(String(pipeline.updated_at)), Date.parse(String(pipeline.created_at)));
     if (UNFINISHED.has(String(wf.status)) && Date.parse(String(wf.created_at)) > bookmark && changed <= bookmark) pending.add(wf.id);
   }
@@ -114,7 +114,7 @@ const STEPS: Step[] = [
       w.finishRunningWorkflows();
       // A rerun of an approval workflow waits on its hold job.
       const approval = workflowsOf(w, A).find((wf) => wf.name === 'deploy' && Date.parse(String(wf.created_at)) >= bookmark('workflows', A) - LOOKBACK_HOURS * HOUR);
-      w.rerunWorkflow(String(approval?.pipeline_id ?? rerunTarget(w, A).id), approval ? String(approval.id) : undefined);
+      w.rerunWorkflow(approval ? w.listingPipelineId(approval) : String(rerunTarget(w, A).id), approval ? String(approval.id) : undefined);
       w.addDeployEnvironment(String(w.collaborations()[1]!.id), 'hotfix');
     },
     check: (run, truth) => {

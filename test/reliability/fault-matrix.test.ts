@@ -90,9 +90,9 @@ const slugsOf = (world: World) => world.projectSlugs();
 function notFoundTargets(world: World, slugs: string[]): { pipelineId: string; workflowId: string } {
   const pipelines = world.truth('pipelines', { projectSlugs: slugs, startDate: START });
   const workflows = world.truth('workflows', { projectSlugs: slugs, startDate: START });
-  const withWorkflows = pipelines.filter((p) => workflows.some((w) => w.pipeline_id === p.id));
+  const withWorkflows = pipelines.filter((p) => workflows.some((w) => world.listingPipelineId(w) === p.id));
   const pipelineId = String(withWorkflows[0]!.id);
-  const workflowId = String(workflows.find((w) => w.pipeline_id !== pipelineId)!.id);
+  const workflowId = String(workflows.find((w) => world.listingPipelineId(w) !== pipelineId)!.id);
   return { pipelineId, workflowId };
 }
 
@@ -173,7 +173,7 @@ const SCENARIOS: Scenario[] = [
     adjustTruth: (truth, world, slugs) => {
       const { pipelineId, workflowId } = notFoundTargets(world, slugs);
       const workflows = truth.get('workflows')!;
-      const hidden = new Set([...workflows.values()].filter((w) => w.pipeline_id === pipelineId).map((w) => String(w.id)));
+      const hidden = new Set([...workflows.values()].filter((w) => world.listingPipelineId(w) === pipelineId).map((w) => String(w.id)));
       for (const [key, w] of workflows) if (hidden.has(String(w.id))) workflows.delete(key);
       hidden.add(workflowId);
       for (const stream of ['jobs', 'job_details', 'tests'] as const) {

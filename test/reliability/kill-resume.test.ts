@@ -140,7 +140,7 @@ function inFlightWindow(slug: string): number {
     .truth('pipelines', scope)
     .sort((a, b) => Number(b.number) - Number(a.number))
     .map((pipeline) => {
-      const ids = new Set(workflows.filter((w) => w.pipeline_id === pipeline.id).map((w) => w.id));
+      const ids = new Set(workflows.filter((w) => world.listingPipelineId(w) === pipeline.id).map((w) => w.id));
       return 1 + ids.size + below.filter((record) => ids.has(record._workflow_id)).length;
     });
   const span = 2 * world.options.pageSize;

@@ -127,7 +127,7 @@ function componentVersions(world: World, ref: ComponentRef): VersionDraft[] {
               environment_id: env.id,
               namespace: pick(hashInts(h, 1), ['default', 'default', 'web']),
               is_live: false,
-              pipeline_id: wf.pipeline_id as string,
+              pipeline_id: world.pipelineId(p, n), // a legacy workflow record has none
               workflow_id: wf.id as string,
               job_id: job.id as string,
               job_number: job.job_number as number,

@@ -1355,16 +1355,28 @@ export class World {
     return states;
   }
 
+  /**
+   * The first workflow of the first pipeline of every third project is a legacy (1.0-era)
+   * one: `pipeline_id` and `pipeline_number` null. The spec requires both, but responses
+   * captured from the live API have them null (test/reference/README.md, "Shapes seen in
+   * responses captured from the live API"); that documented fact wins over the spec here.
+   * It is still listed under its pipeline and answered by GET /workflow/{id}.
+   */
+  private legacyWorkflow(m: WorkflowMeta): boolean {
+    return m.p.gIdx % 3 === 0 && m.n === 1 && m.idx === 0 && m.p.baseCount >= 3;
+  }
+
   workflowRecord(m: WorkflowMeta): JsonObject {
     const stopped = this.workflowStoppedMs(m);
+    const legacy = this.legacyWorkflow(m);
     return {
-      pipeline_id: this.pipelineId(m.p, m.n),
+      pipeline_id: legacy ? null : this.pipelineId(m.p, m.n),
       id: this.workflowId(m.p, m.n, m.idx),
       name: m.name,
       project_slug: m.p.slug,
       status: this.workflowStatus(m),
       started_by: m.startedBy,
-      pipeline_number: m.n,
+      pipeline_number: legacy ? null : m.n,
       created_at: iso(m.createdMs),
       stopped_at: stopped === null ? null : iso(stopped),
     };
@@ -1373,6 +1385,13 @@ export class World {
   /** Workflows of a pipeline as the API lists them: newest first. */
   workflowsOfPipeline(p: ProjectEntity, n: number): WorkflowMeta[] {
     return this.workflowMetas(p, n).sort((a, b) => b.createdMs - a.createdMs || b.idx - a.idx);
+  }
+
+  /** The id of the pipeline that lists this workflow record: its pipeline_id, also for a legacy workflow whose record has none. */
+  listingPipelineId(workflow: { readonly id?: unknown }): string {
+    const m = this.workflowById(String(workflow.id));
+    if (!m) throw new Error(`workflow ${String(workflow.id)} is not in this world`);
+    return this.pipelineId(m.p, m.n);
   }
 
   workflowById(id: string): WorkflowMeta | undefined {
@@ -1813,7 +1832,8 @@ export class World {
               }
               const wfId = this.workflowId(m.p, m.n, m.idx);
               const wfCreated = iso(m.createdMs);
-              const pipelineId = this.pipelineId(m.p, m.n);
+              // The connector takes a job's _pipeline_id from its workflow record: null under a legacy workflow.
+              const pipelineId = this.legacyWorkflow(m) ? null : this.pipelineId(m.p, m.n);
               for (const j of this.jobRecords(m)) yield { ...j, _workflow_id: wfId, _workflow_created_at: wfCreated, _pipeline_id: pipelineId };
             }
           }
