@@ -4,23 +4,15 @@
  * every part with the same cause. The end of a failed read points to the WARN lines only
  * when there are some.
  */
-import { createServer } from 'node:net';
 
 import { describe, expect, it } from '@jest/globals';
 
 import { createWorld, startFakeCircleCi } from '../../tools/fake-circleci/index.js';
 import { allStreams, fakeConfig, runRead, type RunResult } from '../support/connector.js';
+import { closedPort } from '../support/closed-port.js';
 
 const START = '2026-08-01T00:00:00Z';
 
-/** A loopback port nothing listens on: connecting to it is refused at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * Runs `work` with the client's backoff sleeps (0.5–30 s) shortened to 1 ms, so five

@@ -3,7 +3,6 @@
  * any failure path (got's errors carry the request options, headers included), and must
  * travel only to the configured api_url host over https (or loopback http).
  */
-import { createServer } from 'node:net';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpResponse, http } from 'msw';
@@ -18,6 +17,7 @@ import { TEST_API, useMockApi } from '../support/http.js';
 import { CapturingStream, ofType } from '../support/protocol.js';
 import { assertNoSecret, findSecret, secretForms } from '../support/secrets.js';
 import { assertCleanOutput, runCli, serveFake, type CliRun } from './harness.js';
+import { closedPort } from '../support/closed-port.js';
 
 const world = createWorld({ preset: 'tiny', seed: 33 });
 const TOKEN = world.token;
@@ -37,14 +37,6 @@ describe('assertNoSecret', () => {
   });
 });
 
-/** A loopback port nothing listens on: connecting to it is refused at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('failure paths of the built CLI never print the token (stdout and stderr, every line)', () => {
   interface Failure {
